@@ -1,0 +1,37 @@
+/*===- strata-c.h - C API of the strata C++ library --------------*- C -*-===*\
+|*                                                                            *|
+|* What the Rust crates call: the dialect's registration handle and the one  *|
+|* tool hook MLIR's C API lacks (printing the upstream pass registry).       *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef STRATA_C_H
+#define STRATA_C_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/Support.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Strata, strata);
+
+/// Prints MLIR's global pass registry (every upstream pass and pipeline
+/// registered so far, with options) to standard output, as `mlir-opt
+/// --list-passes` does. The registry has no C API to enumerate it.
+MLIR_CAPI_EXPORTED void strataPrintRegisteredPasses(void);
+
+/// Parses `source` as `mlir-opt` does: several top-level ops are wrapped in
+/// an implicit `builtin.module`, and locations name `sourceName`. Returns a
+/// null module (after emitting diagnostics on `context`) on failure. MLIR's
+/// C API offers either the implicit module or the source name, not both.
+MLIR_CAPI_EXPORTED MlirModule strataParseModule(MlirContext context,
+                                                MlirStringRef source,
+                                                MlirStringRef sourceName);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STRATA_C_H */

@@ -1,0 +1,35 @@
+//===- CAPI.cpp - C API of the strata C++ library -----------------------===//
+//
+// The definition of the dialect handle must see the declaration inside
+// `extern "C"` first; otherwise the handle's symbol is C++-mangled and the
+// Rust side cannot find it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "strata/strata-c.h"
+
+#include "mlir/CAPI/Registration.h"
+#include "mlir/CAPI/IR.h"
+#include "mlir/CAPI/Support.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "strata/StrataDialect.h"
+#include "llvm/Support/raw_ostream.h"
+
+MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(Strata, strata,
+                                      mlir::strata::StrataDialect)
+
+void strataPrintRegisteredPasses(void) {
+  mlir::printRegisteredPasses();
+  llvm::outs().flush();
+}
+
+MlirModule strataParseModule(MlirContext context, MlirStringRef source,
+                             MlirStringRef sourceName) {
+  mlir::ParserConfig config(unwrap(context));
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(unwrap(source), config,
+                                              unwrap(sourceName));
+  return wrap(module.release());
+}

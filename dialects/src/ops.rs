@@ -1,0 +1,1 @@
+//! Safe builders for every op.

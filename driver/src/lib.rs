@@ -1,0 +1,7 @@
+//! The Strata library API and the machinery behind `strata-opt` (and, with
+//! the end-to-end issue, `strata-run`): reading MLIR text, reporting
+//! diagnostics with locations, running pipelines.
+
+pub mod diagnostics;
+pub mod opt;
+pub mod verify;

@@ -1,0 +1,377 @@
+//! `strata-opt`: parse MLIR text, run a pass pipeline, print the result.
+//! The contract is `shared/spec/tools.md`; flags follow `mlir-opt`.
+
+use std::{
+    ffi::OsString,
+    io::{Read, Write},
+    path::PathBuf,
+};
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+use melior::{
+    ir::{
+        operation::{OperationLike, OperationPrintingFlags},
+        Module,
+    },
+    pass::PassManager,
+    Context, StringRef,
+};
+use strata_passes::{
+    levels::{self, Level},
+    pipeline::{Element, Pipeline},
+    registry::{self, Status},
+};
+
+use crate::{
+    diagnostics::Collector,
+    verify::{check, parse_expectations},
+};
+
+#[derive(Parser, Debug, Default)]
+#[command(
+    name = "strata-opt",
+    version,
+    about = "Runs MLIR pass pipelines (upstream and strata-*) over MLIR text",
+    after_help = "Any other --NAME[=OPTIONS] flag adds the pass NAME (upstream or strata-*) to the pipeline, in order,\n\
+                  e.g. --canonicalize --strata-tile=\"tile-sizes=64,64,32\"."
+)]
+pub struct OptArgs {
+    /// Input file; `-` or nothing reads standard input.
+    #[arg(default_value = "-")]
+    pub input: String,
+    /// Output file (`-` for standard output).
+    #[arg(short = 'o', default_value = "-")]
+    pub output: String,
+    /// The pass pipeline, e.g. 'builtin.module(strata-fuse,canonicalize)'.
+    #[arg(long = "pass-pipeline")]
+    pub pass_pipeline: Option<String>,
+    /// Run the default pipeline at this level (O0..O3), ending in the LLVM dialect.
+    #[arg(long = "strata-pipeline", value_name = "LEVEL")]
+    pub strata_pipeline: Option<String>,
+    /// Process each chunk between `// -----` lines on its own.
+    #[arg(long = "split-input-file")]
+    pub split_input_file: bool,
+    /// Check diagnostics against `// expected-error...` comments.
+    #[arg(long = "verify-diagnostics")]
+    pub verify_diagnostics: bool,
+    /// Print the IR after every pass.
+    #[arg(long = "mlir-print-ir-after-all")]
+    pub print_ir_after_all: bool,
+    /// Print the IR before every pass.
+    #[arg(long = "mlir-print-ir-before-all")]
+    pub print_ir_before_all: bool,
+    /// Print the IR after a pass that failed.
+    #[arg(long = "mlir-print-ir-after-failure")]
+    pub print_ir_after_failure: bool,
+    /// Report the time each pass took.
+    #[arg(long = "mlir-timing")]
+    pub timing: bool,
+    /// Print locations.
+    #[arg(long = "mlir-print-debuginfo")]
+    pub print_debuginfo: bool,
+    /// Print ops in the generic form.
+    #[arg(long = "mlir-print-op-generic")]
+    pub print_op_generic: bool,
+    /// Print with local scope (no alias tables at the top).
+    #[arg(long = "mlir-print-local-scope")]
+    pub print_local_scope: bool,
+    /// Accept ops of dialects that are not registered.
+    #[arg(long = "allow-unregistered-dialect")]
+    pub allow_unregistered_dialect: bool,
+    /// List every pass (strata-* and upstream) and exit.
+    #[arg(long = "list-passes")]
+    pub list_passes: bool,
+    /// Passes given as --NAME[=OPTIONS] flags, in order (filled in by
+    /// `parse_args`, not by clap).
+    #[arg(skip)]
+    pub pass_flags: Vec<Element>,
+}
+
+/// A failure that has been reported to the user already, or a plain message
+/// to report.
+#[derive(Debug, thiserror::Error)]
+pub enum OptError {
+    #[error("{0}")]
+    Message(String),
+    /// Diagnostics were printed; nothing more to say.
+    #[error("failed")]
+    Reported,
+}
+
+/// Parses the command line. Flags clap does not know (`--cse`,
+/// `--strata-tile=tile-sizes=8`) are pass flags, kept in order.
+pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<OptArgs, clap::Error> {
+    let command = OptArgs::command();
+    let known: Vec<String> = command.get_arguments().filter_map(|a| a.get_long()).map(str::to_string).collect();
+    let mut clap_args = Vec::new();
+    let mut pass_flags = Vec::new();
+    for (i, arg) in args.into_iter().enumerate() {
+        let text = arg.to_string_lossy().into_owned();
+        if i > 0 {
+            if let Some(flag) = text.strip_prefix("--") {
+                let (name, options) = match flag.split_once('=') {
+                    Some((n, o)) => (n, o.trim_matches('"').to_string()),
+                    None => (flag, String::new()),
+                };
+                let is_builtin = known.iter().any(|k| k == name) || ["help", "version"].contains(&name);
+                if !name.is_empty() && !is_builtin {
+                    pass_flags.push(Element::Pass { name: name.to_string(), options });
+                    continue;
+                }
+            }
+        }
+        clap_args.push(arg);
+    }
+    let matches = command.try_get_matches_from(clap_args)?;
+    let mut args = OptArgs::from_arg_matches(&matches)?;
+    args.pass_flags = pass_flags;
+    Ok(args)
+}
+
+/// What the pipeline is, from whichever of the three ways it was given.
+fn pipeline_of(args: &OptArgs) -> Result<Option<Pipeline>, OptError> {
+    let given = [args.pass_pipeline.is_some(), args.strata_pipeline.is_some(), !args.pass_flags.is_empty()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(OptError::Message(
+            "give the pipeline one way only: --pass-pipeline, --strata-pipeline, or pass flags".into(),
+        ));
+    }
+    if let Some(text) = &args.pass_pipeline {
+        return Pipeline::parse(text).map(Some).map_err(|e| OptError::Message(e.to_string()));
+    }
+    if let Some(level) = &args.strata_pipeline {
+        let level: Level = level.parse().map_err(|e: strata_passes::PipelineError| OptError::Message(e.to_string()))?;
+        return Ok(Some(levels::pipeline(level)));
+    }
+    if !args.pass_flags.is_empty() {
+        return Ok(Some(Pipeline { anchor: "builtin.module".into(), elements: args.pass_flags.clone() }));
+    }
+    Ok(None)
+}
+
+/// `--list-passes`: the strata passes, then MLIR's registry.
+pub fn list_passes() {
+    let mut out = String::from("Strata passes:\n");
+    for info in registry::PASSES.iter() {
+        let planned = if info.status == Status::Planned { " [planned: not implemented yet]" } else { "" };
+        out.push_str(&format!("  --{:<26} - {}{planned}\n", info.argument, info.summary));
+        for o in info.options {
+            out.push_str(&format!("    {:<26} - {} (default: '{}')\n", o.name, o.description, o.default));
+        }
+    }
+    out.push_str("\nUpstream MLIR passes:\n");
+    print!("{out}");
+    strata_passes::register_upstream_passes();
+    strata_dialect::print_upstream_pass_registry();
+}
+
+/// One piece of the input: its text and the line it starts on.
+struct Chunk<'a> {
+    text: &'a str,
+    first_line: usize,
+}
+
+fn split_chunks(source: &str, split: bool) -> Vec<Chunk<'_>> {
+    if !split {
+        return vec![Chunk { text: source, first_line: 1 }];
+    }
+    let mut chunks = Vec::new();
+    let (mut start, mut first_line, mut line_no, mut offset) = (0, 1, 1, 0);
+    for line in source.split_inclusive('\n') {
+        if line.trim_start().starts_with("// -----") {
+            chunks.push(Chunk { text: &source[start..offset], first_line });
+            start = offset + line.len();
+            first_line = line_no + 1;
+        }
+        offset += line.len();
+        line_no += 1;
+    }
+    chunks.push(Chunk { text: &source[start..], first_line });
+    chunks
+}
+
+/// Runs `strata-opt` with parsed arguments. Returns whether everything
+/// succeeded (for `--verify-diagnostics`: whether every expectation held).
+pub fn run(args: &OptArgs) -> Result<(), OptError> {
+    if args.list_passes {
+        list_passes();
+        return Ok(());
+    }
+    let pipeline = pipeline_of(args)?;
+    let (name, source) = read_input(&args.input)?;
+
+    strata_passes::register_upstream_passes();
+    let context = strata_dialect::new_context();
+    context.set_allow_unregistered_dialects(args.allow_unregistered_dialect);
+    let collector = Collector::attach(&context);
+    if !args.verify_diagnostics {
+        collector.echo_to_stderr(&name, &source);
+    }
+
+    let mut outputs = Vec::new();
+    let mut ok = true;
+    for chunk in split_chunks(&source, args.split_input_file) {
+        // Leading newlines keep MLIR's line numbers those of the whole file.
+        let padded = format!("{}{}", "\n".repeat(chunk.first_line - 1), chunk.text);
+        let result = process_chunk(&context, args, pipeline.as_ref(), &name, &padded);
+        let diags = collector.take();
+        if args.verify_diagnostics {
+            let failures = match parse_expectations(chunk.text, chunk.first_line) {
+                Ok(expected) => check(&name, &expected, &diags),
+                Err(bad) => vec![format!("{name}:{}:{}: error: {}", bad.line, bad.col, bad.message)],
+            };
+            for f in &failures {
+                eprintln!("{f}");
+            }
+            ok &= failures.is_empty();
+        } else {
+            ok &= result.is_ok();
+        }
+        if let Ok(text) = result {
+            outputs.push(text);
+        }
+    }
+
+    write_output(&args.output, &outputs.join("// -----\n"))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(OptError::Reported)
+    }
+}
+
+fn read_input(input: &str) -> Result<(String, String), OptError> {
+    if input == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| OptError::Message(format!("cannot read standard input: {e}")))?;
+        return Ok(("<stdin>".into(), s));
+    }
+    let bytes =
+        std::fs::read(input).map_err(|e| OptError::Message(format!("cannot read input file '{input}': {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| OptError::Message(format!("input file '{input}' is not UTF-8 text")))?;
+    Ok((input.to_string(), text))
+}
+
+fn write_output(output: &str, text: &str) -> Result<(), OptError> {
+    if output == "-" {
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`strata-opt ... | head`) is not an error of ours.
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+        return Ok(());
+    }
+    std::fs::write(PathBuf::from(output), text)
+        .map_err(|e| OptError::Message(format!("cannot write output file '{output}': {e}")))
+}
+
+/// Parses, runs the pipeline on, and prints one chunk. Diagnostics go to
+/// the context's handlers; `Err` means the chunk failed.
+fn process_chunk(
+    context: &Context,
+    args: &OptArgs,
+    pipeline: Option<&Pipeline>,
+    name: &str,
+    text: &str,
+) -> Result<String, ()> {
+    let module = strata_dialect::parse_module(context, text, name).ok_or(())?;
+    if let Some(pipeline) = pipeline {
+        run_pipeline(context, args, pipeline, &module).map_err(|e| {
+            if let Some(message) = e {
+                eprintln!("{name}: error: {message}");
+            }
+        })?;
+    }
+    let mut flags = OperationPrintingFlags::new();
+    if args.print_debuginfo {
+        flags = flags.enable_debug_info(true, false);
+    }
+    if args.print_op_generic {
+        flags = flags.print_generic_operation_form();
+    }
+    if args.print_local_scope {
+        flags = flags.use_local_scope();
+    }
+    let mut text = module.as_operation().to_string_with_flags(flags).map_err(|_| ())?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// `Err(Some(message))`: the pipeline could not be built; `Err(None)`: a
+/// pass failed and its diagnostics were emitted.
+fn run_pipeline(context: &Context, args: &OptArgs, pipeline: &Pipeline, module: &Module) -> Result<(), Option<String>> {
+    let pm = PassManager::new(context);
+    pipeline.add_to(&pm, "builtin.module").map_err(|e| Some(e.to_string()))?;
+    if args.print_ir_after_all || args.print_ir_before_all || args.print_ir_after_failure {
+        let mut flags = OperationPrintingFlags::new();
+        if args.print_debuginfo {
+            flags = flags.enable_debug_info(true, false);
+        }
+        if args.print_op_generic {
+            flags = flags.print_generic_operation_form();
+        }
+        let no_tree = StringRef::new("");
+        // SAFETY: `pm` is live; MLIR copies the flags.
+        unsafe {
+            mlir_sys::mlirPassManagerEnableIRPrinting(
+                pm.to_raw(),
+                args.print_ir_before_all,
+                args.print_ir_after_all,
+                false,
+                false,
+                args.print_ir_after_failure,
+                flags.to_raw(),
+                no_tree.to_raw(),
+            );
+        }
+    }
+    if args.timing {
+        // SAFETY: `pm` is live; the report prints when it is dropped.
+        unsafe { mlir_sys::mlirPassManagerEnableTiming(pm.to_raw()) }
+    }
+    // SAFETY: the module and the pass manager share `context`.
+    let result = unsafe { mlir_sys::mlirPassManagerRunOnOp(pm.to_raw(), module.as_operation().to_raw()) };
+    if result.value == 0 {
+        return Err(None);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> OptArgs {
+        parse_args(std::iter::once("strata-opt").chain(list.iter().copied()).map(OsString::from)).unwrap()
+    }
+
+    #[test]
+    fn pass_flags_keep_order_and_options() {
+        let a = args(&["in.mlir", "--canonicalize", "--strata-tile=tile-sizes=8,4", "-o", "out", "--cse"]);
+        assert_eq!(a.input, "in.mlir");
+        assert_eq!(a.output, "out");
+        let p = pipeline_of(&a).unwrap().unwrap();
+        assert_eq!(p.to_text(), "builtin.module(canonicalize,strata-tile{tile-sizes=8,4},cse)");
+    }
+
+    #[test]
+    fn one_way_to_give_a_pipeline() {
+        let a = args(&["--cse", "--pass-pipeline=builtin.module(cse)"]);
+        assert!(pipeline_of(&a).is_err());
+        let a = args(&["--strata-pipeline=O2"]);
+        assert!(pipeline_of(&a).unwrap().unwrap().to_text().contains("strata-fuse"));
+        let a = args(&["--strata-pipeline=O7"]);
+        assert!(pipeline_of(&a).is_err());
+    }
+
+    #[test]
+    fn split_keeps_line_numbers() {
+        let chunks = split_chunks("a\nb\n// -----\nc\n  // -----  x\nd", true);
+        let got: Vec<_> = chunks.iter().map(|c| (c.text, c.first_line)).collect();
+        assert_eq!(got, vec![("a\nb\n", 1), ("c\n", 4), ("d", 6)]);
+        assert_eq!(split_chunks("a\n// -----\n", false).len(), 1);
+    }
+}

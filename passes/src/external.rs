@@ -1,0 +1,114 @@
+//! Runs a Rust pass inside MLIR's pass manager through the C API's
+//! external-pass hook, so that `strata-*` passes and upstream passes share
+//! one `PassManager` (and its IR printing, timing and verifier).
+
+use std::{
+    ffi::{c_void, CString},
+    panic::{catch_unwind, AssertUnwindSafe},
+};
+
+use melior::{
+    ir::{operation::OperationLike, OperationRef},
+    StringRef,
+};
+use mlir_sys::{
+    mlirCreateExternalPass, mlirEmitError, mlirExternalPassSignalFailure, mlirTypeIDCreate,
+    MlirExternalPass, MlirExternalPassCallbacks, MlirOperation, MlirPass,
+};
+
+use crate::registry::PassInfo;
+
+/// A failure whose diagnostics have already been emitted on the IR.
+#[derive(Debug)]
+pub struct PassFailed;
+
+/// A pass written in Rust.
+pub trait StrataPass: Send {
+    /// Runs on `op` (a module, or whatever op the pass was nested under).
+    /// On failure, diagnostics with locations have been emitted.
+    fn run(&mut self, op: OperationRef<'_, '_>) -> Result<(), PassFailed>;
+    fn clone_pass(&self) -> Box<dyn StrataPass>;
+}
+
+struct State {
+    info: &'static PassInfo,
+    pass: Box<dyn StrataPass>,
+}
+
+pub(crate) fn create(info: &'static PassInfo, pass: Box<dyn StrataPass>) -> MlirPass {
+    let state = Box::into_raw(Box::new(State { info, pass })) as *mut c_void;
+    let callbacks = MlirExternalPassCallbacks {
+        construct: Some(construct),
+        destruct: Some(destruct),
+        initialize: None,
+        clone: Some(clone),
+        run: Some(run),
+    };
+    let (name, argument, summary, anchor) = (
+        StringRef::new(info.argument),
+        StringRef::new(info.argument),
+        StringRef::new(info.summary),
+        StringRef::new(""),
+    );
+    // SAFETY: `info` is a static, so its address is a unique, aligned,
+    // immortal TypeID; the strings are static; `state` is owned by the pass
+    // from here on and freed in `destruct`.
+    unsafe {
+        mlirCreateExternalPass(
+            mlirTypeIDCreate(info as *const PassInfo as *const c_void),
+            name.to_raw(),
+            argument.to_raw(),
+            summary.to_raw(),
+            anchor.to_raw(),
+            0,
+            std::ptr::null_mut(),
+            callbacks,
+            state,
+        )
+    }
+}
+
+unsafe extern "C" fn construct(_: *mut c_void) {}
+
+unsafe extern "C" fn destruct(state: *mut c_void) {
+    // SAFETY: `state` came from `Box::into_raw` in `create` or `clone`.
+    drop(unsafe { Box::from_raw(state as *mut State) });
+}
+
+unsafe extern "C" fn clone(state: *mut c_void) -> *mut c_void {
+    // SAFETY: `state` is live for as long as the pass that owns it.
+    let state = unsafe { &*(state as *const State) };
+    Box::into_raw(Box::new(State { info: state.info, pass: state.pass.clone_pass() })) as *mut c_void
+}
+
+unsafe extern "C" fn run(op: MlirOperation, pass: MlirExternalPass, state: *mut c_void) {
+    // SAFETY: MLIR hands us the live op and our own state.
+    let state = unsafe { &mut *(state as *mut State) };
+    let op = unsafe { OperationRef::from_raw(op) };
+    // A panic must not unwind into C++; it becomes an error on the op.
+    let outcome = catch_unwind(AssertUnwindSafe(|| state.pass.run(op)));
+    let failed = match outcome {
+        Ok(Ok(())) => false,
+        Ok(Err(PassFailed)) => true,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            emit_error(op, &format!("internal error in pass '{}': {what}", state.info.argument));
+            true
+        }
+    };
+    if failed {
+        // SAFETY: called during `run`, as the C API requires.
+        unsafe { mlirExternalPassSignalFailure(pass) }
+    }
+}
+
+/// Emits an error diagnostic at `op`'s location.
+pub fn emit_error(op: OperationRef<'_, '_>, message: &str) {
+    let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: the location belongs to a live op; the message outlives the call.
+    unsafe { mlirEmitError(op.location().to_raw(), message.as_ptr()) }
+}

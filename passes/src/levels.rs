@@ -1,0 +1,73 @@
+//! The default pipelines, `O0` to `O3`: the whole CPU pipeline readable in
+//! one place. Each ends in the LLVM dialect.
+//!
+//! `O0` only lowers. `O1` adds cleanups; `O2` and `O3` add fusion, tiling
+//! and vectorization (which are identity passes until issue 6 lands, so the
+//! levels produce the same code today).
+
+use crate::{pipeline::Pipeline, PipelineError};
+
+/// An optimization level, as in `--strata-pipeline=O2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    O0,
+    O1,
+    O2,
+    O3,
+}
+
+impl std::str::FromStr for Level {
+    type Err = PipelineError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "O0" | "0" => Ok(Level::O0),
+            "O1" | "1" => Ok(Level::O1),
+            "O2" | "2" => Ok(Level::O2),
+            "O3" | "3" => Ok(Level::O3),
+            _ => Err(PipelineError::new(format!("unknown pipeline level '{s}': expected O0, O1, O2 or O3"))),
+        }
+    }
+}
+
+/// The pass list for `level`, on `builtin.module`.
+pub fn pipeline(level: Level) -> Pipeline {
+    let mut steps: Vec<&str> = Vec::new();
+    if level >= Level::O2 {
+        steps.extend(["canonicalize", "cse", "strata-fuse"]);
+    }
+    steps.push("strata-lower-to-affine");
+    if level >= Level::O1 {
+        steps.extend(["canonicalize", "cse"]);
+    }
+    if level >= Level::O2 {
+        steps.extend(["strata-tile", "strata-vectorize"]);
+    }
+    steps.push("strata-parallelize");
+    if level >= Level::O1 {
+        steps.extend(["canonicalize", "cse"]);
+    }
+    steps.push("strata-lower-to-llvm");
+    Pipeline::parse_elements("builtin.module", &steps.join(",")).expect("the default pipelines parse")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_grow_and_end_in_llvm() {
+        let texts: Vec<String> =
+            [Level::O0, Level::O1, Level::O2, Level::O3].iter().map(|l| pipeline(*l).to_text()).collect();
+        assert_eq!(
+            texts[0],
+            "builtin.module(strata-lower-to-affine,strata-parallelize,strata-lower-to-llvm)"
+        );
+        assert!(texts[1].contains("canonicalize") && !texts[1].contains("strata-fuse"));
+        assert!(texts[2].contains("strata-fuse") && texts[2].contains("strata-vectorize"));
+        for t in &texts {
+            assert!(t.ends_with("strata-lower-to-llvm)"), "{t}");
+        }
+        assert_eq!("O3".parse::<Level>().unwrap(), Level::O3);
+        assert!("O4".parse::<Level>().unwrap_err().to_string().contains("expected O0"));
+    }
+}
