@@ -33,3 +33,7 @@ MlirModule strataParseModule(MlirContext context, MlirStringRef source,
                                               unwrap(sourceName));
   return wrap(module.release());
 }
+
+void strataContextPrintOpOnDiagnostic(MlirContext context, bool enable) {
+  unwrap(context)->printOpOnDiagnostic(enable);
+}

@@ -23,6 +23,7 @@ mod ffi {
             source: mlir_sys::MlirStringRef,
             source_name: mlir_sys::MlirStringRef,
         ) -> mlir_sys::MlirModule;
+        pub fn strataContextPrintOpOnDiagnostic(context: mlir_sys::MlirContext, enable: bool);
     }
 }
 
@@ -56,7 +57,18 @@ pub fn new_context() -> Context {
     register(&registry);
     let context = Context::new_with_registry(&registry, true);
     melior::utility::register_all_llvm_translations(&context);
+    // Ops built through the C API (not parsed) need their dialect loaded.
+    for dialect in ["strata", "builtin", "func", "arith", "math", "scf", "memref"] {
+        context.get_or_load_dialect(dialect);
+    }
     context
+}
+
+/// Whether diagnostics on an op carry a "see current operation" note
+/// (MLIR's default). Off for `--verify-diagnostics`, as in `mlir-opt`.
+pub fn set_print_op_on_diagnostic(context: &Context, enable: bool) {
+    // SAFETY: the context is live.
+    unsafe { ffi::strataContextPrintOpOnDiagnostic(context.to_raw(), enable) }
 }
 
 /// Parses MLIR text as `mlir-opt` does: top-level ops other than one
@@ -75,3 +87,6 @@ pub fn parse_module<'c>(context: &'c Context, source: &str, source_name: &str) -
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;

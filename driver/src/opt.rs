@@ -204,8 +204,14 @@ pub fn run(args: &OptArgs) -> Result<(), OptError> {
     let context = strata_dialect::new_context();
     context.set_allow_unregistered_dialects(args.allow_unregistered_dialect);
     let collector = Collector::attach(&context);
-    if !args.verify_diagnostics {
+    if args.verify_diagnostics {
+        strata_dialect::set_print_op_on_diagnostic(&context, false);
+    } else {
         collector.echo_to_stderr(&name, &source);
+    }
+    if let Some(pipeline) = &pipeline {
+        // Report a bad pipeline once, before any chunk runs.
+        pipeline.add_to(&PassManager::new(&context), "builtin.module").map_err(|e| OptError::Message(e.to_string()))?;
     }
 
     let mut outputs = Vec::new();

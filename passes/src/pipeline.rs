@@ -159,7 +159,9 @@ fn add_upstream(opm: MlirOpPassManager, elements: &[Element]) -> Result<(), Pipe
     };
     if result.value == 0 {
         let message = message.trim().trim_start_matches("MLIR Textual PassPipeline Parser:").trim();
-        let message = message.lines().next().unwrap_or("").trim().to_string();
+        let message = message.lines().next().unwrap_or("").trim();
+        // MLIR prefixes a position inside the pipeline text; ours names the text.
+        let message = message.split_once(": error: ").map_or(message, |(_, m)| m).to_string();
         return Err(PipelineError::new(format!("invalid pass pipeline '{text}': {message}")));
     }
     Ok(())

@@ -30,6 +30,12 @@ MLIR_CAPI_EXPORTED MlirModule strataParseModule(MlirContext context,
                                                 MlirStringRef source,
                                                 MlirStringRef sourceName);
 
+/// Whether diagnostics on an op carry a "see current operation" note with
+/// the op printed (MLIR's default: on). `--verify-diagnostics` turns it off,
+/// as `mlir-opt` does, so tests need not expect that note.
+MLIR_CAPI_EXPORTED void strataContextPrintOpOnDiagnostic(MlirContext context,
+                                                         bool enable);
+
 #ifdef __cplusplus
 }
 #endif
