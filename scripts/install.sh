@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Strata needs on a fresh Debian 12 machine, as root:
+# LLVM/MLIR (the major version comes from .cargo/config.toml, the one place
+# that names it), CMake, Ninja and the libraries LLVM links against.
+# Idempotent and quiet when everything is there already. Sourced by run.sh
+# and test.sh; exports STRATA_LLVM_PREFIX and puts cargo on PATH.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STRATA_LLVM_PREFIX=$(sed -n 's/^STRATA_LLVM_PREFIX *= *"\(.*\)"/\1/p' "$root/.cargo/config.toml")
+major=${STRATA_LLVM_PREFIX##*-}
+export STRATA_LLVM_PREFIX
+
+packages=(
+  "llvm-$major-dev" "libmlir-$major-dev" "mlir-$major-tools" "libpolly-$major-dev"
+  "libclang-$major-dev" "clang-$major" "llvm-$major-tools" "libomp-$major-dev"
+  cmake ninja-build libzstd-dev libz3-dev libxml2-dev python3
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install: apt packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Rust comes from the machine's rustup toolchain (melior needs a recent
+# one; Debian 12's cargo is too old).
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "install: error: no cargo on PATH; Strata needs a Rust toolchain (rustup, Rust >= 1.85)" >&2
+  exit 1
+fi

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every test: install what is needed, then the cargo tests (unit tests of
+# each crate and the robustness test) and the lit suite over the built
+# tools. Exits non-zero if anything fails.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/scripts/install.sh"
+cd "$root"
+cargo build --workspace --quiet
+cargo test --workspace
+echo "== lit suite"
+STRATA_TOOLS_DIR="$root/target/debug" "$STRATA_LLVM_PREFIX/bin/lit" -sv tests
