@@ -289,6 +289,15 @@ fn process_chunk(
             }
         })?;
     }
+    let mut text = module.as_operation().to_string_with_flags(printing_flags(args)).map_err(|_| ())?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// How IR is printed, for the output and for IR dumps alike.
+fn printing_flags(args: &OptArgs) -> OperationPrintingFlags {
     let mut flags = OperationPrintingFlags::new();
     if args.print_debuginfo {
         flags = flags.enable_debug_info(true, false);
@@ -299,11 +308,7 @@ fn process_chunk(
     if args.print_local_scope {
         flags = flags.use_local_scope();
     }
-    let mut text = module.as_operation().to_string_with_flags(flags).map_err(|_| ())?;
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    Ok(text)
+    flags
 }
 
 /// `Err(Some(message))`: the pipeline could not be built; `Err(None)`: a
@@ -312,13 +317,7 @@ fn run_pipeline(context: &Context, args: &OptArgs, pipeline: &Pipeline, module: 
     let pm = PassManager::new(context);
     pipeline.add_to(&pm, "builtin.module").map_err(|e| Some(e.to_string()))?;
     if args.print_ir_after_all || args.print_ir_before_all || args.print_ir_after_failure {
-        let mut flags = OperationPrintingFlags::new();
-        if args.print_debuginfo {
-            flags = flags.enable_debug_info(true, false);
-        }
-        if args.print_op_generic {
-            flags = flags.print_generic_operation_form();
-        }
+        let flags = printing_flags(args);
         let no_tree = StringRef::new("");
         // SAFETY: `pm` is live; MLIR copies the flags.
         unsafe {
