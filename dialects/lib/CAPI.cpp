@@ -23,6 +23,9 @@ MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(Strata, strata,
 void strataPrintRegisteredPasses(void) {
   mlir::printRegisteredPasses();
   llvm::outs().flush();
+  // A closed pipe (`strata-opt --list-passes | head`) is not an error of
+  // ours; without this, LLVM reports it as fatal at exit.
+  llvm::outs().clear_error();
 }
 
 MlirModule strataParseModule(MlirContext context, MlirStringRef source,

@@ -160,7 +160,8 @@ pub fn list_passes() {
         }
     }
     out.push_str("\nUpstream MLIR passes:\n");
-    print!("{out}");
+    // A closed pipe (`--list-passes | head`) is not an error of ours.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
     strata_passes::register_upstream_passes();
     strata_dialect::print_upstream_pass_registry();
 }
