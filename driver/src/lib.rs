@@ -3,5 +3,7 @@
 //! diagnostics with locations, running pipelines.
 
 pub mod diagnostics;
+pub mod jit;
 pub mod opt;
+pub mod run;
 pub mod verify;

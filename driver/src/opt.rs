@@ -159,6 +159,10 @@ pub fn list_passes() {
             out.push_str(&format!("    {:<26} - {} (default: '{}')\n", o.name, o.description, o.default));
         }
     }
+    out.push_str("\nStrata internal steps (scheduled by the passes above):\n");
+    for info in registry::INTERNAL.iter() {
+        out.push_str(&format!("  --{:<26} - {}\n", info.argument, info.summary));
+    }
     out.push_str("\nUpstream MLIR passes:\n");
     // A closed pipe (`--list-passes | head`) is not an error of ours.
     let _ = std::io::stdout().lock().write_all(out.as_bytes());

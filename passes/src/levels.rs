@@ -35,7 +35,7 @@ pub fn pipeline(level: Level) -> Pipeline {
     if level >= Level::O2 {
         steps.extend(["canonicalize", "cse", "strata-fuse"]);
     }
-    steps.push("strata-lower-to-affine");
+    steps.push(if level == Level::O0 { "strata-lower-to-affine{fuse-elementwise=false}" } else { "strata-lower-to-affine" });
     if level >= Level::O1 {
         steps.extend(["canonicalize", "cse"]);
     }
@@ -60,7 +60,7 @@ mod tests {
             [Level::O0, Level::O1, Level::O2, Level::O3].iter().map(|l| pipeline(*l).to_text()).collect();
         assert_eq!(
             texts[0],
-            "builtin.module(strata-lower-to-affine,strata-parallelize,strata-lower-to-llvm)"
+            "builtin.module(strata-lower-to-affine{fuse-elementwise=false},strata-parallelize,strata-lower-to-llvm)"
         );
         assert!(texts[1].contains("canonicalize") && !texts[1].contains("strata-fuse"));
         assert!(texts[2].contains("strata-fuse") && texts[2].contains("strata-vectorize"));

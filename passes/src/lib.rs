@@ -12,11 +12,14 @@ pub mod options;
 pub mod pipeline;
 pub mod registry;
 
+mod convert_to_linalg;
 mod fuse;
+pub mod ir;
 mod lower_to_affine;
 mod lower_to_llvm;
 mod parallelize;
 mod planned;
+mod sink_deallocs;
 mod tile;
 mod vectorize;
 

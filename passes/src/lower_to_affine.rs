@@ -1,17 +1,28 @@
 //! `strata-lower-to-affine`: bufferizes `strata` tensor ops and lowers them
 //! to `affine` loop nests over `memref`s.
 //!
-//! Matches (planned, issue 3): every tensor op of the spec. Produces
-//! allocated results and temporaries (each freed after its last use),
-//! `affine` loop nests with the parallel loops marked, and `strata.map`
-//! bodies inlined into the innermost loop.
+//! Matches every tensor op of the spec, in any function. Produces, in order:
+//! 1. `strata-convert-to-linalg`: one `linalg.generic` per op, broadcast and
+//!    transpose as indexing maps (no data movement of their own);
+//! 2. with `fuse-elementwise` (default), upstream elementwise fusion of those
+//!    generics, so a chain such as bias-add + relu makes one pass and one
+//!    buffer (a matmul is never fused as a producer, so never recomputed);
+//! 3. one-shot bufferization across function boundaries (identity layouts),
+//!    then tensor results turned into trailing out-parameters that the
+//!    caller allocates, with the final allocation hoisted to the caller (so
+//!    the last op writes the caller's buffer directly, no copy);
+//! 4. `affine` loop nests, with the loops free of dependences rewritten to
+//!    `affine.parallel` (that is the parallel marking later passes read);
+//! 5. upstream deallocation, then `strata-sink-deallocs` so each temporary
+//!    is freed right after its last use.
 //!
-//! Today it fails, at the op, on the first `strata` tensor op it meets, and
-//! leaves IR without them unchanged (which is then already lowered).
+//! Assumes verified IR. Guarantees no tensor values are left in function
+//! signatures or bodies; a function's memref/tensor results become
+//! trailing out-parameters marked `bufferize.result`, in result order.
 
 use crate::{
-    options::PassOptions,
-    planned::Planned,
+    options::{OptionKind, OptionSpec, PassOptions},
+    pipeline::Pipeline,
     registry::{Build, PassInfo, Status},
 };
 
@@ -21,12 +32,31 @@ pub fn is_tensor_op(name: &str) -> bool {
     name.starts_with("strata.") && !matches!(name, "strata.parallel_for" | "strata.yield")
 }
 
+fn expand(options: &PassOptions) -> Pipeline {
+    let mut steps = vec!["strata-convert-to-linalg"];
+    if options.boolean("fuse-elementwise") {
+        steps.push("linalg-fuse-elementwise-ops");
+    }
+    steps.extend([
+        "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+        "buffer-results-to-out-params{hoist-static-allocs modify-public-functions add-result-attr}",
+        "func.func(convert-linalg-to-affine-loops,affine-parallelize)",
+        "buffer-deallocation-pipeline",
+        "canonicalize",
+        "strata-sink-deallocs",
+    ]);
+    Pipeline::parse_elements("builtin.module", &steps.join(",")).expect("the fixed lowering pipeline parses")
+}
+
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-lower-to-affine",
     summary: "Bufferize strata tensor ops and lower them to affine loop nests over memrefs, marking parallel loops",
-    options: &[],
-    status: Status::Planned,
-    build: Build::Rust(|_: &PassOptions| {
-        Box::new(Planned { argument: "strata-lower-to-affine", rewrites: is_tensor_op })
-    }),
+    options: &[OptionSpec {
+        name: "fuse-elementwise",
+        kind: OptionKind::Bool,
+        default: "true",
+        description: "fuse chains of elementwise ops (after conversion to linalg) before bufferizing",
+    }],
+    status: Status::Implemented,
+    build: Build::Pipeline(expand),
 };

@@ -1,19 +1,36 @@
-//! `strata-parallelize`: turns parallel loops and `strata.parallel_for`
-//! into calls to the runtime's thread pool (`runtime=pool`) or into the
-//! `omp` dialect (`runtime=omp`).
+//! `strata-parallelize`: turns `strata.parallel_for`, and the loops that
+//! `strata-lower-to-affine` marked parallel, into parallel code.
 //!
-//! Matches (planned, issue 4): `strata.parallel_for` and the loops
-//! `strata-lower-to-affine` marks parallel. Produces outlined bodies taking
-//! a context struct, and runtime calls.
+//! Matches `strata.parallel_for` (and, with `runtime=omp`, `affine.parallel`
+//! and `scf.parallel`). Produces:
+//! - first, always, `strata-parallel-for-to-scf`: each `strata.parallel_for`
+//!   becomes an `scf.parallel` with the same bounds and body;
+//! - `runtime=omp`: `lower-affine` then `convert-scf-to-openmp`, so every
+//!   parallel loop becomes `omp.parallel` + `omp.wsloop` (LLVM's OpenMP
+//!   runtime, which the JIT then loads);
+//! - `runtime=pool` (the default): the thread-pool runtime is not written
+//!   yet (its own issue), so the parallel loops stay `scf.parallel` /
+//!   `affine.parallel` and later lower to sequential loops: correct, one
+//!   core.
 //!
-//! Today it fails, at the op, on the first `strata.parallel_for`, and leaves
-//! IR without one unchanged (marked loops then run sequentially).
+//! Assumes `strata.parallel_for` bodies are free of cross-iteration races
+//! (the spec makes a racy body the program's error).
 
 use crate::{
+    external::{PassFailed, StrataPass},
+    ir::{self, Builder},
     options::{OptionKind, OptionSpec, PassOptions},
-    planned::Planned,
+    pipeline::Pipeline,
     registry::{Build, PassInfo, Status},
 };
+
+fn expand(options: &PassOptions) -> Pipeline {
+    let steps = match options.choice("runtime") {
+        "omp" => "strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp",
+        _ => "strata-parallel-for-to-scf",
+    };
+    Pipeline::parse_elements("builtin.module", steps).expect("the fixed parallelization pipeline parses")
+}
 
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-parallelize",
@@ -22,10 +39,46 @@ pub static INFO: PassInfo = PassInfo {
         name: "runtime",
         kind: OptionKind::Choice(&["pool", "omp"]),
         default: "pool",
-        description: "pool: Strata's thread pool; omp: LLVM's OpenMP runtime through the omp dialect",
+        description: "pool: Strata's thread pool (planned: sequential until it lands); omp: LLVM's OpenMP runtime",
     }],
-    status: Status::Planned,
-    build: Build::Rust(|_: &PassOptions| {
-        Box::new(Planned { argument: "strata-parallelize", rewrites: |name| name == "strata.parallel_for" })
-    }),
+    status: Status::Implemented,
+    build: Build::Pipeline(expand),
 };
+
+pub static TO_SCF: PassInfo = PassInfo {
+    argument: "strata-parallel-for-to-scf",
+    summary: "Rewrite each strata.parallel_for into an scf.parallel (first step of strata-parallelize)",
+    options: &[],
+    status: Status::Internal,
+    build: Build::Rust(|_: &PassOptions| Box::new(ParallelForToScf)),
+};
+
+#[derive(Clone, Copy)]
+struct ParallelForToScf;
+
+impl StrataPass for ParallelForToScf {
+    fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
+        // Innermost last: pre-order lists outer loops first, and rewriting an
+        // outer loop moves (does not destroy) the inner ones.
+        let loops: Vec<_> =
+            ir::walk(root.to_raw()).into_iter().filter(|op| ir::name(*op) == "strata.parallel_for").collect();
+        for op in loops {
+            let b = Builder::of_op(op);
+            let loc = ir::location(op);
+            let bounds = ir::operands(op);
+            let attrs = [("operandSegmentSizes", b.attr("array<i32: 1, 1, 1, 0>"))];
+            let par = ir::insert_before(op, b.op("scf.parallel", loc, &bounds, &[], &attrs, 1));
+            ir::take_body(ir::region(par, 0), ir::region(op, 0));
+            let block = ir::first_block(ir::region(par, 0));
+            let yield_op = ir::ops_in(block).into_iter().last().expect("verified: the body ends in strata.yield");
+            ir::insert_before(yield_op, b.op("scf.reduce", ir::location(yield_op), &[], &[], &[], 0));
+            ir::replace_op(yield_op, &[]);
+            ir::replace_op(op, &[]);
+        }
+        Ok(())
+    }
+
+    fn clone_pass(&self) -> Box<dyn StrataPass> {
+        Box::new(*self)
+    }
+}

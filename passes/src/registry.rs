@@ -2,11 +2,13 @@
 //! instantiated (a Rust pass, or a pipeline of other passes).
 
 use crate::{
+    convert_to_linalg,
     external::{self, StrataPass},
     fuse, lower_to_affine, lower_to_llvm,
     options::{OptionSpec, PassOptions},
     parallelize,
     pipeline::Pipeline,
+    sink_deallocs,
     tile, vectorize, PipelineError,
 };
 use mlir_sys::MlirPass;
@@ -18,6 +20,9 @@ pub enum Status {
     /// Registered so pipelines can name it; until its issue lands it leaves
     /// the IR unchanged, or fails on ops it would have to rewrite.
     Planned,
+    /// A step of another pass's expansion; listed, but not meant to be
+    /// scheduled by hand.
+    Internal,
 }
 
 /// How a pass is built from its parsed options.
@@ -62,6 +67,9 @@ pub static PASSES: [&PassInfo; 6] = [
     &lower_to_llvm::INFO,
 ];
 
+/// Steps that the passes above expand into.
+pub static INTERNAL: [&PassInfo; 3] = [&convert_to_linalg::INFO, &sink_deallocs::INFO, &parallelize::TO_SCF];
+
 pub fn lookup(argument: &str) -> Option<&'static PassInfo> {
-    PASSES.iter().copied().find(|p| p.argument == argument)
+    PASSES.iter().chain(INTERNAL.iter()).copied().find(|p| p.argument == argument)
 }

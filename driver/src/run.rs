@@ -1,0 +1,317 @@
+//! `strata-run`: compile a file, JIT it, call one function, show or save
+//! the results. The contract is `shared/spec/tools.md`.
+
+use std::{io::Write, path::Path};
+
+use clap::Parser;
+use strata_passes::levels::Level;
+
+use crate::jit::{ArgKind, ArgType, Buffer, CompileOptions, ElemType, Kernel};
+
+#[derive(Parser, Debug)]
+#[command(name = "strata-run", version, about = "JIT-compiles an MLIR file (any level) and calls one function")]
+pub struct RunArgs {
+    /// The MLIR file.
+    pub file: String,
+    /// The function to call.
+    #[arg(short = 'e', long = "entry-point", default_value = "main")]
+    pub entry: String,
+    /// One per argument, in order: DIMSxTYPE=V1,V2,..., DIMSxTYPE=V, TYPE=V, or @PATH.npy.
+    #[arg(long = "input")]
+    pub inputs: Vec<String>,
+    /// One per result (or per memref argument of a function without results): @PATH.npy.
+    #[arg(long = "output")]
+    pub outputs: Vec<String>,
+    /// Worker threads (also STRATA_NUM_THREADS); 1 runs on the calling thread.
+    #[arg(long = "threads")]
+    pub threads: Option<usize>,
+    /// The default pipeline's level.
+    #[arg(long = "strata-pipeline", default_value = "O3")]
+    pub level: String,
+    /// A full pipeline instead of the level's, e.g. 'builtin.module(...)'.
+    #[arg(long = "pass-pipeline")]
+    pub pass_pipeline: Option<String>,
+    /// Run the call N times after a warm-up and print one timing line.
+    #[arg(long = "benchmark", value_name = "N")]
+    pub benchmark: Option<usize>,
+    /// mlir-runner mode: call a function without arguments and print its result.
+    #[arg(long = "entry-point-result", value_name = "void|i32|i64|f32")]
+    pub entry_point_result: Option<String>,
+    /// Shared libraries for the JIT, comma-separated (mlir-runner's flag).
+    #[arg(long = "shared-libs", value_delimiter = ',')]
+    pub shared_libs: Vec<String>,
+    /// LLVM optimization level of the JIT (mlir-runner's -O0..-O3).
+    #[arg(short = 'O', default_value = "3", value_parser = clap::value_parser!(i32).range(0..=3))]
+    pub jit_opt: i32,
+}
+
+/// Runs `strata-run`; `Err` is the one-line message to print.
+pub fn run(args: &RunArgs) -> Result<(), String> {
+    let source = std::fs::read(&args.file).map_err(|e| format!("cannot read input file '{}': {e}", args.file))?;
+    let source = String::from_utf8(source).map_err(|_| format!("input file '{}' is not UTF-8 text", args.file))?;
+    let threads = match args.threads {
+        Some(n) => Some(n),
+        None => match std::env::var("STRATA_NUM_THREADS") {
+            Ok(v) => Some(v.trim().parse().map_err(|_| format!("STRATA_NUM_THREADS='{v}' is not a number"))?),
+            Err(_) => None,
+        },
+    };
+    if threads == Some(0) {
+        return Err("--threads must be at least 1".into());
+    }
+    if let Some(n) = threads {
+        // The OpenMP path reads this when the JIT loads libomp; the pool
+        // runtime (planned) will take it directly.
+        std::env::set_var("OMP_NUM_THREADS", n.to_string());
+    }
+    let level: Level = args.level.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?;
+    let options = CompileOptions {
+        level,
+        pipeline: args.pass_pipeline.clone(),
+        jit_opt_level: args.jit_opt,
+        shared_libs: args.shared_libs.clone(),
+    };
+    let kernel = Kernel::compile(&source, &args.file, &options).map_err(|e| e.to_string())?;
+
+    if let Some(kind) = &args.entry_point_result {
+        let elem = match kind.as_str() {
+            "void" => None,
+            "i32" => Some(ElemType::I32),
+            "i64" => Some(ElemType::I64),
+            "f32" => Some(ElemType::F32),
+            other => return Err(format!("--entry-point-result='{other}': expected void, i32, i64 or f32")),
+        };
+        let result = kernel.call_entry_point(&args.entry, elem).map_err(|e| e.to_string())?;
+        flush_c_stdout();
+        if let Some(b) = result {
+            println!("{}", format_scalar(&b, 0));
+        }
+        return Ok(());
+    }
+
+    let sig = kernel.signature(&args.entry).map_err(|e| e.to_string())?.clone();
+    if args.inputs.len() != sig.inputs.len() {
+        return Err(format!(
+            "'{}' takes {} argument(s) but {} --input given",
+            args.entry,
+            sig.inputs.len(),
+            args.inputs.len()
+        ));
+    }
+    let mut values = Vec::new();
+    for (i, (spec, t)) in args.inputs.iter().zip(&sig.inputs).enumerate() {
+        values.push(parse_input(spec, t).map_err(|e| format!("--input #{} ('{spec}'): {e}", i + 1))?);
+    }
+
+    if let Some(runs) = args.benchmark {
+        if runs == 0 {
+            return Err("--benchmark needs at least 1 run".into());
+        }
+        let mut times: Vec<f64> = kernel
+            .time_calls(&args.entry, &mut values, runs)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|d| d.as_secs_f64() * 1e3)
+            .collect();
+        times.sort_by(|a, b| a.total_cmp(b));
+        let median = if runs % 2 == 1 { times[runs / 2] } else { (times[runs / 2 - 1] + times[runs / 2]) / 2.0 };
+        println!(
+            "benchmark: {runs} runs, median {median:.3} ms, min {:.3} ms, max {:.3} ms",
+            times[0],
+            times[runs - 1]
+        );
+        return Ok(());
+    }
+
+    let results = kernel.call(&args.entry, &mut values).map_err(|e| e.to_string())?;
+    flush_c_stdout();
+    // A function without results shows its memref arguments instead.
+    let shown: Vec<Buffer> = if sig.results.is_empty() {
+        values.into_iter().zip(&sig.inputs).filter(|(_, t)| matches!(t.kind, ArgKind::Memref(_))).map(|(v, _)| v).collect()
+    } else {
+        results
+    };
+    if args.outputs.is_empty() {
+        let mut out = std::io::stdout().lock();
+        for b in &shown {
+            let _ = writeln!(out, "{}", format_buffer(b));
+        }
+        return Ok(());
+    }
+    if args.outputs.len() != shown.len() {
+        return Err(format!("{} --output given but '{}' has {} result(s) to write", args.outputs.len(), args.entry, shown.len()));
+    }
+    for (spec, b) in args.outputs.iter().zip(&shown) {
+        let path = spec.strip_prefix('@').ok_or_else(|| format!("--output='{spec}': expected @PATH.npy"))?;
+        write_npy(Path::new(path), b).map_err(|e| format!("cannot write '{path}': {e}"))?;
+    }
+    Ok(())
+}
+
+/// JIT'd code prints through C's stdio (`printf` in MLIR's runner utils);
+/// flush it before Rust prints, so output keeps program order.
+fn flush_c_stdout() {
+    unsafe extern "C" {
+        fn fflush(stream: *mut std::ffi::c_void) -> i32;
+    }
+    // SAFETY: fflush(NULL) flushes every C output stream.
+    unsafe { fflush(std::ptr::null_mut()) };
+}
+
+/// Parses one `--input` against the parameter it fills.
+pub fn parse_input(spec: &str, t: &ArgType) -> Result<Buffer, String> {
+    let expected = t.shape();
+    if let Some(path) = spec.strip_prefix('@') {
+        let b = read_npy(Path::new(path), t.elem)?;
+        if b.shape != expected {
+            return Err(format!("the array has shape {:?}, but the parameter is {t}", b.shape));
+        }
+        return Ok(b);
+    }
+    let (ty, values) = spec.split_once('=').ok_or("expected DIMSxTYPE=VALUES, TYPE=VALUE or @PATH.npy")?;
+    let mut parts: Vec<&str> = ty.split('x').collect();
+    let elem_text = parts.pop().unwrap_or("");
+    let elem = ElemType::parse(elem_text).ok_or_else(|| format!("unknown element type '{elem_text}'"))?;
+    let shape: Vec<usize> = parts
+        .iter()
+        .map(|d| d.parse::<usize>().map_err(|_| format!("'{d}' is not a dimension size")))
+        .collect::<Result<_, _>>()?;
+    if elem != t.elem || shape != expected {
+        return Err(format!("the value is {ty}, but the parameter is {t}"));
+    }
+    let mut b = Buffer::zeros(elem, &shape);
+    let items: Vec<&str> = values.split(',').collect();
+    let n = b.len();
+    if items.len() == 1 {
+        for i in 0..n {
+            b.set_from_text(i, items[0])?;
+        }
+    } else if items.len() == n {
+        for (i, item) in items.iter().enumerate() {
+            b.set_from_text(i, item)?;
+        }
+    } else {
+        return Err(format!("{} values given for {n} elements", items.len()));
+    }
+    Ok(b)
+}
+
+fn format_scalar(b: &Buffer, i: usize) -> String {
+    match b.elem {
+        ElemType::F32 => format!("{}", b.get_f64(i) as f32),
+        ElemType::F64 => format!("{}", b.get_f64(i)),
+        _ => format!("{}", b.get_i64(i)),
+    }
+}
+
+/// `DIMSxTYPE=[[...],[...]]`, or `TYPE=V` for rank 0.
+pub fn format_buffer(b: &Buffer) -> String {
+    let dims: String = b.shape.iter().map(|d| format!("{d}x")).collect();
+    fn nest(b: &Buffer, dim: usize, offset: usize, out: &mut String) {
+        if dim == b.shape.len() {
+            out.push_str(&format_scalar(b, offset));
+            return;
+        }
+        let inner: usize = b.shape[dim + 1..].iter().product();
+        out.push('[');
+        for i in 0..b.shape[dim] {
+            if i > 0 {
+                out.push(',');
+            }
+            nest(b, dim + 1, offset + i * inner, out);
+        }
+        out.push(']');
+    }
+    let mut body = String::new();
+    nest(b, 0, 0, &mut body);
+    format!("{dims}{}={body}", b.elem.name())
+}
+
+fn read_npy(path: &Path, elem: ElemType) -> Result<Buffer, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| format!("'{}' is not a valid .npy file: {e}", path.display()))?;
+    if npy.order() != npyz::Order::C && npy.shape().len() > 1 {
+        return Err(format!("'{}' is in Fortran order; save it in C order", path.display()));
+    }
+    let shape: Vec<usize> = npy.shape().iter().map(|d| *d as usize).collect();
+    let dtype = format!("{:?}", npy.dtype());
+    let mismatch = |_| format!("'{}' holds {dtype}, but the parameter's element type is {}", path.display(), elem.name());
+    let bad = |e: std::io::Error| format!("'{}' is truncated or malformed: {e}", path.display());
+    Ok(match elem {
+        ElemType::F32 => Buffer::from_f32(&shape, &npy.data::<f32>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
+        ElemType::F64 => Buffer::from_f64(&shape, &npy.data::<f64>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
+        ElemType::I32 => Buffer::from_i32(&shape, &npy.data::<i32>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
+        ElemType::I64 | ElemType::Index => {
+            Buffer::from_i64(&shape, &npy.data::<i64>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?)
+        }
+    })
+}
+
+fn write_npy(path: &Path, b: &Buffer) -> std::io::Result<()> {
+    use npyz::WriterBuilder;
+    let shape: Vec<u64> = b.shape.iter().map(|d| *d as u64).collect();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    macro_rules! write_as {
+        ($t:ty, $get:expr) => {{
+            let mut w = npyz::WriteOptions::<$t>::new().default_dtype().shape(&shape).writer(&mut file).begin_nd()?;
+            for i in 0..b.len() {
+                w.push(&$get(i))?;
+            }
+            w.finish()?;
+        }};
+    }
+    match b.elem {
+        ElemType::F32 => write_as!(f32, |i| b.get_f64(i) as f32),
+        ElemType::F64 => write_as!(f64, |i| b.get_f64(i)),
+        ElemType::I32 => write_as!(i32, |i| b.get_i64(i) as i32),
+        ElemType::I64 | ElemType::Index => write_as!(i64, |i| b.get_i64(i)),
+    }
+    file.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(elem: ElemType, shape: &[usize]) -> ArgType {
+        ArgType { elem, kind: ArgKind::Tensor(shape.to_vec()) }
+    }
+
+    #[test]
+    fn inputs_in_every_form() {
+        let b = parse_input("2x3xf32=1,2,3,4,5,6.5", &t(ElemType::F32, &[2, 3])).unwrap();
+        assert_eq!(format_buffer(&b), "2x3xf32=[[1,2,3],[4,5,6.5]]");
+        let b = parse_input("2x2xi64=7", &t(ElemType::I64, &[2, 2])).unwrap();
+        assert_eq!(b.to_i64_vec(), vec![7; 4]);
+        let b = parse_input("f64=-2.5", &ArgType { elem: ElemType::F64, kind: ArgKind::Scalar }).unwrap();
+        assert_eq!(format_buffer(&b), "f64=-2.5");
+        let b = parse_input("i32=3", &t(ElemType::I32, &[])).unwrap();
+        assert_eq!(format_buffer(&b), "i32=3");
+    }
+
+    #[test]
+    fn input_mistakes_are_named() {
+        let e = parse_input("2x3xf32=1,2", &t(ElemType::F32, &[2, 3])).unwrap_err();
+        assert_eq!(e, "2 values given for 6 elements");
+        let e = parse_input("3x2xf32=1", &t(ElemType::F32, &[2, 3])).unwrap_err();
+        assert_eq!(e, "the value is 3x2xf32, but the parameter is tensor<2x3xf32>");
+        let e = parse_input("2x3xf16=1", &t(ElemType::F32, &[2, 3])).unwrap_err();
+        assert_eq!(e, "unknown element type 'f16'");
+        let e = parse_input("2xi32=1,x", &t(ElemType::I32, &[2])).unwrap_err();
+        assert_eq!(e, "'x' is not a valid i32 value");
+        assert!(parse_input("nonsense", &t(ElemType::I32, &[2])).is_err());
+    }
+
+    #[test]
+    fn npy_round_trip() {
+        let dir = std::env::temp_dir().join(format!("strata-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.npy");
+        let b = Buffer::from_i32(&[2, 2], &[1, -2, 3, 4]);
+        write_npy(&p, &b).unwrap();
+        assert_eq!(read_npy(&p, ElemType::I32).unwrap(), b);
+        assert!(read_npy(&p, ElemType::F32).unwrap_err().contains("element type is f32"));
+        std::fs::write(&p, b"not npy").unwrap();
+        assert!(read_npy(&p, ElemType::I32).unwrap_err().contains("not a valid .npy file"));
+    }
+}

@@ -1,0 +1,249 @@
+//! A small rewriting toolkit over MLIR's C API, for the Rust passes.
+//!
+//! melior's typed wrappers tie every handle to borrow lifetimes, which a
+//! rewrite (create, insert, replace uses, erase) cannot satisfy; the passes
+//! work on raw handles through this module instead, and only here.
+
+use std::ffi::CString;
+
+use mlir_sys as sys;
+use sys::{MlirAttribute, MlirBlock, MlirContext, MlirLocation, MlirOperation, MlirRegion, MlirType, MlirValue};
+
+fn sref(s: &str) -> sys::MlirStringRef {
+    sys::MlirStringRef { data: s.as_ptr() as *const _, length: s.len() }
+}
+
+/// Reads an `MlirStringRef` handed to a callback.
+pub fn string_of(s: sys::MlirStringRef) -> String {
+    // SAFETY: MLIR passes a valid (pointer, length) pair.
+    unsafe { String::from_utf8_lossy(std::slice::from_raw_parts(s.data as *const u8, s.length)).into_owned() }
+}
+
+/// Builds IR in one context. All methods assume live handles from it.
+#[derive(Clone, Copy)]
+pub struct Builder {
+    pub ctx: MlirContext,
+}
+
+impl Builder {
+    pub fn of_op(op: MlirOperation) -> Self {
+        // SAFETY: a live op.
+        Builder { ctx: unsafe { sys::mlirOperationGetContext(op) } }
+    }
+
+    /// Parses an attribute written by the pass itself (never user text), so
+    /// a failure is a bug in the pass.
+    pub fn attr(&self, text: &str) -> MlirAttribute {
+        // SAFETY: the text outlives the call.
+        let a = unsafe { sys::mlirAttributeParseGet(self.ctx, sref(text)) };
+        assert!(!a.ptr.is_null(), "internal: attribute '{text}' does not parse");
+        a
+    }
+
+    pub fn ty(&self, text: &str) -> MlirType {
+        // SAFETY: as above.
+        let t = unsafe { sys::mlirTypeParseGet(self.ctx, sref(text)) };
+        assert!(!t.ptr.is_null(), "internal: type '{text}' does not parse");
+        t
+    }
+
+    pub fn index_type(&self) -> MlirType {
+        // SAFETY: a live context.
+        unsafe { sys::mlirIndexTypeGet(self.ctx) }
+    }
+
+    /// Creates a detached op.
+    pub fn op(
+        &self,
+        name: &str,
+        loc: MlirLocation,
+        operands: &[MlirValue],
+        results: &[MlirType],
+        attributes: &[(&str, MlirAttribute)],
+        regions: usize,
+    ) -> MlirOperation {
+        // SAFETY: every array outlives `mlirOperationCreate`, which copies.
+        unsafe {
+            let mut state = sys::mlirOperationStateGet(sref(name), loc);
+            sys::mlirOperationStateAddOperands(&mut state, operands.len() as isize, operands.as_ptr());
+            sys::mlirOperationStateAddResults(&mut state, results.len() as isize, results.as_ptr());
+            let named: Vec<sys::MlirNamedAttribute> = attributes
+                .iter()
+                .map(|(n, a)| sys::mlirNamedAttributeGet(sys::mlirIdentifierGet(self.ctx, sref(n)), *a))
+                .collect();
+            sys::mlirOperationStateAddAttributes(&mut state, named.len() as isize, named.as_ptr());
+            let owned: Vec<MlirRegion> = (0..regions).map(|_| sys::mlirRegionCreate()).collect();
+            sys::mlirOperationStateAddOwnedRegions(&mut state, owned.len() as isize, owned.as_ptr());
+            let op = sys::mlirOperationCreate(&mut state);
+            assert!(!op.ptr.is_null(), "internal: could not create '{name}'");
+            op
+        }
+    }
+
+    /// `arith.constant` of `text` (e.g. `0.0 : f32`).
+    pub fn constant(&self, loc: MlirLocation, text: &str, ty: MlirType) -> MlirOperation {
+        self.op("arith.constant", loc, &[], &[ty], &[("value", self.attr(text))], 0)
+    }
+}
+
+pub fn result(op: MlirOperation, i: isize) -> MlirValue {
+    // SAFETY: a live op with at least `i + 1` results.
+    unsafe { sys::mlirOperationGetResult(op, i) }
+}
+
+pub fn operand(op: MlirOperation, i: isize) -> MlirValue {
+    // SAFETY: a live op with at least `i + 1` operands.
+    unsafe { sys::mlirOperationGetOperand(op, i) }
+}
+
+pub fn operands(op: MlirOperation) -> Vec<MlirValue> {
+    // SAFETY: a live op.
+    let n = unsafe { sys::mlirOperationGetNumOperands(op) };
+    (0..n).map(|i| operand(op, i)).collect()
+}
+
+pub fn name(op: MlirOperation) -> String {
+    // SAFETY: a live op.
+    string_of(unsafe { sys::mlirIdentifierStr(sys::mlirOperationGetName(op)) })
+}
+
+pub fn location(op: MlirOperation) -> MlirLocation {
+    // SAFETY: a live op.
+    unsafe { sys::mlirOperationGetLocation(op) }
+}
+
+pub fn attribute(op: MlirOperation, name: &str) -> Option<MlirAttribute> {
+    // SAFETY: a live op; the name outlives the call.
+    let a = unsafe { sys::mlirOperationGetAttributeByName(op, sref(name)) };
+    (!a.ptr.is_null()).then_some(a)
+}
+
+pub fn i64_array(attr: MlirAttribute) -> Vec<i64> {
+    // SAFETY: the verifier guarantees a DenseI64ArrayAttr.
+    unsafe { (0..sys::mlirDenseArrayGetNumElements(attr)).map(|i| sys::mlirDenseI64ArrayGetElement(attr, i)).collect() }
+}
+
+pub fn value_type(v: MlirValue) -> MlirType {
+    // SAFETY: a live value.
+    unsafe { sys::mlirValueGetType(v) }
+}
+
+pub fn print_type(t: MlirType) -> String {
+    let mut out = String::new();
+    unsafe extern "C" fn push(s: sys::MlirStringRef, data: *mut std::ffi::c_void) {
+        // SAFETY: `data` is the `String` below.
+        unsafe { (*(data as *mut String)).push_str(&string_of(s)) }
+    }
+    // SAFETY: `out` outlives the call.
+    unsafe { sys::mlirTypePrint(t, Some(push), &mut out as *mut String as *mut _) };
+    out
+}
+
+/// The shape and element type of a ranked, static shaped type.
+pub fn shape(t: MlirType) -> (Vec<i64>, MlirType) {
+    // SAFETY: callers pass ranked shaped types (the verifier checked).
+    unsafe {
+        let rank = sys::mlirShapedTypeGetRank(t);
+        ((0..rank as isize).map(|i| sys::mlirShapedTypeGetDimSize(t, i)).collect(), sys::mlirShapedTypeGetElementType(t))
+    }
+}
+
+pub fn is_float(t: MlirType) -> bool {
+    // SAFETY: a live type.
+    unsafe { sys::mlirTypeIsAFloat(t) }
+}
+
+pub fn region(op: MlirOperation, i: isize) -> MlirRegion {
+    // SAFETY: a live op with at least `i + 1` regions.
+    unsafe { sys::mlirOperationGetRegion(op, i) }
+}
+
+pub fn first_block(r: MlirRegion) -> MlirBlock {
+    // SAFETY: a live region.
+    unsafe { sys::mlirRegionGetFirstBlock(r) }
+}
+
+pub fn new_block(args: &[MlirType], loc: MlirLocation) -> MlirBlock {
+    let locs = vec![loc; args.len()];
+    // SAFETY: arrays outlive the call.
+    unsafe { sys::mlirBlockCreate(args.len() as isize, args.as_ptr(), locs.as_ptr()) }
+}
+
+pub fn block_argument(b: MlirBlock, i: isize) -> MlirValue {
+    // SAFETY: a live block with at least `i + 1` arguments.
+    unsafe { sys::mlirBlockGetArgument(b, i) }
+}
+
+pub fn add_block_argument(b: MlirBlock, t: MlirType, loc: MlirLocation) -> MlirValue {
+    // SAFETY: a live block.
+    unsafe { sys::mlirBlockAddArgument(b, t, loc) }
+}
+
+pub fn append_block(r: MlirRegion, b: MlirBlock) {
+    // SAFETY: `b` is detached; ownership moves to `r`.
+    unsafe { sys::mlirRegionAppendOwnedBlock(r, b) }
+}
+
+pub fn append(b: MlirBlock, op: MlirOperation) -> MlirOperation {
+    // SAFETY: `op` is detached; ownership moves to `b`.
+    unsafe { sys::mlirBlockAppendOwnedOperation(b, op) };
+    op
+}
+
+/// Inserts detached `op` right before `anchor`.
+pub fn insert_before(anchor: MlirOperation, op: MlirOperation) -> MlirOperation {
+    // SAFETY: `anchor` is in a block; `op` is detached.
+    unsafe { sys::mlirBlockInsertOwnedOperationBefore(sys::mlirOperationGetBlock(anchor), anchor, op) };
+    op
+}
+
+/// Moves the blocks of `from` into `to` (which must be empty).
+pub fn take_body(to: MlirRegion, from: MlirRegion) {
+    // SAFETY: both regions are live.
+    unsafe { sys::mlirRegionTakeBody(to, from) }
+}
+
+/// Replaces every use of `old`'s results with `new` and erases `old`.
+pub fn replace_op(old: MlirOperation, new: &[MlirValue]) {
+    for (i, v) in new.iter().enumerate() {
+        // SAFETY: both values are live; `old` is erased last.
+        unsafe { sys::mlirValueReplaceAllUsesOfWith(result(old, i as isize), *v) };
+    }
+    // SAFETY: no uses are left.
+    unsafe { sys::mlirOperationDestroy(old) };
+}
+
+/// The ops directly in `b`, in order.
+pub fn ops_in(b: MlirBlock) -> Vec<MlirOperation> {
+    let mut out = Vec::new();
+    // SAFETY: walking a live block.
+    unsafe {
+        let mut op = sys::mlirBlockGetFirstOperation(b);
+        while !op.ptr.is_null() {
+            out.push(op);
+            op = sys::mlirOperationGetNextInBlock(op);
+        }
+    }
+    out
+}
+
+/// Every op nested in `root` (not `root` itself), pre-order.
+pub fn walk(root: MlirOperation) -> Vec<MlirOperation> {
+    let mut out: Vec<MlirOperation> = Vec::new();
+    unsafe extern "C" fn visit(op: MlirOperation, data: *mut std::ffi::c_void) -> sys::MlirWalkResult {
+        // SAFETY: `data` is the Vec below.
+        unsafe { (*(data as *mut Vec<MlirOperation>)).push(op) };
+        sys::MlirWalkResult_MlirWalkResultAdvance
+    }
+    // SAFETY: `out` outlives the walk; the walk only records handles.
+    unsafe { sys::mlirOperationWalk(root, Some(visit), &mut out as *mut _ as *mut _, sys::MlirWalkOrder_MlirWalkPreOrder) };
+    out.retain(|op| op.ptr != root.ptr);
+    out
+}
+
+/// Emits an error at `op`.
+pub fn emit_error(op: MlirOperation, message: &str) {
+    let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: a live op; the message outlives the call.
+    unsafe { sys::mlirEmitError(location(op), message.as_ptr()) }
+}
