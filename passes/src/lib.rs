@@ -19,7 +19,7 @@ mod lower_to_affine;
 mod lower_to_llvm;
 mod parallelize;
 mod planned;
-mod sink_deallocs;
+mod free_temporaries;
 mod tile;
 mod vectorize;
 

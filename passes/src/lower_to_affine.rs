@@ -13,8 +13,8 @@
 //!    the last op writes the caller's buffer directly, no copy);
 //! 4. `affine` loop nests, with the loops free of dependences rewritten to
 //!    `affine.parallel` (that is the parallel marking later passes read);
-//! 5. upstream deallocation, then `strata-sink-deallocs` so each temporary
-//!    is freed right after its last use.
+//! 5. `strata-free-temporaries`: each temporary is freed right after its
+//!    last use.
 //!
 //! Assumes verified IR. Guarantees no tensor values are left in function
 //! signatures or bodies; a function's memref/tensor results become
@@ -41,9 +41,8 @@ fn expand(options: &PassOptions) -> Pipeline {
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions add-result-attr}",
         "func.func(convert-linalg-to-affine-loops,affine-parallelize)",
-        "buffer-deallocation-pipeline",
         "canonicalize",
-        "strata-sink-deallocs",
+        "strata-free-temporaries",
     ]);
     Pipeline::parse_elements("builtin.module", &steps.join(",")).expect("the fixed lowering pipeline parses")
 }

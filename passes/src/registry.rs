@@ -8,7 +8,7 @@ use crate::{
     options::{OptionSpec, PassOptions},
     parallelize,
     pipeline::Pipeline,
-    sink_deallocs,
+    free_temporaries,
     tile, vectorize, PipelineError,
 };
 use mlir_sys::MlirPass;
@@ -68,7 +68,7 @@ pub static PASSES: [&PassInfo; 6] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 3] = [&convert_to_linalg::INFO, &sink_deallocs::INFO, &parallelize::TO_SCF];
+pub static INTERNAL: [&PassInfo; 3] = [&convert_to_linalg::INFO, &free_temporaries::INFO, &parallelize::TO_SCF];
 
 pub fn lookup(argument: &str) -> Option<&'static PassInfo> {
     PASSES.iter().chain(INTERNAL.iter()).copied().find(|p| p.argument == argument)

@@ -14,7 +14,8 @@
 // AFTER: IR Dump After strata-tile (strata-tile)
 // AFTER-NEXT: func.func @f
 // AFTER: IR Dump After strata-vectorize (strata-vectorize)
-// AFTER: IR Dump After strata-parallelize (strata-parallelize)
+// AFTER: IR Dump After strata-parallel-for-to-scf (strata-parallel-for-to-scf)
+// AFTER: IR Dump After {{.*}}(convert-scf-to-openmp)
 
 // BEFORE: IR Dump Before strata-fuse (strata-fuse)
 // BEFORE: IR Dump Before Canonicalizer (canonicalize)
