@@ -7,7 +7,9 @@
 //!   becomes an `scf.parallel` with the same bounds and body;
 //! - `runtime=omp`: `lower-affine` then `convert-scf-to-openmp`, so every
 //!   parallel loop becomes `omp.parallel` + `omp.wsloop` (LLVM's OpenMP
-//!   runtime, which the JIT then loads);
+//!   runtime, which the JIT then loads), then `strata-inline-alloca-scopes`,
+//!   since the scopes the conversion wraps around each body must stay one
+//!   block, which lowering the loops inside them to `cf` would break;
 //! - `runtime=pool` (the default): the thread-pool runtime is not written
 //!   yet (its own issue), so the parallel loops stay `scf.parallel` /
 //!   `affine.parallel` and later lower to sequential loops: correct, one
@@ -26,7 +28,7 @@ use crate::{
 
 fn expand(options: &PassOptions) -> Pipeline {
     let steps = match options.choice("runtime") {
-        "omp" => "strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp",
+        "omp" => "strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes",
         _ => "strata-parallel-for-to-scf",
     };
     Pipeline::parse_elements("builtin.module", steps).expect("the fixed parallelization pipeline parses")
@@ -74,6 +76,45 @@ impl StrataPass for ParallelForToScf {
             ir::insert_before(yield_op, b.op("scf.reduce", ir::location(yield_op), &[], &[], &[], 0));
             ir::replace_op(yield_op, &[]);
             ir::replace_op(op, &[]);
+        }
+        Ok(())
+    }
+
+    fn clone_pass(&self) -> Box<dyn StrataPass> {
+        Box::new(*self)
+    }
+}
+
+pub static INLINE_ALLOCA_SCOPES: PassInfo = PassInfo {
+    argument: "strata-inline-alloca-scopes",
+    summary: "Inline memref.alloca_scope ops that hold no alloca (step of strata-parallelize{runtime=omp})",
+    options: &[],
+    status: Status::Internal,
+    build: Build::Rust(|_: &PassOptions| Box::new(InlineAllocaScopes)),
+};
+
+/// Matches `memref.alloca_scope` with no `memref.alloca` inside (a scope
+/// with nothing to free). Produces its body in its place, the scope's
+/// results replaced by the values its terminator returns.
+#[derive(Clone, Copy)]
+struct InlineAllocaScopes;
+
+impl StrataPass for InlineAllocaScopes {
+    fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
+        let scopes: Vec<_> =
+            ir::walk(root.to_raw()).into_iter().filter(|op| ir::name(*op) == "memref.alloca_scope").collect();
+        for scope in scopes {
+            if ir::walk(scope).iter().any(|op| ir::name(*op) == "memref.alloca") {
+                continue;
+            }
+            let body = ir::ops_in(ir::first_block(ir::region(scope, 0)));
+            let Some((ret, ops)) = body.split_last() else { continue };
+            for op in ops {
+                // SAFETY: moving a live op before a live op of another block.
+                unsafe { mlir_sys::mlirOperationMoveBefore(*op, scope) };
+            }
+            let values = ir::operands(*ret);
+            ir::replace_op(scope, &values);
         }
         Ok(())
     }

@@ -68,7 +68,8 @@ pub static PASSES: [&PassInfo; 6] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 3] = [&convert_to_linalg::INFO, &free_temporaries::INFO, &parallelize::TO_SCF];
+pub static INTERNAL: [&PassInfo; 4] =
+    [&convert_to_linalg::INFO, &free_temporaries::INFO, &parallelize::TO_SCF, &parallelize::INLINE_ALLOCA_SCOPES];
 
 pub fn lookup(argument: &str) -> Option<&'static PassInfo> {
     PASSES.iter().chain(INTERNAL.iter()).copied().find(|p| p.argument == argument)

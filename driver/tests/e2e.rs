@@ -1,0 +1,515 @@
+//! End to end: every `strata` op, every element type it allows, ranks 0 to
+//! 4, sizes that are not multiples of 8 or 16, through the default
+//! pipeline and the JIT, against plain Rust loops written here from the
+//! spec (never from the compiler's output). Compositions (an MLP layer,
+//! softmax, layernorm, a generator with `strata.index` and an `scf.for`)
+//! too; and the same kernels through `strata-run` at 1 and 2 threads on the
+//! OpenMP path.
+
+use std::process::Command;
+
+use strata_driver::jit::{Buffer, CompileOptions, ElemType, Kernel};
+use strata_passes::levels::Level;
+
+const ELEMS: [ElemType; 4] = [ElemType::F32, ElemType::F64, ElemType::I32, ElemType::I64];
+const SHAPES: [&[usize]; 5] = [&[], &[7], &[3, 5], &[2, 3, 5], &[2, 1, 3, 5]];
+
+fn ty(shape: &[usize], e: ElemType) -> String {
+    let dims: String = shape.iter().map(|d| format!("{d}x")).collect();
+    format!("tensor<{dims}{}>", e.name())
+}
+
+/// Deterministic inputs: small integers, or floats in roughly [-2, 2]
+/// (`positive`: in [0.1, 2.1], for log and sqrt; `nonzero`: for divisors).
+fn data(e: ElemType, shape: &[usize], seed: u64, positive: bool, nonzero: bool) -> Buffer {
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((s >> 33) % 2001) as i64 - 1000
+    };
+    let ints: Vec<i64> = (0..n)
+        .map(|_| {
+            let v = next() % 20;
+            let v = if positive { v.abs() + 1 } else { v };
+            if nonzero && v == 0 { 3 } else { v }
+        })
+        .collect();
+    let floats: Vec<f64> = (0..n)
+        .map(|_| {
+            let v = next() as f64 / 500.0;
+            let v = if positive { v.abs() + 0.1 } else { v };
+            if nonzero && v.abs() < 0.05 { 0.5 } else { v }
+        })
+        .collect();
+    match e {
+        ElemType::F32 => Buffer::from_f32(shape, &floats.iter().map(|v| *v as f32).collect::<Vec<_>>()),
+        ElemType::F64 => Buffer::from_f64(shape, &floats),
+        ElemType::I32 => Buffer::from_i32(shape, &ints.iter().map(|v| *v as i32).collect::<Vec<_>>()),
+        _ => Buffer::from_i64(shape, &ints),
+    }
+}
+
+fn compile(src: &str) -> Kernel {
+    Kernel::compile(src, "e2e.mlir", &CompileOptions::default()).unwrap_or_else(|e| panic!("{e}\n{src}"))
+}
+
+/// Compares `got` with `want` (f64 values), exactly for integers, to a
+/// relative tolerance for floats (`tol` scaled by the magnitude).
+fn check(what: &str, got: &Buffer, want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.to_f64_vec().iter().zip(want).enumerate() {
+        let ok = if got.elem.is_float() {
+            (g - w).abs() <= tol * (1.0 + w.abs()) || (g.is_nan() && w.is_nan())
+        } else {
+            g == w
+        };
+        assert!(ok, "{what}: element {i}: got {g}, want {w}");
+    }
+}
+
+fn tol(e: ElemType) -> f64 {
+    if e == ElemType::F32 { 2e-6 } else { 1e-12 }
+}
+
+/// Rounds a reference computed in f64 to the element type.
+fn round(e: ElemType, v: f64) -> f64 {
+    match e {
+        ElemType::F32 => v as f32 as f64,
+        ElemType::I32 => (v as i64 as i32) as f64,
+        _ => v,
+    }
+}
+
+#[test]
+fn elementwise_every_type_and_rank() {
+    let binary: [(&str, fn(f64, f64, bool) -> f64); 6] = [
+        ("add", |a, b, _| a + b),
+        ("sub", |a, b, _| a - b),
+        ("mul", |a, b, _| a * b),
+        ("div", |a, b, float| if float { a / b } else { (a as i64 / b as i64) as f64 }),
+        ("max", |a, b, _| a.max(b)),
+        ("min", |a, b, _| a.min(b)),
+    ];
+    let unary: [(&str, fn(f64) -> f64, bool); 5] = [
+        ("neg", |a| -a, false),
+        ("exp", f64::exp, true),
+        ("log", f64::ln, true),
+        ("sqrt", f64::sqrt, true),
+        ("tanh", f64::tanh, true),
+    ];
+    for e in ELEMS {
+        for shape in SHAPES {
+            let t = ty(shape, e);
+            let mut src = String::new();
+            // `k_` keeps kernel names off C library symbols (`exp`, `log`):
+            // the JIT would bind libm's callers to a kernel of that name.
+            for (op, _) in &binary {
+                src += &format!(
+                    "func.func @k_{op}(%a: {t}, %b: {t}) -> {t} {{\n  %r = strata.{op} %a, %b : {t}\n  return %r : {t}\n}}\n"
+                );
+            }
+            for (op, _, floats_only) in &unary {
+                if *floats_only && !e.is_float() {
+                    continue;
+                }
+                src += &format!("func.func @k_{op}(%a: {t}) -> {t} {{\n  %r = strata.{op} %a : {t}\n  return %r : {t}\n}}\n");
+            }
+            let k = compile(&src);
+            let a = data(e, shape, 1, false, false);
+            let b = data(e, shape, 2, false, true);
+            let (av, bv) = (a.to_f64_vec(), b.to_f64_vec());
+            for (op, f) in &binary {
+                let r = k.call(&format!("k_{op}"), &mut [a.clone(), b.clone()]).unwrap();
+                let want: Vec<f64> = av.iter().zip(&bv).map(|(x, y)| round(e, f(*x, *y, e.is_float()))).collect();
+                check(&format!("{op} {t}"), &r[0], &want, tol(e) * 2.0);
+            }
+            let p = data(e, shape, 3, true, false);
+            for (op, f, floats_only) in &unary {
+                if *floats_only && !e.is_float() {
+                    continue;
+                }
+                let input = if *op == "neg" { a.clone() } else { p.clone() };
+                let r = k.call(&format!("k_{op}"), &mut [input.clone()]).unwrap();
+                let want: Vec<f64> = input.to_f64_vec().iter().map(|x| round(e, f(*x))).collect();
+                check(&format!("{op} {t}"), &r[0], &want, tol(e) * 4.0);
+            }
+        }
+    }
+}
+
+/// Row-major strides of `shape`.
+fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// Every multi-index of `shape`, row-major.
+fn indices(shape: &[usize]) -> Vec<Vec<usize>> {
+    let n: usize = shape.iter().product();
+    let st = strides(shape);
+    (0..n).map(|flat| shape.iter().enumerate().map(|(d, _)| (flat / st[d]) % shape[d]).collect()).collect()
+}
+
+fn at(v: &[f64], shape: &[usize], idx: &[usize]) -> f64 {
+    v[idx.iter().zip(strides(shape)).map(|(i, s)| i * s).sum::<usize>()]
+}
+
+#[test]
+fn shape_ops_fill_and_reduce() {
+    for e in ELEMS {
+        let en = e.name();
+        // broadcast: 3x5 -> 4x3x2x5 (dims 0 and 2 new)
+        let src = format!(
+            "func.func @bc(%a: {a}) -> {r} {{\n  %r = strata.broadcast %a dims = [0, 2] : {a} -> {r}\n  return %r : {r}\n}}\n\
+             func.func @tr(%a: {r}) -> {t} {{\n  %r = strata.transpose %a permutation = [3, 1, 0, 2] : {r} -> {t}\n  return %r : {t}\n}}\n\
+             func.func @fill(%v: {en}) -> {f} {{\n  %r = strata.fill %v : {en} -> {f}\n  return %r : {f}\n}}\n\
+             func.func @tr2(%a: {a}) -> {a2} {{\n  %r = strata.transpose %a permutation = [1, 0] : {a} -> {a2}\n  return %r : {a2}\n}}\n",
+            a = ty(&[3, 5], e),
+            r = ty(&[4, 3, 2, 5], e),
+            t = ty(&[5, 3, 4, 2], e),
+            f = ty(&[3, 7], e),
+            a2 = ty(&[5, 3], e),
+        );
+        let k = compile(&src);
+        let a = data(e, &[3, 5], 7, false, false);
+        let av = a.to_f64_vec();
+        let bc = k.call("bc", &mut [a.clone()]).unwrap().remove(0);
+        let want: Vec<f64> = indices(&[4, 3, 2, 5]).iter().map(|i| at(&av, &[3, 5], &[i[1], i[3]])).collect();
+        check(&format!("broadcast {en}"), &bc, &want, 0.0);
+        let bcv = bc.to_f64_vec();
+        let tr = k.call("tr", &mut [bc]).unwrap().remove(0);
+        let perm = [3, 1, 0, 2];
+        let want: Vec<f64> = indices(&[5, 3, 4, 2])
+            .iter()
+            .map(|i| {
+                let mut src = [0; 4];
+                for (k, p) in perm.iter().enumerate() {
+                    src[*p] = i[k];
+                }
+                at(&bcv, &[4, 3, 2, 5], &src)
+            })
+            .collect();
+        check(&format!("transpose {en}"), &tr, &want, 0.0);
+        let tr2 = k.call("tr2", &mut [a.clone()]).unwrap().remove(0);
+        let want: Vec<f64> = indices(&[5, 3]).iter().map(|i| at(&av, &[3, 5], &[i[1], i[0]])).collect();
+        check(&format!("transpose 2d {en}"), &tr2, &want, 0.0);
+        let v = data(e, &[], 9, false, false);
+        let fill = k.call("fill", &mut [v.clone()]).unwrap().remove(0);
+        check(&format!("fill {en}"), &fill, &vec![v.get_f64(0); 21], 0.0);
+
+        // reduce: every kind over several dim sets of a 3x4x5 input.
+        let shape = [3usize, 4, 5];
+        let x = data(e, &shape, 11, false, false);
+        let xv = x.to_f64_vec();
+        for kind in ["add", "mul", "max", "min"] {
+            for dims in [vec![0usize], vec![1], vec![2], vec![0, 2], vec![0, 1, 2]] {
+                let out_shape: Vec<usize> = (0..3).filter(|d| !dims.contains(d)).map(|d| shape[d]).collect();
+                let dims_text: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+                let (it, ot) = (ty(&shape, e), ty(&out_shape, e));
+                let src = format!(
+                    "func.func @r(%a: {it}) -> {ot} {{\n  %r = strata.reduce \"{kind}\" %a dims = [{}] : {it} -> {ot}\n  return %r : {ot}\n}}\n",
+                    dims_text.join(", ")
+                );
+                let got = compile(&src).call("r", &mut [x.clone()]).unwrap().remove(0);
+                let mut want = vec![
+                    match kind {
+                        "add" => 0.0,
+                        "mul" => 1.0,
+                        "max" => f64::NEG_INFINITY,
+                        _ => f64::INFINITY,
+                    };
+                    out_shape.iter().product()
+                ];
+                for idx in indices(&shape) {
+                    let o: Vec<usize> = (0..3).filter(|d| !dims.contains(d)).map(|d| idx[d]).collect();
+                    let flat: usize = o.iter().zip(strides(&out_shape)).map(|(i, s)| i * s).sum();
+                    let v = at(&xv, &shape, &idx);
+                    want[flat] = match kind {
+                        "add" => want[flat] + v,
+                        "mul" => round(e, want[flat] * v),
+                        "max" => want[flat].max(v),
+                        _ => want[flat].min(v),
+                    };
+                }
+                let want: Vec<f64> = want.into_iter().map(|w| round(e, w)).collect();
+                let t = if kind == "mul" { 1e-4 } else { tol(e) * 64.0 };
+                check(&format!("reduce {kind} {dims:?} {en}"), &got, &want, t);
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_plain_and_batched() {
+    for e in ELEMS {
+        for (b, m, k, n) in [(0, 17, 19, 23), (0, 1, 1, 1), (3, 5, 7, 9)] {
+            let (ls, rs, os): (Vec<usize>, Vec<usize>, Vec<usize>) =
+                if b == 0 { (vec![m, k], vec![k, n], vec![m, n]) } else { (vec![b, m, k], vec![b, k, n], vec![b, m, n]) };
+            let (lt, rt, ot) = (ty(&ls, e), ty(&rs, e), ty(&os, e));
+            let src = format!(
+                "func.func @mm(%a: {lt}, %b: {rt}) -> {ot} {{\n  %r = strata.matmul %a, %b : {lt}, {rt} -> {ot}\n  return %r : {ot}\n}}\n"
+            );
+            let x = data(e, &ls, 21, false, false);
+            let y = data(e, &rs, 22, false, false);
+            let got = compile(&src).call("mm", &mut [x.clone(), y.clone()]).unwrap().remove(0);
+            let (xv, yv) = (x.to_f64_vec(), y.to_f64_vec());
+            let bs = b.max(1);
+            let mut want = vec![0.0; bs * m * n];
+            for bb in 0..bs {
+                for i in 0..m {
+                    for j in 0..n {
+                        want[(bb * m + i) * n + j] =
+                            (0..k).map(|p| xv[(bb * m + i) * k + p] * yv[(bb * k + p) * n + j]).sum();
+                    }
+                }
+            }
+            let want: Vec<f64> = want.into_iter().map(|w| round(e, w)).collect();
+            check(&format!("matmul {ot}"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
+        }
+    }
+}
+
+const MLP: &str = r#"
+func.func @mlp(%x: tensor<37x29xf32>, %w: tensor<29x19xf32>, %bias: tensor<19xf32>) -> tensor<37x19xf32> {
+  %mm = strata.matmul %x, %w : tensor<37x29xf32>, tensor<29x19xf32> -> tensor<37x19xf32>
+  %bb = strata.broadcast %bias dims = [0] : tensor<19xf32> -> tensor<37x19xf32>
+  %s = strata.add %mm, %bb : tensor<37x19xf32>
+  %r = strata.map(%s) : (tensor<37x19xf32>) -> tensor<37x19xf32> {
+  ^bb0(%v: f32):
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %v, %z : f32
+    strata.yield %m : f32
+  }
+  return %r : tensor<37x19xf32>
+}
+
+func.func @softmax(%x: tensor<13x37xf64>) -> tensor<13x37xf64> {
+  %m = strata.reduce "max" %x dims = [1] : tensor<13x37xf64> -> tensor<13xf64>
+  %mb = strata.broadcast %m dims = [1] : tensor<13xf64> -> tensor<13x37xf64>
+  %d = strata.sub %x, %mb : tensor<13x37xf64>
+  %e = strata.exp %d : tensor<13x37xf64>
+  %s = strata.reduce "add" %e dims = [1] : tensor<13x37xf64> -> tensor<13xf64>
+  %sb = strata.broadcast %s dims = [1] : tensor<13xf64> -> tensor<13x37xf64>
+  %r = strata.div %e, %sb : tensor<13x37xf64>
+  return %r : tensor<13x37xf64>
+}
+
+func.func @layernorm(%x: tensor<11x21xf32>) -> tensor<11x21xf32> {
+  %n = arith.constant 21.0 : f32
+  %nt = strata.fill %n : f32 -> tensor<11xf32>
+  %s = strata.reduce "add" %x dims = [1] : tensor<11x21xf32> -> tensor<11xf32>
+  %mean = strata.div %s, %nt : tensor<11xf32>
+  %mb = strata.broadcast %mean dims = [1] : tensor<11xf32> -> tensor<11x21xf32>
+  %c = strata.sub %x, %mb : tensor<11x21xf32>
+  %sq = strata.mul %c, %c : tensor<11x21xf32>
+  %ss = strata.reduce "add" %sq dims = [1] : tensor<11x21xf32> -> tensor<11xf32>
+  %var = strata.div %ss, %nt : tensor<11xf32>
+  %eps = arith.constant 1.0e-5 : f32
+  %et = strata.fill %eps : f32 -> tensor<11xf32>
+  %ve = strata.add %var, %et : tensor<11xf32>
+  %sd = strata.sqrt %ve : tensor<11xf32>
+  %sdb = strata.broadcast %sd dims = [1] : tensor<11xf32> -> tensor<11x21xf32>
+  %r = strata.div %c, %sdb : tensor<11x21xf32>
+  return %r : tensor<11x21xf32>
+}
+
+// Mandelbrot-style: iteration counts over a 9x13 grid, from indices.
+func.func @mandel() -> tensor<9x13xi32> {
+  %r = strata.map() : () -> tensor<9x13xi32> {
+    %i = strata.index 0
+    %j = strata.index 1
+    %ii = arith.index_cast %i : index to i64
+    %jj = arith.index_cast %j : index to i64
+    %fi = arith.sitofp %ii : i64 to f64
+    %fj = arith.sitofp %jj : i64 to f64
+    %s = arith.constant 0.25 : f64
+    %x0 = arith.constant -2.0 : f64
+    %y0 = arith.constant -1.0 : f64
+    %cr0 = arith.mulf %fj, %s : f64
+    %cr = arith.addf %cr0, %x0 : f64
+    %ci0 = arith.mulf %fi, %s : f64
+    %ci = arith.addf %ci0, %y0 : f64
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c50 = arith.constant 50 : index
+    %zero = arith.constant 0.0 : f64
+    %four = arith.constant 4.0 : f64
+    %two = arith.constant 2.0 : f64
+    %n0 = arith.constant 0 : i32
+    %one = arith.constant 1 : i32
+    %res:3 = scf.for %k = %c0 to %c50 step %c1 iter_args(%x = %zero, %y = %zero, %n = %n0) -> (f64, f64, i32) {
+      %xx = arith.mulf %x, %x : f64
+      %yy = arith.mulf %y, %y : f64
+      %r2 = arith.addf %xx, %yy : f64
+      %inside = arith.cmpf olt, %r2, %four : f64
+      %xn0 = arith.subf %xx, %yy : f64
+      %xn = arith.addf %xn0, %cr : f64
+      %xy = arith.mulf %x, %y : f64
+      %yn0 = arith.mulf %xy, %two : f64
+      %yn = arith.addf %yn0, %ci : f64
+      %n1 = arith.addi %n, %one : i32
+      %xs = arith.select %inside, %xn, %x : f64
+      %ys = arith.select %inside, %yn, %y : f64
+      %ns = arith.select %inside, %n1, %n : i32
+      scf.yield %xs, %ys, %ns : f64, f64, i32
+    }
+    strata.yield %res#2 : i32
+  }
+  return %r : tensor<9x13xi32>
+}
+
+func.func @scale(%buf: memref<37x11xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c37 = arith.constant 37 : index
+  %c11 = arith.constant 11 : index
+  strata.parallel_for %i = %c0 to %c37 step %c3 grain 100 {
+    strata.parallel_for %j = %c0 to %c11 step %c1 {
+      %v = memref.load %buf[%i, %j] : memref<37x11xf64>
+      %two = arith.constant 2.0 : f64
+      %w = arith.mulf %v, %two : f64
+      memref.store %w, %buf[%i, %j] : memref<37x11xf64>
+    }
+  }
+  return
+}
+"#;
+
+fn mlp_ref(x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = Vec::new();
+    for i in 0..37 {
+        for j in 0..19 {
+            let s: f64 = (0..29).map(|k| x[i * 29 + k] * w[k * 19 + j]).sum::<f64>() + b[j];
+            out.push(s.max(0.0));
+        }
+    }
+    out
+}
+
+fn softmax_ref(x: &[f64]) -> Vec<f64> {
+    x.chunks(37)
+        .flat_map(|row| {
+            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = row.iter().map(|v| (v - m).exp()).collect();
+            let s: f64 = e.iter().sum();
+            e.into_iter().map(move |v| v / s)
+        })
+        .collect()
+}
+
+fn layernorm_ref(x: &[f64]) -> Vec<f64> {
+    x.chunks(21)
+        .flat_map(|row| {
+            let mean = row.iter().sum::<f64>() / 21.0;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 21.0;
+            let sd = (var + 1e-5).sqrt();
+            row.iter().map(move |v| (v - mean) / sd)
+        })
+        .collect()
+}
+
+fn mandel_ref() -> Vec<f64> {
+    let mut out = Vec::new();
+    for i in 0..9 {
+        for j in 0..13 {
+            let (cr, ci) = (j as f64 * 0.25 - 2.0, i as f64 * 0.25 - 1.0);
+            let (mut x, mut y, mut n) = (0.0f64, 0.0f64, 0);
+            for _ in 0..50 {
+                if x * x + y * y < 4.0 {
+                    let xn = x * x - y * y + cr;
+                    y = 2.0 * x * y + ci;
+                    x = xn;
+                    n += 1;
+                }
+            }
+            out.push(n as f64);
+        }
+    }
+    out
+}
+
+#[test]
+fn compositions_at_every_level() {
+    for level in [Level::O0, Level::O1, Level::O2, Level::O3] {
+        let k = Kernel::compile(MLP, "mlp.mlir", &CompileOptions { level, ..Default::default() }).unwrap();
+        let x = data(ElemType::F32, &[37, 29], 31, false, false);
+        let w = data(ElemType::F32, &[29, 19], 32, false, false);
+        let b = data(ElemType::F32, &[19], 33, false, false);
+        let got = k.call("mlp", &mut [x.clone(), w.clone(), b.clone()]).unwrap().remove(0);
+        check("mlp", &got, &mlp_ref(&x.to_f64_vec(), &w.to_f64_vec(), &b.to_f64_vec()), 1e-5);
+
+        let s = data(ElemType::F64, &[13, 37], 34, false, false);
+        let got = k.call("softmax", &mut [s.clone()]).unwrap().remove(0);
+        check("softmax", &got, &softmax_ref(&s.to_f64_vec()), 1e-12);
+
+        let l = data(ElemType::F32, &[11, 21], 35, false, false);
+        let got = k.call("layernorm", &mut [l.clone()]).unwrap().remove(0);
+        check("layernorm", &got, &layernorm_ref(&l.to_f64_vec()), 1e-5);
+
+        let got = k.call("mandel", &mut []).unwrap().remove(0);
+        check("mandelbrot", &got, &mandel_ref(), 0.0);
+
+        let mut m = [data(ElemType::F64, &[37, 11], 36, false, false)];
+        let before = m[0].to_f64_vec();
+        let results = k.call("scale", &mut m).unwrap();
+        assert!(results.is_empty());
+        let want: Vec<f64> =
+            before.iter().enumerate().map(|(i, v)| if (i / 11) % 3 == 0 { v * 2.0 } else { *v }).collect();
+        check("parallel_for", &m[0], &want, 0.0);
+    }
+}
+
+/// The same kernels through `strata-run`, on the OpenMP path at 1 and 2
+/// threads and on the default path: the printed results agree with the
+/// reference (parsed back from `DIMSxTYPE=[...]`).
+#[test]
+fn strata_run_at_one_and_two_threads() {
+    let dir = std::env::temp_dir().join(format!("strata-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("k.mlir");
+    std::fs::write(&file, MLP).unwrap();
+    let softmax_in: Vec<String> = (0..13 * 37).map(|i| format!("{}", ((i * 7919) % 41) as f64 / 10.0 - 2.0)).collect();
+    let softmax_ref = softmax_ref(&softmax_in.iter().map(|v| v.parse().unwrap()).collect::<Vec<f64>>());
+    for (threads, pipeline) in [
+        ("1", None),
+        ("2", None),
+        ("1", Some("omp")),
+        ("2", Some("omp")),
+    ] {
+        let mut base = Command::new(env!("CARGO_BIN_EXE_strata-run"));
+        base.arg(&file).arg(format!("--threads={threads}"));
+        if pipeline.is_some() {
+            base.arg("--pass-pipeline=builtin.module(strata-lower-to-affine,strata-parallelize{runtime=omp},strata-lower-to-llvm)");
+        }
+        let out = Command::new(base.get_program())
+            .args(base.get_args())
+            .args(["-e", "softmax", &format!("--input=13x37xf64={}", softmax_in.join(","))])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let body = text.trim().strip_prefix("13x37xf64=").expect("result header");
+        let got: Vec<f64> =
+            body.replace(['[', ']'], "").split(',').map(|v| v.parse().unwrap()).collect();
+        assert_eq!(got.len(), softmax_ref.len());
+        for (g, w) in got.iter().zip(&softmax_ref) {
+            assert!((g - w).abs() < 1e-12, "softmax at {threads} threads ({pipeline:?}): {g} vs {w}");
+        }
+        let out = Command::new(base.get_program()).args(base.get_args()).args(["-e", "mandel"]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let got: Vec<f64> = text
+            .trim()
+            .strip_prefix("9x13xi32=")
+            .expect("result header")
+            .replace(['[', ']'], "")
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(got, mandel_ref(), "mandelbrot at {threads} threads ({pipeline:?})");
+    }
+}
