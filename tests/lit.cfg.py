@@ -32,7 +32,7 @@ def llvm_prefix():
 
 tools_dir = os.environ.get("STRATA_TOOLS_DIR", os.path.join(repo, "target", "debug"))
 llvm_bin = os.path.join(llvm_prefix(), "bin")
-for tool, where in [("strata-opt", tools_dir), ("FileCheck", llvm_bin), ("not", llvm_bin)]:
+for tool, where in [("strata-opt", tools_dir), ("strata-run", tools_dir), ("FileCheck", llvm_bin), ("not", llvm_bin), ("mlir-runner", llvm_bin)]:
     if not os.path.exists(os.path.join(where, tool)):
         lit_config.fatal(f"{tool} not found in {where}; run `cargo build` first")
 
@@ -40,3 +40,4 @@ config.environment["PATH"] = os.pathsep.join([tools_dir, llvm_bin, os.environ.ge
 # Keep Rust from printing backtraces; a test that sees one has found a bug.
 config.environment["RUST_BACKTRACE"] = "0"
 config.substitutions.append(("%examples", os.path.join(repo, "examples")))
+config.substitutions.append(("%mlir_lib", os.path.join(llvm_prefix(), "lib")))

@@ -44,8 +44,10 @@ pub enum Error {
     Signature(String),
     #[error("{0}")]
     Arguments(String),
-    #[error("JIT compilation failed: {0}")]
+    #[error("{0}")]
     Jit(String),
+    #[error("function '{0}' cannot be linked (a symbol it needs is missing: see the JIT's message above)")]
+    Link(String),
 }
 
 /// Element types of the spec, plus `index` for scalars.
@@ -368,14 +370,23 @@ impl Kernel {
         // (field order in `Kernel`), so 'static is never observed past it.
         let ctx: &'static Context = unsafe { &*(context.as_ref() as *const Context) };
         let collector = Collector::attach(ctx);
-        let render = |collector: &Collector| -> String {
+        // The first error as `FILE:LINE:COL: error: ` and its message.
+        let first_error = |collector: &Collector| -> (String, String) {
             let diags = collector.take();
-            diags
-                .iter()
-                .filter(|d| d.severity == crate::diagnostics::Severity::Error)
-                .map(|d| d.render(source_name, None).lines().next().unwrap_or("").to_string())
-                .next()
-                .unwrap_or_else(|| format!("{source_name}: error: failed"))
+            match diags.iter().find(|d| d.severity == crate::diagnostics::Severity::Error) {
+                Some(d) => {
+                    let at = match &d.loc {
+                        Some(l) => format!("{}:{}:{}", l.file, l.line, l.col),
+                        None => source_name.to_string(),
+                    };
+                    (format!("{at}: error: "), d.message.clone())
+                }
+                None => (format!("{source_name}: error: "), "failed without a diagnostic".into()),
+            }
+        };
+        let render = |collector: &Collector| -> String {
+            let (at, message) = first_error(collector);
+            format!("{at}{message}")
         };
         let module =
             strata_dialect::parse_module(ctx, source, source_name).ok_or_else(|| Error::Invalid(render(&collector)))?;
@@ -385,22 +396,31 @@ impl Kernel {
             Some(text) => Pipeline::parse(text).map_err(|e| Error::Pipeline(e.to_string()))?,
             None => levels::pipeline(options.level),
         };
-        let pm = PassManager::new(ctx);
-        pipeline.add_to(&pm, "builtin.module").map_err(|e| Error::Pipeline(e.to_string()))?;
-        // SAFETY: the module and the pass manager share the context.
-        let ok = unsafe { sys::mlirPassManagerRunOnOp(pm.to_raw(), module.as_operation().to_raw()) }.value != 0;
-        if !ok {
-            let first = render(&collector);
-            return Err(Error::Pipeline(format!("pipeline failed: {first}")));
+        // One pass manager per step, so that a failure names its pass.
+        for step in pipeline.steps().map_err(|e| Error::Pipeline(e.to_string()))? {
+            let pm = PassManager::new(ctx);
+            let one = Pipeline { anchor: pipeline.anchor.clone(), elements: vec![step.clone()] };
+            one.add_to(&pm, "builtin.module").map_err(|e| Error::Pipeline(e.to_string()))?;
+            // SAFETY: the module and the pass manager share the context.
+            let ok = unsafe { sys::mlirPassManagerRunOnOp(pm.to_raw(), module.as_operation().to_raw()) }.value != 0;
+            if !ok {
+                let (at, message) = first_error(&collector);
+                return Err(Error::Pipeline(format!("{at}pass '{}' failed: {message}", step.to_text())));
+            }
         }
-        drop(pm);
 
         let mut libs = options.shared_libs.clone();
         if uses_openmp(&module) {
             libs.push(format!("{}/lib/libomp.so", llvm_prefix()));
         }
-        let engine = create_engine(&module, options.jit_opt_level, &libs)
-            .map_err(|e| Error::Jit(if e.is_empty() { render(&collector) } else { e }))?;
+        let engine = create_engine(&module, options.jit_opt_level, &libs).map_err(|e| {
+            if e.is_empty() {
+                let (at, message) = first_error(&collector);
+                Error::Jit(format!("{at}JIT compilation failed: {message}"))
+            } else {
+                Error::Jit(format!("JIT compilation failed: {e}"))
+            }
+        })?;
         Ok(Kernel { engine, signatures, _module: module, _context: context })
     }
 
@@ -458,7 +478,11 @@ impl Kernel {
         // SAFETY: a live engine; the name outlives the call.
         let f = unsafe { sys::mlirExecutionEngineLookupPacked(self.engine, wrapper) };
         if f.is_null() {
-            return Err(Error::NoFunction(name.into()));
+            return Err(if self.signatures.iter().any(|(n, _)| n == name) {
+                Error::Link(name.into())
+            } else {
+                Error::NoFunction(name.into())
+            });
         }
         // SAFETY: MLIR's packed wrappers have this type.
         Ok(unsafe { std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn(*mut *mut std::ffi::c_void)>(f) })
@@ -581,6 +605,16 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String]) -> Result<sys
     };
     if engine.ptr.is_null() {
         return Err(String::new());
+    }
+    // Kernels allocate through the runtime's counting allocator, so tests
+    // can see leaks and peak memory. Bound before anything is looked up.
+    let symbols: [(&str, *mut std::ffi::c_void); 2] = [
+        ("malloc", strata_runtime::alloc::strata_malloc as *mut std::ffi::c_void),
+        ("free", strata_runtime::alloc::strata_free as *mut std::ffi::c_void),
+    ];
+    for (name, f) in symbols {
+        // SAFETY: a live engine; both functions have C's signatures.
+        unsafe { sys::mlirExecutionEngineRegisterSymbol(engine, ir_sref(name), f) };
     }
     // SAFETY: runs the module's global constructors, if any.
     unsafe { sys::mlirExecutionEngineInitialize(engine) };

@@ -6,10 +6,18 @@
 //! too; and the same kernels through `strata-run` at 1 and 2 threads on the
 //! OpenMP path.
 
-use std::process::Command;
+use std::{process::Command, sync::Mutex};
 
 use strata_driver::jit::{Buffer, CompileOptions, ElemType, Kernel};
 use strata_passes::levels::Level;
+
+/// Kernels allocate through one process-wide counting allocator; tests
+/// that call kernels take turns so the memory test sees only its own.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 const ELEMS: [ElemType; 4] = [ElemType::F32, ElemType::F64, ElemType::I32, ElemType::I64];
 const SHAPES: [&[usize]; 5] = [&[], &[7], &[3, 5], &[2, 3, 5], &[2, 1, 3, 5]];
@@ -83,6 +91,7 @@ fn round(e: ElemType, v: f64) -> f64 {
 
 #[test]
 fn elementwise_every_type_and_rank() {
+    let _turn = serial();
     let binary: [(&str, fn(f64, f64, bool) -> f64); 6] = [
         ("add", |a, b, _| a + b),
         ("sub", |a, b, _| a - b),
@@ -160,6 +169,7 @@ fn at(v: &[f64], shape: &[usize], idx: &[usize]) -> f64 {
 
 #[test]
 fn shape_ops_fill_and_reduce() {
+    let _turn = serial();
     for e in ELEMS {
         let en = e.name();
         // broadcast: 3x5 -> 4x3x2x5 (dims 0 and 2 new)
@@ -245,6 +255,7 @@ fn shape_ops_fill_and_reduce() {
 
 #[test]
 fn matmul_plain_and_batched() {
+    let _turn = serial();
     for e in ELEMS {
         for (b, m, k, n) in [(0, 17, 19, 23), (0, 1, 1, 1), (3, 5, 7, 9)] {
             let (ls, rs, os): (Vec<usize>, Vec<usize>, Vec<usize>) =
@@ -435,6 +446,7 @@ fn mandel_ref() -> Vec<f64> {
 
 #[test]
 fn compositions_at_every_level() {
+    let _turn = serial();
     for level in [Level::O0, Level::O1, Level::O2, Level::O3] {
         let k = Kernel::compile(MLP, "mlp.mlir", &CompileOptions { level, ..Default::default() }).unwrap();
         let x = data(ElemType::F32, &[37, 29], 31, false, false);
@@ -453,6 +465,8 @@ fn compositions_at_every_level() {
 
         let got = k.call("mandel", &mut []).unwrap().remove(0);
         check("mandelbrot", &got, &mandel_ref(), 0.0);
+
+        assert_eq!(strata_runtime::alloc::live_bytes(), 0, "a kernel leaked at {level:?}");
 
         let mut m = [data(ElemType::F64, &[37, 11], 36, false, false)];
         let before = m[0].to_f64_vec();
@@ -512,4 +526,27 @@ fn strata_run_at_one_and_two_threads() {
             .collect();
         assert_eq!(got, mandel_ref(), "mandelbrot at {threads} threads ({pipeline:?})");
     }
+}
+
+/// An MLP layer (matmul + bias + relu) at 2048x2048 f32 allocates one
+/// temporary (the matmul's accumulator): its peak is below 1.5x the bytes
+/// of its inputs and output (the caller's buffers), and it frees it.
+#[test]
+fn mlp_2048_peak_memory_and_no_leaks() {
+    let _turn = serial();
+    const N: usize = 2048;
+    let src = MLP.replace("37x29", "2048x2048").replace("29x19", "2048x2048").replace("37x19", "2048x2048").replace("19xf32", "2048xf32");
+    let k = compile(&src);
+    let mut args = [Buffer::zeros(ElemType::F32, &[N, N]), Buffer::zeros(ElemType::F32, &[N, N]), Buffer::zeros(ElemType::F32, &[N])];
+    strata_runtime::alloc::reset_peak();
+    let before = strata_runtime::alloc::live_bytes();
+    let out = k.call("mlp", &mut args).unwrap();
+    let temporaries = strata_runtime::alloc::peak_bytes() - before;
+    assert_eq!(strata_runtime::alloc::live_bytes(), before, "the MLP layer leaked");
+    let io = (args.iter().map(|a| a.len()).sum::<usize>() + out[0].len()) * 4;
+    let peak = io as f64 + temporaries as f64;
+    let ratio = peak / io as f64;
+    eprintln!("mlp 2048: inputs+output {io} bytes, temporaries {temporaries} bytes, peak {ratio:.3}x");
+    assert!(temporaries > 0, "the allocator saw no allocation: is it bound?");
+    assert!(ratio < 1.5, "peak {ratio:.3}x the bytes of inputs and output");
 }

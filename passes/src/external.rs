@@ -50,9 +50,25 @@ pub(crate) fn create(info: &'static PassInfo, pass: Box<dyn StrataPass>) -> Mlir
         StringRef::new(info.summary),
         StringRef::new(""),
     );
+    // The passes build ops of these dialects; a pass must declare them so
+    // the pass manager loads them before any pass runs (ops of an unloaded
+    // dialect would be created unregistered).
+    // SAFETY: plain getters of static dialect handles.
+    let mut dialects = unsafe {
+        [
+            mlir_sys::mlirGetDialectHandle__arith__(),
+            mlir_sys::mlirGetDialectHandle__math__(),
+            mlir_sys::mlirGetDialectHandle__scf__(),
+            mlir_sys::mlirGetDialectHandle__linalg__(),
+            mlir_sys::mlirGetDialectHandle__tensor__(),
+            mlir_sys::mlirGetDialectHandle__memref__(),
+            mlir_sys::mlirGetDialectHandle__affine__(),
+            mlir_sys::mlirGetDialectHandle__func__(),
+        ]
+    };
     // SAFETY: `info` is a static, so its address is a unique, aligned,
     // immortal TypeID; the strings are static; `state` is owned by the pass
-    // from here on and freed in `destruct`.
+    // from here on and freed in `destruct`; MLIR copies the dialect list.
     unsafe {
         mlirCreateExternalPass(
             mlirTypeIDCreate(info as *const PassInfo as *const c_void),
@@ -60,8 +76,8 @@ pub(crate) fn create(info: &'static PassInfo, pass: Box<dyn StrataPass>) -> Mlir
             argument.to_raw(),
             summary.to_raw(),
             anchor.to_raw(),
-            0,
-            std::ptr::null_mut(),
+            dialects.len() as isize,
+            dialects.as_mut_ptr(),
             callbacks,
             state,
         )

@@ -18,7 +18,7 @@ use mlir_sys::{
     mlirPassManagerGetAsOpPassManager, MlirOpPassManager, MlirStringRef,
 };
 
-use crate::{registry, PipelineError};
+use crate::{options::PassOptions, registry, PipelineError};
 
 /// One element of a pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +89,29 @@ impl Pipeline {
 
     pub fn to_text(&self) -> String {
         format!("{}({})", self.anchor, elements_to_text(&self.elements))
+    }
+
+    /// The top-level steps, with `strata-*` passes that are pipelines
+    /// expanded into their own steps: running these one after another does
+    /// what the whole pipeline does, and a failure names its step.
+    pub fn steps(&self) -> Result<Vec<Element>, PipelineError> {
+        let mut out = Vec::new();
+        for element in &self.elements {
+            match element {
+                Element::Pass { name, options } => match registry::lookup(name) {
+                    Some(info) => {
+                        let parsed = PassOptions::parse(info.argument, info.options, options)?;
+                        match info.build {
+                            registry::Build::Pipeline(expand) => out.extend(expand(&parsed).steps()?),
+                            registry::Build::Rust(_) => out.push(element.clone()),
+                        }
+                    }
+                    None => out.push(element.clone()),
+                },
+                Element::Nest { .. } => out.push(element.clone()),
+            }
+        }
+        Ok(out)
     }
 
     /// Adds every element to `pm`, whose root op is `root_op`.
