@@ -14,7 +14,7 @@ export STRATA_LLVM_PREFIX
 packages=(
   "llvm-$major-dev" "libmlir-$major-dev" "mlir-$major-tools" "libpolly-$major-dev"
   "libclang-$major-dev" "clang-$major" "llvm-$major-tools" "libomp-$major-dev"
-  cmake ninja-build libzstd-dev libz3-dev libxml2-dev python3
+  cmake ninja-build libzstd-dev libz3-dev libxml2-dev python3 valgrind
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -10,3 +10,5 @@ cargo build --workspace --quiet
 cargo test --workspace
 echo "== lit suite"
 STRATA_TOOLS_DIR="$root/target/debug" "$STRATA_LLVM_PREFIX/bin/lit" -sv tests
+echo "== memcheck"
+bash "$root/scripts/memcheck.sh"

@@ -1,10 +1,26 @@
 //! The library API: compile MLIR text, JIT it, call a function with typed
 //! buffers, read the results.
 //!
-//! ```text
-//! let kernel = Kernel::compile(source, "kernel.mlir", &CompileOptions::default())?;
-//! let mut args = vec![Arg::Buffer(Buffer::from_f32(&[2, 2], &[1., 2., 3., 4.]))];
+//! ```
+//! use strata_driver::jit::{Buffer, CompileOptions, Kernel};
+//!
+//! let source = r#"
+//!   func.func @main(%a: tensor<2x2xf32>, %b: tensor<2x2xf32>) -> tensor<2x2xf32> {
+//!     %r = strata.matmul %a, %b : tensor<2x2xf32>, tensor<2x2xf32> -> tensor<2x2xf32>
+//!     return %r : tensor<2x2xf32>
+//!   }"#;
+//! let kernel = Kernel::compile(source, "matmul.mlir", &CompileOptions::default())?;
+//! let mut args = [
+//!     Buffer::from_f32(&[2, 2], &[1.0, 2.0, 3.0, 4.0]),
+//!     Buffer::from_f32(&[2, 2], &[1.0, 0.0, 0.0, 1.0]),
+//! ];
 //! let results = kernel.call("main", &mut args)?;
+//! assert_eq!(results[0].to_f64_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+//!
+//! // Mistakes are errors, not crashes.
+//! let wrong = kernel.call("main", &mut [Buffer::from_f32(&[1], &[0.0])]);
+//! assert_eq!(wrong.unwrap_err().to_string(), "the function takes 2 argument(s), 1 given");
+//! # Ok::<(), strata_driver::jit::Error>(())
 //! ```
 //!
 //! Calling convention (what `strata-lower-to-affine` produces): tensor and
