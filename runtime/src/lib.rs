@@ -1,8 +1,9 @@
 //! The runtime that JIT-compiled Strata kernels call, through a C ABI.
 //!
-//! Today: the allocator (`malloc`/`free` for the buffers kernels allocate),
-//! which counts live and peak bytes so that tests can check that kernels
-//! free every temporary and how much memory they need. Planned (the
-//! thread-pool issue): the worker pool and its dispatch entry point.
+//! - [`alloc`]: the `malloc`/`free` of kernels' buffers, counting live and
+//!   peak bytes (leak and peak-memory tests read them).
+//! - [`pool`]: the thread pool behind `strata.parallel_for` and the loops
+//!   `strata-lower-to-affine` marks parallel (`strata_parallel_for`).
 
 pub mod alloc;
+pub mod pool;
