@@ -624,9 +624,13 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String]) -> Result<sys
     }
     // Kernels allocate through the runtime's counting allocator, so tests
     // can see leaks and peak memory. Bound before anything is looked up.
-    let symbols: [(&str, *mut std::ffi::c_void); 2] = [
+    let symbols: [(&str, *mut std::ffi::c_void); 3] = [
         ("malloc", strata_runtime::alloc::strata_malloc as *mut std::ffi::c_void),
         ("free", strata_runtime::alloc::strata_free as *mut std::ffi::c_void),
+        (
+            strata_passes::outline_parallel::ENTRY,
+            strata_runtime::pool::strata_parallel_for as *mut std::ffi::c_void,
+        ),
     ];
     for (name, f) in symbols {
         // SAFETY: a live engine; both functions have C's signatures.

@@ -60,8 +60,8 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         return Err("--threads must be at least 1".into());
     }
     if let Some(n) = threads {
-        // The OpenMP path reads this when the JIT loads libomp; the pool
-        // runtime (planned) will take it directly.
+        strata_runtime::pool::set_threads(n);
+        // The OpenMP path reads this when the JIT loads libomp.
         std::env::set_var("OMP_NUM_THREADS", n.to_string());
     }
     let level: Level = args.level.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?;

@@ -17,6 +17,7 @@ mod fuse;
 pub mod ir;
 mod lower_to_affine;
 mod lower_to_llvm;
+pub mod outline_parallel;
 mod parallelize;
 mod planned;
 mod free_temporaries;

@@ -10,10 +10,10 @@
 //!   runtime, which the JIT then loads), then `strata-inline-alloca-scopes`,
 //!   since the scopes the conversion wraps around each body must stay one
 //!   block, which lowering the loops inside them to `cf` would break;
-//! - `runtime=pool` (the default): the thread-pool runtime is not written
-//!   yet (its own issue), so the parallel loops stay `scf.parallel` /
-//!   `affine.parallel` and later lower to sequential loops: correct, one
-//!   core.
+//! - `runtime=pool` (the default): `lower-affine` (marked loops become
+//!   `scf.parallel`), then `strata-outline-parallel-loops`: each outermost
+//!   parallel loop becomes an outlined body and a call to the runtime's
+//!   thread pool (`strata_parallel_for`); nested ones run inside it.
 //!
 //! Assumes `strata.parallel_for` bodies are free of cross-iteration races
 //! (the spec makes a racy body the program's error).
@@ -29,7 +29,7 @@ use crate::{
 fn expand(options: &PassOptions) -> Pipeline {
     let steps = match options.choice("runtime") {
         "omp" => "strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes",
-        _ => "strata-parallel-for-to-scf",
+        _ => "strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops",
     };
     Pipeline::parse_elements("builtin.module", steps).expect("the fixed parallelization pipeline parses")
 }
@@ -41,7 +41,7 @@ pub static INFO: PassInfo = PassInfo {
         name: "runtime",
         kind: OptionKind::Choice(&["pool", "omp"]),
         default: "pool",
-        description: "pool: Strata's thread pool (planned: sequential until it lands); omp: LLVM's OpenMP runtime",
+        description: "pool: Strata's thread pool; omp: LLVM's OpenMP runtime",
     }],
     status: Status::Implemented,
     build: Build::Pipeline(expand),
@@ -68,7 +68,10 @@ impl StrataPass for ParallelForToScf {
             let b = Builder::of_op(op);
             let loc = ir::location(op);
             let bounds = ir::operands(op);
-            let attrs = [("operandSegmentSizes", b.attr("array<i32: 1, 1, 1, 0>"))];
+            let mut attrs = vec![("operandSegmentSizes", b.attr("array<i32: 1, 1, 1, 0>"))];
+            if let Some(grain) = ir::attribute(op, "grain") {
+                attrs.push(("strata.grain", grain));
+            }
             let par = ir::insert_before(op, b.op("scf.parallel", loc, &bounds, &[], &attrs, 1));
             ir::take_body(ir::region(par, 0), ir::region(op, 0));
             let block = ir::first_block(ir::region(par, 0));

@@ -4,7 +4,7 @@
 use crate::{
     convert_to_linalg,
     external::{self, StrataPass},
-    fuse, lower_to_affine, lower_to_llvm,
+    fuse, lower_to_affine, lower_to_llvm, outline_parallel,
     options::{OptionSpec, PassOptions},
     parallelize,
     pipeline::Pipeline,
@@ -68,8 +68,13 @@ pub static PASSES: [&PassInfo; 6] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 4] =
-    [&convert_to_linalg::INFO, &free_temporaries::INFO, &parallelize::TO_SCF, &parallelize::INLINE_ALLOCA_SCOPES];
+pub static INTERNAL: [&PassInfo; 5] = [
+    &convert_to_linalg::INFO,
+    &free_temporaries::INFO,
+    &parallelize::TO_SCF,
+    &parallelize::INLINE_ALLOCA_SCOPES,
+    &outline_parallel::INFO,
+];
 
 pub fn lookup(argument: &str) -> Option<&'static PassInfo> {
     PASSES.iter().chain(INTERNAL.iter()).copied().find(|p| p.argument == argument)

@@ -1,14 +1,34 @@
-// strata-parallelize: strata.parallel_for becomes scf.parallel (the pool
-// runtime is planned; until then parallel loops run sequentially), and with
-// runtime=omp every parallel loop becomes OpenMP.
+// strata-parallelize: the outermost parallel loop is outlined into a body
+// function that the thread pool runs over chunks of iterations; captured
+// values travel in a context struct; the nested loop stays a loop inside the
+// body (it runs inside the outer one's workers). With runtime=omp every
+// parallel loop becomes OpenMP instead.
 // RUN: strata-opt %s --strata-parallelize | FileCheck %s
 // RUN: strata-opt %s --strata-parallelize=runtime=omp | FileCheck %s --check-prefix=OMP
+// RUN: strata-opt %s --strata-parallelize --strata-lower-to-llvm | FileCheck %s --check-prefix=LLVM
 
+// CHECK: llvm.func @strata_parallel_for(!llvm.ptr, !llvm.ptr, i64, i64)
+// CHECK-LABEL: llvm.func internal @__strata_parallel_body_0(
+// CHECK-SAME: %[[CTX:.*]]: !llvm.ptr, %[[BEGIN:.*]]: i64, %[[END:.*]]: i64)
+// CHECK: llvm.load {{.*}} -> i64
+// CHECK: llvm.load {{.*}} -> i64
+// CHECK: %[[DESC:.*]] = llvm.load {{.*}} -> !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+// CHECK: %[[BUF:.*]] = builtin.unrealized_conversion_cast %[[DESC]] {{.*}} to memref<10x20xf32>
+// CHECK: scf.for %[[K:.*]] =
+// CHECK: %[[I:.*]] = arith.addi
+// CHECK: scf.parallel (%[[J:.*]]) =
+// CHECK: memref.store %{{.*}}, %[[BUF]][%[[I]], %[[J]]]
+// CHECK: llvm.return
 // CHECK-LABEL: func.func @scale
-// CHECK: scf.parallel (%[[I:.*]]) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
-// CHECK: scf.parallel (%[[J:.*]]) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
-// CHECK: memref.store %{{.*}}, %{{.*}}[%[[I]], %[[J]]]
+// CHECK: %[[C:.*]] = llvm.alloca
+// CHECK: llvm.store
+// CHECK: %[[N:.*]] = arith.ceildivsi
+// CHECK: %[[G:.*]] = llvm.mlir.constant(4 : i64)
+// CHECK: %[[F:.*]] = llvm.mlir.addressof @__strata_parallel_body_0
+// CHECK: llvm.call @strata_parallel_for(%[[F]], %[[C]], %{{.*}}, %[[G]])
 // CHECK-NOT: strata.
+// LLVM-NOT: unrealized_conversion_cast
+// LLVM: llvm.call @strata_parallel_for
 // OMP-LABEL: func.func @scale
 // OMP: omp.parallel
 // OMP: omp.wsloop

@@ -1,0 +1,360 @@
+//! `strata-outline-parallel-loops`: outlines each outermost `scf.parallel`
+//! into a function and replaces the loop by a call to the runtime's thread
+//! pool (the `runtime=pool` step of `strata-parallelize`).
+//!
+//! Matches a one-dimensional `scf.parallel` without reductions that is not
+//! nested in another one (nested ones stay loops inside the outlined body:
+//! a nested `parallel_for` runs inside the outer one's workers).
+//!
+//! Produces:
+//! - `llvm.func internal @__strata_parallel_body_N(%ctx: !llvm.ptr,
+//!   %begin: i64, %end: i64)`: loads every value the body uses from outside
+//!   from the context struct (constants are cloned in instead), and runs
+//!   `scf.for %k = begin to end { %i = lb + k * step; <body> }`;
+//! - at the loop: the context struct on the stack (`llvm.alloca`), filled
+//!   with those values, and `llvm.call @strata_parallel_for(@body, %ctx,
+//!   trip_count, grain)`, `grain` from the loop's `strata.grain` attribute
+//!   (0: the runtime chooses).
+//!
+//! Memrefs cross as their LLVM descriptor struct through
+//! `builtin.unrealized_conversion_cast`, which the final
+//! `reconcile-unrealized-casts` cancels against the memref-to-LLVM
+//! conversion. Loops capturing a value of another type are left alone
+//! (they run sequentially), never miscompiled.
+
+use std::collections::HashMap;
+
+use mlir_sys::{self as sys, MlirOperation, MlirType, MlirValue};
+
+use crate::{
+    external::{PassFailed, StrataPass},
+    ir::{self, Builder},
+    options::PassOptions,
+    registry::{Build, PassInfo, Status},
+};
+
+pub static INFO: PassInfo = PassInfo {
+    argument: "strata-outline-parallel-loops",
+    summary: "Outline outermost scf.parallel loops into bodies run by the thread pool (step of strata-parallelize{runtime=pool})",
+    options: &[],
+    status: Status::Internal,
+    build: Build::Rust(|_: &PassOptions| Box::new(OutlineParallel)),
+};
+
+pub const ENTRY: &str = "strata_parallel_for";
+
+#[derive(Clone, Copy)]
+struct OutlineParallel;
+
+impl StrataPass for OutlineParallel {
+    fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
+        let module = root.to_raw();
+        if ir::name(module) != "builtin.module" {
+            ir::emit_error(module, "'strata-outline-parallel-loops' runs on a builtin.module");
+            return Err(PassFailed);
+        }
+        let loops: Vec<MlirOperation> = ir::walk(module)
+            .into_iter()
+            .filter(|op| ir::name(*op) == "scf.parallel" && !inside_parallel(*op))
+            .collect();
+        let mut count = 0;
+        for par in loops {
+            if outline(module, par, count) {
+                count += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn clone_pass(&self) -> Box<dyn StrataPass> {
+        Box::new(*self)
+    }
+}
+
+fn parent(op: MlirOperation) -> MlirOperation {
+    // SAFETY: a live op (a null parent ends the walks below).
+    unsafe { sys::mlirOperationGetParentOperation(op) }
+}
+
+fn inside_parallel(op: MlirOperation) -> bool {
+    let mut p = parent(op);
+    while !p.ptr.is_null() {
+        if ir::name(p) == "scf.parallel" {
+            return true;
+        }
+        p = parent(p);
+    }
+    false
+}
+
+/// Whether `op` is `ancestor` or nested in it.
+fn is_within(mut op: MlirOperation, ancestor: MlirOperation) -> bool {
+    while !op.ptr.is_null() {
+        if op.ptr == ancestor.ptr {
+            return true;
+        }
+        op = parent(op);
+    }
+    false
+}
+
+/// The op a value is defined by, or the op owning the block it is an
+/// argument of.
+fn defining_scope(v: MlirValue) -> MlirOperation {
+    // SAFETY: a live value.
+    unsafe {
+        if sys::mlirValueIsAOpResult(v) {
+            sys::mlirOpResultGetOwner(v)
+        } else {
+            sys::mlirBlockGetParentOperation(sys::mlirBlockArgumentGetOwner(v))
+        }
+    }
+}
+
+/// The LLVM type a captured value travels as, or `None` if unsupported.
+fn llvm_type(t: MlirType) -> Option<String> {
+    // SAFETY: type queries on a live type.
+    unsafe {
+        if sys::mlirTypeIsAIndex(t) {
+            return Some("i64".into());
+        }
+        if sys::mlirTypeIsAInteger(t) || sys::mlirTypeIsAF32(t) || sys::mlirTypeIsAF64(t) || sys::mlirTypeIsAVector(t) {
+            return Some(ir::print_type(t));
+        }
+        if sys::mlirTypeIsAMemRef(t) {
+            let rank = sys::mlirShapedTypeGetRank(t);
+            return Some(if rank == 0 {
+                "!llvm.struct<(ptr, ptr, i64)>".into()
+            } else {
+                format!("!llvm.struct<(ptr, ptr, i64, array<{rank} x i64>, array<{rank} x i64>)>")
+            });
+        }
+    }
+    None
+}
+
+/// Strips the `!llvm.` prefix of a type for use inside `!llvm.struct<(...)>`.
+fn member(t: &str) -> &str {
+    t.strip_prefix("!llvm.").unwrap_or(t)
+}
+
+fn outline(module: MlirOperation, par: MlirOperation, n: usize) -> bool {
+    let bounds = ir::operands(par);
+    // SAFETY: a live op.
+    if bounds.len() != 3 || unsafe { sys::mlirOperationGetNumResults(par) } != 0 {
+        return false; // multi-dimensional or with reductions: stays a loop
+    }
+    let (lb, ub, step) = (bounds[0], bounds[1], bounds[2]);
+    let b = Builder::of_op(par);
+    let loc = ir::location(par);
+
+    // Values the body uses from outside; constants are cloned, not passed.
+    let mut captures: Vec<MlirValue> = vec![lb, step];
+    let mut constants: Vec<MlirValue> = Vec::new();
+    for op in ir::walk(par) {
+        for v in ir::operands(op) {
+            if is_within(defining_scope(v), par) {
+                continue;
+            }
+            // SAFETY: a live value.
+            let is_constant = unsafe { sys::mlirValueIsAOpResult(v) }
+                && ir::name(defining_scope(v)) == "arith.constant";
+            let list = if is_constant { &mut constants } else { &mut captures };
+            if !list.iter().any(|c| c.ptr == v.ptr) {
+                list.push(v);
+            }
+        }
+    }
+    let mut types = Vec::new();
+    for v in &captures {
+        match llvm_type(ir::value_type(*v)) {
+            Some(t) => types.push(t),
+            None => return false,
+        }
+    }
+    let ctx_type =
+        format!("!llvm.struct<({})>", types.iter().map(|t| member(t)).collect::<Vec<_>>().join(", "));
+    let ptr = b.ty("!llvm.ptr");
+    let i64t = b.ty("i64");
+    let index = b.index_type();
+
+    // The outlined body, before the function holding the loop.
+    let mut holder = par;
+    while !parent(holder).ptr.is_null() && parent(holder).ptr != module.ptr {
+        holder = parent(holder);
+    }
+    let name = format!("__strata_parallel_body_{n}");
+    let func = ir::insert_before(
+        holder,
+        b.op(
+            "llvm.func",
+            loc,
+            &[],
+            &[],
+            &[
+                ("sym_name", b.attr(&format!("\"{name}\""))),
+                ("function_type", b.attr("!llvm.func<void (ptr, i64, i64)>")),
+                ("linkage", b.attr("#llvm.linkage<internal>")),
+            ],
+            1,
+        ),
+    );
+    let entry = ir::new_block(&[ptr, i64t, i64t], loc);
+    ir::append_block(ir::region(func, 0), entry);
+    let ctx_arg = ir::block_argument(entry, 0);
+    let mut mapped: HashMap<usize, MlirValue> = HashMap::new();
+    for (k, (v, t)) in captures.iter().zip(&types).enumerate() {
+        let gep = ir::append(entry, gep_op(&b, loc, ctx_arg, &ctx_type, k, ptr));
+        let loaded = ir::result(ir::append(entry, b.op("llvm.load", loc, &[ir::result(gep, 0)], &[b.ty(t)], &[], 0)), 0);
+        let ty = ir::value_type(*v);
+        // SAFETY: type queries.
+        let value = unsafe {
+            if sys::mlirTypeIsAIndex(ty) {
+                ir::result(ir::append(entry, b.op("arith.index_cast", loc, &[loaded], &[index], &[], 0)), 0)
+            } else if sys::mlirTypeIsAMemRef(ty) {
+                ir::result(ir::append(entry, b.op("builtin.unrealized_conversion_cast", loc, &[loaded], &[ty], &[], 0)), 0)
+            } else {
+                loaded
+            }
+        };
+        mapped.insert(v.ptr as usize, value);
+    }
+    for c in &constants {
+        // SAFETY: cloning a live constant op; the clone is inserted below.
+        let clone = unsafe { sys::mlirOperationClone(defining_scope(*c)) };
+        ir::append(entry, clone);
+        mapped.insert(c.ptr as usize, ir::result(clone, 0));
+    }
+    let begin = ir::append(entry, b.op("arith.index_cast", loc, &[ir::block_argument(entry, 1)], &[index], &[], 0));
+    let end = ir::append(entry, b.op("arith.index_cast", loc, &[ir::block_argument(entry, 2)], &[index], &[], 0));
+    let one = ir::append(entry, b.constant(loc, "1 : index", index));
+    let for_op = ir::append(
+        entry,
+        b.op("scf.for", loc, &[ir::result(begin, 0), ir::result(end, 0), ir::result(one, 0)], &[], &[], 1),
+    );
+    ir::append(entry, b.op("llvm.return", loc, &[], &[], &[], 0));
+    let for_body = ir::new_block(&[index], loc);
+    ir::append_block(ir::region(for_op, 0), for_body);
+    let k = ir::block_argument(for_body, 0);
+    let (lb_in, step_in) = (mapped[&(lb.ptr as usize)], mapped[&(step.ptr as usize)]);
+    let scaled = ir::append(for_body, b.op("arith.muli", loc, &[k, step_in], &[index], &[], 0));
+    let iv = ir::append(for_body, b.op("arith.addi", loc, &[lb_in, ir::result(scaled, 0)], &[index], &[], 0));
+    let yield_op = ir::append(for_body, b.op("scf.yield", loc, &[], &[], &[], 0));
+
+    // Move the loop body in; it ends in `scf.reduce`, which goes away.
+    let old_body = ir::first_block(ir::region(par, 0));
+    let old_iv = ir::block_argument(old_body, 0);
+    let ops = ir::ops_in(old_body);
+    let Some((_reduce, body_ops)) = ops.split_last() else { return false };
+    for op in body_ops {
+        // SAFETY: moving live ops into the new loop, before its yield.
+        unsafe { sys::mlirOperationMoveBefore(*op, yield_op) };
+    }
+    // SAFETY: every use of the old induction variable is now in `for_body`.
+    unsafe { sys::mlirValueReplaceAllUsesOfWith(old_iv, ir::result(iv, 0)) };
+    // Uses of captured values inside the outlined function read the loaded
+    // copies; uses elsewhere are untouched.
+    for v in captures.iter().chain(&constants) {
+        let new = mapped[&(v.ptr as usize)];
+        let mut uses = Vec::new();
+        // SAFETY: walking and then editing a live use list.
+        unsafe {
+            let mut u = sys::mlirValueGetFirstUse(*v);
+            while !u.ptr.is_null() {
+                uses.push((sys::mlirOpOperandGetOwner(u), sys::mlirOpOperandGetOperandNumber(u)));
+                u = sys::mlirOpOperandGetNextUse(u);
+            }
+            for (owner, i) in uses {
+                if is_within(owner, func) {
+                    sys::mlirOperationSetOperand(owner, i as isize, new);
+                }
+            }
+        }
+    }
+
+    // The call site: context on the stack, trip count, dispatch.
+    let at = |op: MlirOperation| ir::insert_before(par, op);
+    let one64 = at(b.op("llvm.mlir.constant", loc, &[], &[i64t], &[("value", b.attr("1 : i64"))], 0));
+    let ctx = at(b.op("llvm.alloca", loc, &[ir::result(one64, 0)], &[ptr], &[("elem_type", b.attr(&ctx_type))], 0));
+    let ctx = ir::result(ctx, 0);
+    for (k, (v, t)) in captures.iter().zip(&types).enumerate() {
+        let ty = ir::value_type(*v);
+        // SAFETY: type queries.
+        let value = unsafe {
+            if sys::mlirTypeIsAIndex(ty) {
+                ir::result(at(b.op("arith.index_cast", loc, &[*v], &[i64t], &[], 0)), 0)
+            } else if sys::mlirTypeIsAMemRef(ty) {
+                ir::result(at(b.op("builtin.unrealized_conversion_cast", loc, &[*v], &[b.ty(t)], &[], 0)), 0)
+            } else {
+                *v
+            }
+        };
+        let gep = at(gep_op(&b, loc, ctx, &ctx_type, k, ptr));
+        at(b.op("llvm.store", loc, &[value, ir::result(gep, 0)], &[], &[], 0));
+    }
+    let diff = at(b.op("arith.subi", loc, &[ub, lb], &[index], &[], 0));
+    let trips = at(b.op("arith.ceildivsi", loc, &[ir::result(diff, 0), step], &[index], &[], 0));
+    let trips64 = at(b.op("arith.index_cast", loc, &[ir::result(trips, 0)], &[i64t], &[], 0));
+    let grain = ir::attribute(par, "strata.grain").unwrap_or_else(|| b.attr("0 : i64"));
+    let grain = at(b.op("llvm.mlir.constant", loc, &[], &[i64t], &[("value", grain)], 0));
+    let fn_ptr = at(b.op("llvm.mlir.addressof", loc, &[], &[ptr], &[("global_name", b.attr(&format!("@{name}")))], 0));
+    declare_entry(module, &b);
+    at(b.op(
+        "llvm.call",
+        loc,
+        &[ir::result(fn_ptr, 0), ctx, ir::result(trips64, 0), ir::result(grain, 0)],
+        &[],
+        &[
+            ("callee", b.attr(&format!("@{ENTRY}"))),
+            ("operandSegmentSizes", b.attr("array<i32: 4, 0>")),
+            ("op_bundle_sizes", b.attr("array<i32>")),
+        ],
+        0,
+    ));
+    ir::replace_op(par, &[]);
+    true
+}
+
+fn gep_op(b: &Builder, loc: sys::MlirLocation, base: MlirValue, ctx_type: &str, k: usize, ptr: MlirType) -> MlirOperation {
+    b.op(
+        "llvm.getelementptr",
+        loc,
+        &[base],
+        &[ptr],
+        &[("elem_type", b.attr(ctx_type)), ("rawConstantIndices", b.attr(&format!("array<i32: 0, {k}>")))],
+        0,
+    )
+}
+
+/// Declares `llvm.func @strata_parallel_for(ptr, ptr, i64, i64)` once.
+fn declare_entry(module: MlirOperation, b: &Builder) {
+    let body = ir::first_block(ir::region(module, 0));
+    let exists = ir::ops_in(body).into_iter().any(|op| {
+        ir::attribute(op, "sym_name")
+            // SAFETY: sym_name is a string attribute.
+            .map(|a| ir::string_of(unsafe { sys::mlirStringAttrGetValue(a) }) == ENTRY)
+            .unwrap_or(false)
+    });
+    if exists {
+        return;
+    }
+    let decl = b.op(
+        "llvm.func",
+        ir::location(module),
+        &[],
+        &[],
+        &[
+            ("sym_name", b.attr(&format!("\"{ENTRY}\""))),
+            ("function_type", b.attr("!llvm.func<void (ptr, ptr, i64, i64)>")),
+        ],
+        1,
+    );
+    match ir::ops_in(body).first() {
+        Some(first) => {
+            ir::insert_before(*first, decl);
+        }
+        None => {
+            ir::append(body, decl);
+        }
+    }
+}
