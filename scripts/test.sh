@@ -8,6 +8,9 @@ source "$root/scripts/install.sh"
 cd "$root"
 cargo build --workspace --quiet
 cargo test --workspace
+# The end-to-end suite again with the pool at one thread (the run above
+# uses every core).
+STRATA_NUM_THREADS=1 cargo test -p strata-driver --test e2e
 echo "== lit suite"
 STRATA_TOOLS_DIR="$root/target/debug" "$STRATA_LLVM_PREFIX/bin/lit" -sv tests
 echo "== memcheck"

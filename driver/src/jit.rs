@@ -302,6 +302,9 @@ impl Default for CompileOptions {
 pub struct Kernel {
     engine: sys::MlirExecutionEngine,
     signatures: Vec<(String, Signature)>,
+    /// Packed entry points looked up so far (a JIT lookup costs more than a
+    /// small kernel's call).
+    entries: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     // Dropped after the engine (fields drop in order after `Drop::drop`).
     _module: Module<'static>,
     _context: Box<Context>,
@@ -437,7 +440,7 @@ impl Kernel {
                 Error::Jit(format!("JIT compilation failed: {e}"))
             }
         })?;
-        Ok(Kernel { engine, signatures, _module: module, _context: context })
+        Ok(Kernel { engine, signatures, entries: Default::default(), _module: module, _context: context })
     }
 
     /// The signature of `name`, as written in the source.
@@ -449,11 +452,11 @@ impl Kernel {
     /// place. Returns the results (tensor results as new buffers, scalars
     /// as rank-0 buffers).
     pub fn call(&self, name: &str, args: &mut [Arg]) -> Result<Vec<Buffer>, Error> {
-        let sig = self.signature(name)?.clone();
-        check_args(&sig, args)?;
+        let sig = self.signature(name)?;
+        check_args(sig, args)?;
         let mut outs: Vec<Buffer> = sig.results.iter().map(|r| Buffer::zeros(r.elem, r.shape())).collect();
         let entry = self.lookup(name)?;
-        self.invoke(entry, &sig, args, &mut outs);
+        self.invoke(entry, sig, args, &mut outs);
         Ok(outs)
     }
 
@@ -490,9 +493,17 @@ impl Kernel {
     }
 
     fn lookup(&self, name: &str) -> Result<unsafe extern "C" fn(*mut *mut std::ffi::c_void), Error> {
-        let wrapper = ir_sref(name);
-        // SAFETY: a live engine; the name outlives the call.
-        let f = unsafe { sys::mlirExecutionEngineLookupPacked(self.engine, wrapper) };
+        let cached = self.entries.lock().ok().and_then(|m| m.get(name).copied());
+        let f = match cached {
+            Some(f) => f as *mut std::ffi::c_void,
+            // SAFETY: a live engine; the name outlives the call.
+            None => unsafe { sys::mlirExecutionEngineLookupPacked(self.engine, ir_sref(name)) },
+        };
+        if !f.is_null() {
+            if let Ok(mut m) = self.entries.lock() {
+                m.insert(name.to_string(), f as usize);
+            }
+        }
         if f.is_null() {
             return Err(if self.signatures.iter().any(|(n, _)| n == name) {
                 Error::Link(name.into())

@@ -550,3 +550,106 @@ fn mlp_2048_peak_memory_and_no_leaks() {
     assert!(temporaries > 0, "the allocator saw no allocation: is it bound?");
     assert!(ratio < 1.5, "peak {ratio:.3}x the bytes of inputs and output");
 }
+
+const PARALLEL: &str = r#"
+func.func @nested(%buf: memref<13x17xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c13 = arith.constant 13 : index
+  %c17 = arith.constant 17 : index
+  %c100 = arith.constant 100 : i64
+  strata.parallel_for %i = %c0 to %c13 step %c2 grain 100 {
+    strata.parallel_for %j = %c1 to %c17 step %c3 {
+      %ii = arith.index_cast %i : index to i64
+      %jj = arith.index_cast %j : index to i64
+      %s = arith.muli %ii, %c100 : i64
+      %v = arith.addi %s, %jj : i64
+      memref.store %v, %buf[%i, %j] : memref<13x17xi64>
+    }
+  }
+  return
+}
+
+func.func @ranges(%buf: memref<5xi64>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %seven = arith.constant 7 : i64
+  %nine = arith.constant 9 : i64
+  // Empty (lb == ub), backwards (ub < lb): no iteration.
+  strata.parallel_for %i = %c3 to %c3 step %c1 {
+    memref.store %nine, %buf[%i] : memref<5xi64>
+  }
+  strata.parallel_for %i = %c4 to %c2 step %c1 {
+    memref.store %nine, %buf[%i] : memref<5xi64>
+  }
+  // One iteration.
+  strata.parallel_for %i = %c2 to %c3 step %c1 grain 8 {
+    memref.store %seven, %buf[%i] : memref<5xi64>
+  }
+  return
+}
+
+// 100,000 dispatches of a two-iteration loop, one after another.
+func.func @stress(%buf: memref<2xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %n = arith.constant 100000 : index
+  %one = arith.constant 1 : i64
+  scf.for %k = %c0 to %n step %c1 {
+    strata.parallel_for %i = %c0 to %c2 step %c1 grain 1 {
+      %v = memref.load %buf[%i] : memref<2xi64>
+      %w = arith.addi %v, %one : i64
+      memref.store %w, %buf[%i] : memref<2xi64>
+    }
+  }
+  return
+}
+"#;
+
+fn parse_ints(text: &str, header: &str) -> Vec<i64> {
+    text.trim()
+        .strip_prefix(header)
+        .unwrap_or_else(|| panic!("expected {header}, got {text}"))
+        .replace(['[', ']'], "")
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
+/// `strata.parallel_for` on the thread pool at 1, 2, 3 and 8 workers (8 is
+/// more than this machine's cores): nesting, steps above 1, a grain above
+/// the trip count, empty and one-iteration ranges, and 100,000 tiny
+/// dispatches in a row; each result equal to the sequential reference.
+#[test]
+fn parallel_for_at_every_worker_count() {
+    let dir = std::env::temp_dir().join(format!("strata-par-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("par.mlir");
+    std::fs::write(&file, PARALLEL).unwrap();
+    let mut nested = vec![0i64; 13 * 17];
+    for i in (0..13).step_by(2) {
+        for j in (1..17).step_by(3) {
+            nested[i * 17 + j] = i as i64 * 100 + j as i64;
+        }
+    }
+    for threads in ["1", "2", "3", "8"] {
+        let run = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
+                .arg(&file)
+                .arg(format!("--threads={threads}"))
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?} at {threads}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        assert_eq!(parse_ints(&run(&["-e", "nested", "--input=13x17xi64=0"]), "13x17xi64="), nested, "{threads}");
+        assert_eq!(parse_ints(&run(&["-e", "ranges", "--input=5xi64=1"]), "5xi64="), vec![1, 1, 7, 1, 1], "{threads}");
+        assert_eq!(parse_ints(&run(&["-e", "stress", "--input=2xi64=0"]), "2xi64="), vec![100_000, 100_000], "{threads}");
+    }
+}
