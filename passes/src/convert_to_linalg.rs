@@ -11,6 +11,8 @@
 //! their own) and, for matmul and reduce, an init tensor filled with the
 //! kind's identity (0, 1, -inf, +inf; INT_MIN / INT_MAX for integers).
 //! Integer ops are signed: `divsi` truncates toward zero, `maxsi`, `minsi`.
+//! Matmul iterates (batch, m, k, n), the order in which the innermost loop
+//! runs along contiguous rows.
 //!
 //! Assumes verified IR. Guarantees that no `strata` tensor op is left;
 //! `strata.parallel_for` is untouched (it is `strata-parallelize`'s).
@@ -150,14 +152,16 @@ fn convert(op: MlirOperation) {
                 (operands, vec![(0..n).collect()], n, dims, Some(init.to_string()), Body::Accumulate(combine))
             }
             "strata.matmul" => {
-                // loops: (batch?, m, n, k)
+                // Loops (batch?, m, k, n): the innermost loop walks a row of
+                // rhs and of the result contiguously, so it vectorizes, and
+                // the reduction over k sits outside it.
                 let (maps, loops) = if rank == 3 {
-                    (vec![vec![0, 1, 3], vec![0, 3, 2]], 4)
+                    (vec![vec![0, 1, 2], vec![0, 2, 3]], 4)
                 } else {
-                    (vec![vec![0, 2], vec![2, 1]], 3)
+                    (vec![vec![0, 1], vec![1, 2]], 3)
                 };
                 let body = Body::MulAdd { mul: pick("arith.mulf", "arith.muli"), add: pick("arith.addf", "arith.addi") };
-                (operands, maps, loops, vec![loops - 1], Some(if float { "0.0" } else { "0" }.into()), body)
+                (operands, maps, loops, vec![loops - 2], Some(if float { "0.0" } else { "0" }.into()), body)
             }
             "strata.map" => {
                 convert_map(op, &b, loc, result_ty, rank);

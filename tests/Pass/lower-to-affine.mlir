@@ -17,12 +17,14 @@
 // CHECK-LABEL: func.func @mlp(
 // CHECK-SAME: %[[A:.*]]: memref<5x3xf32>, %[[B:.*]]: memref<3x7xf32>, %[[BIAS:.*]]: memref<7xf32>, %[[OUT:.*]]: memref<5x7xf32> {bufferize.result})
 // CHECK: %[[MM:.*]] = memref.alloc() {{.*}}: memref<5x7xf32>
-// The matmul's accumulator starts at zero, then two parallel loops run
-// around the reduction.
+// The matmul's accumulator starts at zero; then rows in parallel, the
+// reduction over k, and the contiguous (vectorizable) loop over columns.
 // CHECK: affine.store %{{.*}}, %[[MM]]
 // CHECK: affine.parallel (%[[I:.*]]) = (0) to (5)
-// CHECK-NEXT: affine.parallel (%[[J:.*]]) = (0) to (7)
 // CHECK-NEXT: affine.for %[[K:.*]] = 0 to 3
+// CHECK-NEXT: affine.parallel (%[[J:.*]]) = (0) to (7)
+// CHECK-NEXT: affine.load %[[A]][%[[I]], %[[K]]]
+// CHECK-NEXT: affine.load %[[B]][%[[K]], %[[J]]]
 // CHECK: arith.mulf
 // CHECK: arith.addf
 // Bias and relu fused into one nest, writing the caller's buffer; the
