@@ -478,6 +478,17 @@ fn compositions_at_every_level() {
     }
 }
 
+/// The elements of `strata-run`'s printed result `HEADER[[...],...]`.
+fn parse_values(text: &str, header: &str) -> Vec<f64> {
+    text.trim()
+        .strip_prefix(header)
+        .unwrap_or_else(|| panic!("expected {header}, got {text}"))
+        .replace(['[', ']'], "")
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
 /// The same kernels through `strata-run`, on the OpenMP path at 1 and 2
 /// threads and on the default path: the printed results agree with the
 /// reference (parsed back from `DIMSxTYPE=[...]`).
@@ -507,23 +518,14 @@ fn strata_run_at_one_and_two_threads() {
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8(out.stdout).unwrap();
-        let body = text.trim().strip_prefix("13x37xf64=").expect("result header");
-        let got: Vec<f64> =
-            body.replace(['[', ']'], "").split(',').map(|v| v.parse().unwrap()).collect();
+        let got = parse_values(&text, "13x37xf64=");
         assert_eq!(got.len(), softmax_ref.len());
         for (g, w) in got.iter().zip(&softmax_ref) {
             assert!((g - w).abs() < 1e-12, "softmax at {threads} threads ({pipeline:?}): {g} vs {w}");
         }
         let out = Command::new(base.get_program()).args(base.get_args()).args(["-e", "mandel"]).output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
-        let got: Vec<f64> = text
-            .trim()
-            .strip_prefix("9x13xi32=")
-            .expect("result header")
-            .replace(['[', ']'], "")
-            .split(',')
-            .map(|v| v.parse().unwrap())
-            .collect();
+        let got = parse_values(&text, "9x13xi32=");
         assert_eq!(got, mandel_ref(), "mandelbrot at {threads} threads ({pipeline:?})");
     }
 }
@@ -612,13 +614,7 @@ func.func @stress(%buf: memref<2xi64>) {
 "#;
 
 fn parse_ints(text: &str, header: &str) -> Vec<i64> {
-    text.trim()
-        .strip_prefix(header)
-        .unwrap_or_else(|| panic!("expected {header}, got {text}"))
-        .replace(['[', ']'], "")
-        .split(',')
-        .map(|v| v.parse().unwrap())
-        .collect()
+    parse_values(text, header).into_iter().map(|v| v as i64).collect()
 }
 
 /// `strata.parallel_for` on the thread pool at 1, 2, 3 and 8 workers (8 is
