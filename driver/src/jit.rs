@@ -57,8 +57,6 @@ pub enum Error {
     #[error("no function named '{0}' in the module")]
     NoFunction(String),
     #[error("{0}")]
-    Signature(String),
-    #[error("{0}")]
     Arguments(String),
     #[error("{0}")]
     Jit(String),
@@ -328,15 +326,13 @@ fn signatures(module: &Module) -> Vec<(String, Signature)> {
     let mut out = Vec::new();
     for op in ir::ops_in(module.body().to_raw()) {
         let name = ir::name(op);
-        let (sym, fty) = match name.as_str() {
-            "func.func" => ("sym_name", "function_type"),
-            "llvm.func" => ("sym_name", "function_type"),
-            _ => continue,
-        };
-        let Some(sym) = ir::attribute(op, sym) else { continue };
+        if name != "func.func" && name != "llvm.func" {
+            continue;
+        }
+        let Some(sym) = ir::attribute(op, "sym_name") else { continue };
         // SAFETY: sym_name is a string attribute; function_type a type attribute.
         let sym = ir::string_of(unsafe { sys::mlirStringAttrGetValue(sym) });
-        let Some(fty) = ir::attribute(op, fty) else { continue };
+        let Some(fty) = ir::attribute(op, "function_type") else { continue };
         let fty = unsafe { sys::mlirTypeAttrGetValue(fty) };
         let sig = if name == "func.func" {
             // SAFETY: a function type.
@@ -563,12 +559,10 @@ impl Kernel {
                 ptrs.push(a.ptr() as *mut _);
             }
         }
-        for (o, t) in outs.iter_mut().zip(&sig.results) {
+        for t in &sig.results {
             if t.is_buffer() {
                 let s = slot.next().expect("one slot per out-parameter");
                 ptrs.extend(s.iter_mut().map(|x| x as *mut i64 as *mut std::ffi::c_void));
-            } else {
-                let _ = o;
             }
         }
         for i in scalar_results {

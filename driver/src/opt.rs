@@ -195,8 +195,8 @@ fn split_chunks(source: &str, split: bool) -> Vec<Chunk<'_>> {
     chunks
 }
 
-/// Runs `strata-opt` with parsed arguments. Returns whether everything
-/// succeeded (for `--verify-diagnostics`: whether every expectation held).
+/// Runs `strata-opt` with parsed arguments. `Ok` when everything succeeded
+/// (with `--verify-diagnostics`: when every expectation held).
 pub fn run(args: &OptArgs) -> Result<(), OptError> {
     if args.list_passes {
         list_passes();

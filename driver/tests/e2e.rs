@@ -92,7 +92,9 @@ fn round(e: ElemType, v: f64) -> f64 {
 #[test]
 fn elementwise_every_type_and_rank() {
     let _turn = serial();
-    let binary: [(&str, fn(f64, f64, bool) -> f64); 6] = [
+    type Binary = fn(f64, f64, bool) -> f64;
+    type Unary = fn(f64) -> f64;
+    let binary: [(&str, Binary); 6] = [
         ("add", |a, b, _| a + b),
         ("sub", |a, b, _| a - b),
         ("mul", |a, b, _| a * b),
@@ -100,7 +102,7 @@ fn elementwise_every_type_and_rank() {
         ("max", |a, b, _| a.max(b)),
         ("min", |a, b, _| a.min(b)),
     ];
-    let unary: [(&str, fn(f64) -> f64, bool); 5] = [
+    let unary: [(&str, Unary, bool); 5] = [
         ("neg", |a| -a, false),
         ("exp", f64::exp, true),
         ("log", f64::ln, true),
@@ -209,7 +211,7 @@ fn shape_ops_fill_and_reduce() {
         check(&format!("transpose 2d {en}"), &tr2, &want, 0.0);
         let v = data(e, &[], 9, false, false);
         let fill = k.call("fill", &mut [v.clone()]).unwrap().remove(0);
-        check(&format!("fill {en}"), &fill, &vec![v.get_f64(0); 21], 0.0);
+        check(&format!("fill {en}"), &fill, &[v.get_f64(0); 21], 0.0);
 
         // reduce: every kind over several dim sets of a 3x4x5 input.
         let shape = [3usize, 4, 5];

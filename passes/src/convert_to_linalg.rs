@@ -62,6 +62,18 @@ impl StrataPass for ConvertToLinalg {
     }
 }
 
+/// How one strata op becomes a `linalg.generic`: its inputs and their
+/// indexing maps over `loops` loops, which of those loops reduce, the
+/// identity the output starts from (reductions), and the body.
+struct Plan {
+    inputs: Vec<MlirValue>,
+    input_maps: Vec<Vec<usize>>,
+    loops: usize,
+    reductions: Vec<usize>,
+    init: Option<String>,
+    body: Body,
+}
+
 /// What the generic's body computes from its block arguments.
 enum Body {
     /// `arith`/`math` op on the inputs (and for `Accumulate`, the output).
@@ -96,8 +108,8 @@ fn convert(op: MlirOperation) {
     let pick = |f: &'static str, i: &'static str| if float { f } else { i };
     let operands = ir::operands(op);
 
-    // (inputs, their maps, loop count, reduction loops, init identity, body)
-    let (inputs, input_maps, loops, reductions, init, body): (Vec<MlirValue>, Vec<Vec<usize>>, usize, Vec<usize>, Option<String>, Body) =
+    let plan = |inputs, input_maps, loops, reductions, init, body| Plan { inputs, input_maps, loops, reductions, init, body };
+    let Plan { inputs, input_maps, loops, reductions, init, body } =
         match name.as_str() {
             "strata.add" | "strata.sub" | "strata.mul" | "strata.div" | "strata.max" | "strata.min" => {
                 let f = match name.as_str() {
@@ -108,9 +120,9 @@ fn convert(op: MlirOperation) {
                     "strata.max" => pick("arith.maximumf", "arith.maxsi"),
                     _ => pick("arith.minimumf", "arith.minsi"),
                 };
-                (operands, vec![identity.clone(); 2], rank, vec![], None, Body::Elementwise(f))
+                plan(operands, vec![identity.clone(); 2], rank, vec![], None, Body::Elementwise(f))
             }
-            "strata.neg" if !float => (operands, vec![identity.clone()], rank, vec![], None, Body::NegInt),
+            "strata.neg" if !float => plan(operands, vec![identity.clone()], rank, vec![], None, Body::NegInt),
             "strata.neg" | "strata.exp" | "strata.log" | "strata.sqrt" | "strata.tanh" => {
                 let f = match name.as_str() {
                     "strata.neg" => "arith.negf",
@@ -119,19 +131,19 @@ fn convert(op: MlirOperation) {
                     "strata.sqrt" => "math.sqrt",
                     _ => "math.tanh",
                 };
-                (operands, vec![identity.clone()], rank, vec![], None, Body::Elementwise(f))
+                plan(operands, vec![identity.clone()], rank, vec![], None, Body::Elementwise(f))
             }
-            "strata.fill" => (vec![], vec![], rank, vec![], None, Body::Yield(operands[0])),
+            "strata.fill" => plan(vec![], vec![], rank, vec![], None, Body::Yield(operands[0])),
             "strata.broadcast" => {
                 let dims = ir::i64_array(ir::attribute(op, "dims").expect("verified"));
                 let kept = (0..rank).filter(|d| !dims.contains(&(*d as i64))).collect();
-                (operands, vec![kept], rank, vec![], None, Body::Copy)
+                plan(operands, vec![kept], rank, vec![], None, Body::Copy)
             }
             "strata.transpose" => {
                 let perm = ir::i64_array(ir::attribute(op, "permutation").expect("verified"));
                 // input dim j is output dim i where perm[i] == j
                 let map = (0..rank).map(|j| perm.iter().position(|p| *p == j as i64).expect("verified")).collect();
-                (operands, vec![map], rank, vec![], None, Body::Copy)
+                plan(operands, vec![map], rank, vec![], None, Body::Copy)
             }
             "strata.reduce" => {
                 let (in_shape, _) = ir::shape(ir::value_type(operands[0]));
@@ -149,7 +161,7 @@ fn convert(op: MlirOperation) {
                     _ => ("arith.minsi", "MAX"),
                 };
                 let n = in_shape.len();
-                (operands, vec![(0..n).collect()], n, dims, Some(init.to_string()), Body::Accumulate(combine))
+                plan(operands, vec![(0..n).collect()], n, dims, Some(init.to_string()), Body::Accumulate(combine))
             }
             "strata.matmul" => {
                 // Loops (batch?, m, k, n): the innermost loop walks a row of
@@ -161,7 +173,7 @@ fn convert(op: MlirOperation) {
                     (vec![vec![0, 1], vec![1, 2]], 3)
                 };
                 let body = Body::MulAdd { mul: pick("arith.mulf", "arith.muli"), add: pick("arith.addf", "arith.addi") };
-                (operands, maps, loops, vec![loops - 2], Some(if float { "0.0" } else { "0" }.into()), body)
+                plan(operands, maps, loops, vec![loops - 2], Some(if float { "0.0" } else { "0" }.into()), body)
             }
             "strata.map" => {
                 convert_map(op, &b, loc, result_ty, rank);

@@ -3,16 +3,16 @@
 //! one `PassManager` (and its IR printing, timing and verifier).
 
 use std::{
-    ffi::{c_void, CString},
+    ffi::c_void,
     panic::{catch_unwind, AssertUnwindSafe},
 };
 
 use melior::{
-    ir::{operation::OperationLike, OperationRef},
+    ir::OperationRef,
     StringRef,
 };
 use mlir_sys::{
-    mlirCreateExternalPass, mlirEmitError, mlirExternalPassSignalFailure, mlirTypeIDCreate,
+    mlirCreateExternalPass, mlirExternalPassSignalFailure, mlirTypeIDCreate,
     MlirExternalPass, MlirExternalPassCallbacks, MlirOperation, MlirPass,
 };
 
@@ -112,7 +112,7 @@ unsafe extern "C" fn run(op: MlirOperation, pass: MlirExternalPass, state: *mut 
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            emit_error(op, &format!("internal error in pass '{}': {what}", state.info.argument));
+            crate::ir::emit_error(op.to_raw(), &format!("internal error in pass '{}': {what}", state.info.argument));
             true
         }
     };
@@ -120,11 +120,4 @@ unsafe extern "C" fn run(op: MlirOperation, pass: MlirExternalPass, state: *mut 
         // SAFETY: called during `run`, as the C API requires.
         unsafe { mlirExternalPassSignalFailure(pass) }
     }
-}
-
-/// Emits an error diagnostic at `op`'s location.
-pub fn emit_error(op: OperationRef<'_, '_>, message: &str) {
-    let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    // SAFETY: the location belongs to a live op; the message outlives the call.
-    unsafe { mlirEmitError(op.location().to_raw(), message.as_ptr()) }
 }

@@ -10,7 +10,7 @@
 
 use crate::{
     options::{OptionKind, OptionSpec, PassOptions},
-    planned::{self, Planned},
+    planned::Planned,
     registry::{Build, PassInfo, Status},
 };
 
@@ -24,5 +24,5 @@ pub static INFO: PassInfo = PassInfo {
         description: "tile size per loop, outermost first; empty chooses per op and per CPU",
     }],
     status: Status::Planned,
-    build: Build::Rust(|_: &PassOptions| Box::new(Planned { argument: "strata-tile", rewrites: planned::nothing })),
+    build: Build::Rust(|_: &PassOptions| Box::new(Planned)),
 };

@@ -8,7 +8,7 @@
 
 use crate::{
     options::{OptionKind, OptionSpec, PassOptions},
-    planned::{self, Planned},
+    planned::Planned,
     registry::{Build, PassInfo, Status},
 };
 
@@ -22,5 +22,5 @@ pub static INFO: PassInfo = PassInfo {
         description: "vector width in bits; 0 uses the host CPU's native width",
     }],
     status: Status::Planned,
-    build: Build::Rust(|_: &PassOptions| Box::new(Planned { argument: "strata-vectorize", rewrites: planned::nothing })),
+    build: Build::Rust(|_: &PassOptions| Box::new(Planned)),
 };
