@@ -259,7 +259,9 @@ fn shape_ops_fill_and_reduce() {
 fn matmul_plain_and_batched() {
     let _turn = serial();
     for e in ELEMS {
-        for (b, m, k, n) in [(0, 17, 19, 23), (0, 1, 1, 1), (3, 5, 7, 9)] {
+        // Sizes around the vector micro-kernel's blocks (6 rows x 2 vectors
+        // of 16 f32 or 8 f64): full blocks, leftover rows and columns.
+        for (b, m, k, n) in [(0, 17, 19, 23), (0, 1, 1, 1), (3, 5, 7, 9), (0, 13, 11, 37), (0, 67, 45, 101), (0, 6, 3, 32)] {
             let (ls, rs, os): (Vec<usize>, Vec<usize>, Vec<usize>) =
                 if b == 0 { (vec![m, k], vec![k, n], vec![m, n]) } else { (vec![b, m, k], vec![b, k, n], vec![b, m, n]) };
             let (lt, rt, ot) = (ty(&ls, e), ty(&rs, e), ty(&os, e));

@@ -64,6 +64,8 @@ pub(crate) fn create(info: &'static PassInfo, pass: Box<dyn StrataPass>) -> Mlir
             mlir_sys::mlirGetDialectHandle__memref__(),
             mlir_sys::mlirGetDialectHandle__affine__(),
             mlir_sys::mlirGetDialectHandle__func__(),
+            mlir_sys::mlirGetDialectHandle__vector__(),
+            mlir_sys::mlirGetDialectHandle__llvm__(),
         ]
     };
     // SAFETY: `info` is a static, so its address is a unique, aligned,

@@ -1,26 +1,279 @@
-//! `strata-vectorize`: turns innermost tiles into `vector` dialect code.
+//! `strata-vectorize`: turns loops into `vector` dialect code.
 //!
-//! Matches (planned, issue 6): innermost loops and `strata.map` bodies.
-//! Produces vector ops at the CPU's native width (or `vector-width`
-//! elements), with remainders masked or peeled.
+//! Today it rewrites one shape, the one that matters most: the matmul nest
+//! that `strata-lower-to-affine` produces for f32 and f64,
 //!
-//! Today it is the identity (scalar loops are correct, only slower).
+//! ```text
+//! affine.parallel %i { affine.for %k { affine.parallel %j {
+//!   C[i, j] = C[i, j] + A[i, k] * B[k, j] } } }
+//! ```
+//!
+//! into a register-blocked micro-kernel: for each block of `MR` rows and
+//! `2 x W` columns (`W` = the vector width in elements), `2 x MR` vector
+//! accumulators stay in registers across the whole `k` loop, each step
+//! loading two vectors of `B`'s row, broadcasting `MR` elements of `A` and
+//! issuing `2 x MR` `vector.fma`s. Each block of `B`'s columns is first
+//! packed into a contiguous buffer. The blocks of columns are an
+//! `scf.parallel` (the thread pool runs them), rows inside, so one block of
+//! `B` stays in cache for all rows; leftover rows use one-row blocks;
+//! leftover columns (fewer than `2 x W`) keep the original nest, narrowed
+//! to them.
+//! Other loops are left to LLVM's auto-vectorizer, and remarks are not
+//! emitted yet.
+//!
+//! Assumes the nest is exactly the one `strata-convert-to-linalg` lowers a
+//! 2-D matmul to (operand order and identity index maps are checked).
+//! Guarantees the same sums in the same `k` order, fused multiply-adds.
+
+use mlir_sys::{self as sys, MlirOperation, MlirType, MlirValue};
 
 use crate::{
+    external::{PassFailed, StrataPass},
+    ir::{self, Builder},
     options::{OptionKind, OptionSpec, PassOptions},
-    planned::Planned,
     registry::{Build, PassInfo, Status},
 };
 
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-vectorize",
-    summary: "Turn innermost tiles into vector dialect code at the CPU's vector width",
+    summary: "Turn loops into vector dialect code: today the f32/f64 matmul nest into a register-blocked vector micro-kernel",
     options: &[OptionSpec {
         name: "vector-width",
         kind: OptionKind::Int,
-        default: "0",
-        description: "vector width in bits; 0 uses the host CPU's native width",
+        default: "512",
+        description: "vector width in bits (512 for AVX-512; LLVM splits wider vectors on smaller CPUs)",
     }],
-    status: Status::Planned,
-    build: Build::Rust(|_: &PassOptions| Box::new(Planned)),
+    status: Status::Implemented,
+    build: Build::Rust(|o: &PassOptions| Box::new(Vectorize { bits: o.int("vector-width").clamp(128, 2048) as usize })),
 };
+
+/// Rows per register block: `2 x MR` accumulators plus two `B` vectors and
+/// one broadcast fit AVX-512's 32 vector registers with room to spare.
+const MR: usize = 6;
+
+#[derive(Clone, Copy)]
+struct Vectorize {
+    bits: usize,
+}
+
+impl StrataPass for Vectorize {
+    fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
+        let nests: Vec<(MlirOperation, Matmul)> =
+            ir::walk(root.to_raw()).into_iter().filter_map(|op| match_matmul(op).map(|m| (op, m))).collect();
+        for (outer, m) in nests {
+            rewrite(outer, &m, self.bits);
+        }
+        Ok(())
+    }
+
+    fn clone_pass(&self) -> Box<dyn StrataPass> {
+        Box::new(*self)
+    }
+}
+
+struct Matmul {
+    a: MlirValue,
+    b: MlirValue,
+    c: MlirValue,
+    /// The innermost (column) loop, kept for the leftover columns.
+    inner: MlirOperation,
+    elem: MlirType,
+    m: i64,
+    k: i64,
+    n: i64,
+}
+
+/// The single op of `op`'s body other than its terminator.
+fn only_child(op: MlirOperation) -> Option<MlirOperation> {
+    let ops = ir::ops_in(ir::first_block(ir::region(op, 0)));
+    (ops.len() == 2).then(|| ops[0])
+}
+
+fn identity_map(op: MlirOperation) -> bool {
+    ir::attribute(op, "map")
+        // SAFETY: affine.load/store carry an AffineMapAttr named `map`.
+        .map(|a| unsafe { sys::mlirAffineMapIsIdentity(sys::mlirAffineMapAttrGetValue(a)) })
+        .unwrap_or(false)
+}
+
+fn same(a: MlirValue, b: MlirValue) -> bool {
+    a.ptr == b.ptr
+}
+
+fn match_matmul(outer: MlirOperation) -> Option<Matmul> {
+    if ir::name(outer) != "affine.parallel" {
+        return None;
+    }
+    let kloop = only_child(outer).filter(|op| ir::name(*op) == "affine.for")?;
+    let inner = only_child(kloop).filter(|op| ir::name(*op) == "affine.parallel")?;
+    // One induction variable each.
+    for op in [outer, kloop, inner] {
+        // SAFETY: a live block.
+        if unsafe { sys::mlirBlockGetNumArguments(ir::first_block(ir::region(op, 0))) } != 1 {
+            return None;
+        }
+    }
+    let iv = |op| ir::block_argument(ir::first_block(ir::region(op, 0)), 0);
+    let (i, k, j) = (iv(outer), iv(kloop), iv(inner));
+    let body = ir::ops_in(ir::first_block(ir::region(inner, 0)));
+    let names: Vec<String> = body.iter().map(|op| ir::name(*op)).collect();
+    let float_ops = ["affine.load", "affine.load", "affine.load", "arith.mulf", "arith.addf", "affine.store", "affine.yield"];
+    if names != float_ops || !body[..3].iter().chain([&body[5]]).all(|op| identity_map(*op)) {
+        return None;
+    }
+    let [la, lb, lc, mul, add, st] = [body[0], body[1], body[2], body[3], body[4], body[5]];
+    let (a, b, c) = (ir::operand(la, 0), ir::operand(lb, 0), ir::operand(lc, 0));
+    let idx = |op: MlirOperation, from: isize| ir::operands(op)[from as usize..].to_vec();
+    let ok = idx(la, 1).iter().zip([i, k]).all(|(x, y)| same(*x, y))
+        && idx(lb, 1).iter().zip([k, j]).all(|(x, y)| same(*x, y))
+        && idx(lc, 1).iter().zip([i, j]).all(|(x, y)| same(*x, y))
+        && idx(st, 2).iter().zip([i, j]).all(|(x, y)| same(*x, y))
+        && same(ir::operand(st, 1), c)
+        && same(ir::operand(mul, 0), ir::result(la, 0))
+        && same(ir::operand(mul, 1), ir::result(lb, 0))
+        && same(ir::operand(add, 0), ir::result(lc, 0))
+        && same(ir::operand(add, 1), ir::result(mul, 0))
+        && same(ir::operand(st, 0), ir::result(add, 0))
+        && [la, lb, lc].iter().all(|l| ir::operands(*l).len() == 3);
+    if !ok {
+        return None;
+    }
+    let (ashape, elem) = ir::shape(ir::value_type(a));
+    let (bshape, _) = ir::shape(ir::value_type(b));
+    let (cshape, _) = ir::shape(ir::value_type(c));
+    let ty = ir::print_type(elem);
+    if (ty != "f32" && ty != "f64") || ashape.len() != 2 || bshape.len() != 2 || cshape.len() != 2 {
+        return None;
+    }
+    // The loops cover the whole memrefs (static shapes from bufferization).
+    Some(Matmul { a, b, c, inner, elem, m: ashape[0], k: ashape[1], n: bshape[1] })
+}
+
+fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
+    let b = Builder::of_op(outer);
+    let loc = ir::location(outer);
+    let ty = ir::print_type(mm.elem);
+    let w = bits / if ty == "f32" { 32 } else { 64 };
+    let nr = 2 * w as i64;
+    let n_full = mm.n - mm.n % nr;
+    if n_full == 0 {
+        return; // fewer columns than one block: the scalar nest is as good
+    }
+    let index = b.index_type();
+    let vty = b.ty(&format!("vector<{w}x{ty}>"));
+    let at = |op: MlirOperation| ir::insert_before(outer, op);
+    let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
+    let m_full = mm.m - mm.m % MR as i64;
+    // Column blocks in parallel, rows inside: a block of B's columns
+    // (K x 2W elements) stays in cache while every row block passes over it.
+    let par = at(b.op(
+        "scf.parallel",
+        loc,
+        &[cst(0), cst(n_full), cst(nr)],
+        &[],
+        &[("operandSegmentSizes", b.attr("array<i32: 1, 1, 1, 0>"))],
+        1,
+    ));
+    let pblock = ir::new_block(&[index], loc);
+    ir::append_block(ir::region(par, 0), pblock);
+    let jb = ir::block_argument(pblock, 0);
+    let jbw = ir::result(ir::append(pblock, b.op("arith.addi", loc, &[jb, pc_in(&b, pblock, loc, w as i64)], &[index], &[], 0)), 0);
+    let cols = [jb, jbw];
+    // Pack this block of B's columns into a contiguous K x 2W buffer: the
+    // kernel then reads B sequentially instead of one row (one page) apart
+    // per step.
+    let packed_ty = b.ty(&format!("memref<{}x{}x{ty}>", mm.k, nr));
+    let packed = ir::result(ir::append(pblock, b.op("memref.alloc", loc, &[], &[packed_ty], &[("alignment", b.attr("64 : i64"))], 0)), 0);
+    {
+        let (z, kmax, one) = (pc_in(&b, pblock, loc, 0), pc_in(&b, pblock, loc, mm.k), pc_in(&b, pblock, loc, 1));
+        let pack = ir::append(pblock, b.op("scf.for", loc, &[z, kmax, one], &[], &[], 1));
+        let block = ir::new_block(&[index], loc);
+        ir::append_block(ir::region(pack, 0), block);
+        let k = ir::block_argument(block, 0);
+        for (ci, col) in cols.iter().enumerate() {
+            let v = ir::result(ir::append(block, b.op("vector.load", loc, &[mm.b, k, *col], &[vty], &[], 0)), 0);
+            let at_col = pc_in(&b, block, loc, (ci * w) as i64);
+            ir::append(block, b.op("vector.store", loc, &[v, packed, k, at_col], &[], &[], 0));
+        }
+        ir::append(block, b.op("scf.yield", loc, &[], &[], &[], 0));
+    }
+    let packed_cols = [pc_in(&b, pblock, loc, 0), pc_in(&b, pblock, loc, w as i64)];
+    for (rows, lo, hi) in [(MR, 0, m_full), (1, m_full, mm.m)] {
+        if lo == hi {
+            continue;
+        }
+        let (lo, hi, step) = (pc_in(&b, pblock, loc, lo), pc_in(&b, pblock, loc, hi), pc_in(&b, pblock, loc, rows as i64));
+        let ifor = ir::append(pblock, b.op("scf.for", loc, &[lo, hi, step], &[], &[], 1));
+        let iblock = ir::new_block(&[index], loc);
+        ir::append_block(ir::region(ifor, 0), iblock);
+        let ib = ir::block_argument(iblock, 0);
+        let row: Vec<MlirValue> = (0..rows)
+            .map(|r| {
+                if r == 0 {
+                    ib
+                } else {
+                    let c = pc_in(&b, iblock, loc, r as i64);
+                    ir::result(ir::append(iblock, b.op("arith.addi", loc, &[ib, c], &[index], &[], 0)), 0)
+                }
+            })
+            .collect();
+        // Accumulators start from C's current values.
+        let mut inits = Vec::new();
+        for r in &row {
+            for col in cols {
+                inits.push(ir::result(ir::append(iblock, b.op("vector.load", loc, &[mm.c, *r, col], &[vty], &[], 0)), 0));
+            }
+        }
+        let (kzero, kmax, kone) = (pc_in(&b, iblock, loc, 0), pc_in(&b, iblock, loc, mm.k), pc_in(&b, iblock, loc, 1));
+        let mut operands = vec![kzero, kmax, kone];
+        operands.extend(&inits);
+        let kfor = ir::append(iblock, b.op("scf.for", loc, &operands, &vec![vty; inits.len()], &[], 1));
+        let mut arg_types = vec![index];
+        arg_types.extend(vec![vty; inits.len()]);
+        let kblock = ir::new_block(&arg_types, loc);
+        ir::append_block(ir::region(kfor, 0), kblock);
+        let kv = ir::block_argument(kblock, 0);
+        let kb = |op: MlirOperation| ir::append(kblock, op);
+        let bvec: Vec<MlirValue> =
+            packed_cols.iter().map(|col| ir::result(kb(b.op("vector.load", loc, &[packed, kv, *col], &[vty], &[], 0)), 0)).collect();
+        let mut next = Vec::new();
+        for (ri, r) in row.iter().enumerate() {
+            let a = ir::result(kb(b.op("memref.load", loc, &[mm.a, *r, kv], &[mm.elem], &[], 0)), 0);
+            let av = ir::result(kb(b.op("vector.broadcast", loc, &[a], &[vty], &[], 0)), 0);
+            for (ci, bv) in bvec.iter().enumerate() {
+                let acc = ir::block_argument(kblock, (1 + ri * 2 + ci) as isize);
+                next.push(ir::result(kb(b.op("vector.fma", loc, &[av, *bv, acc], &[vty], &[], 0)), 0));
+            }
+        }
+        kb(b.op("scf.yield", loc, &next, &[], &[], 0));
+        for (ri, r) in row.iter().enumerate() {
+            for (ci, col) in cols.iter().enumerate() {
+                let v = ir::result(kfor, (ri * 2 + ci) as isize);
+                ir::append(iblock, b.op("vector.store", loc, &[v, mm.c, *r, *col], &[], &[], 0));
+            }
+        }
+        ir::append(iblock, b.op("scf.yield", loc, &[], &[], &[], 0));
+    }
+    ir::append(pblock, b.op("memref.dealloc", loc, &[packed], &[], &[], 0));
+    ir::append(pblock, b.op("scf.reduce", loc, &[], &[], &[], 0));
+    // The original nest keeps the leftover columns [n_full, n).
+    if n_full == mm.n {
+        ir::replace_op(outer, &[]);
+    } else {
+        let map = b.attr(&format!("affine_map<() -> ({n_full})>"));
+        let name = "lowerBoundsMap";
+        // SAFETY: replacing an inherent attribute of a live op.
+        unsafe {
+            sys::mlirOperationSetAttributeByName(
+                mm.inner,
+                sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() },
+                map,
+            )
+        };
+    }
+}
+
+/// An index constant appended to `block`.
+fn pc_in(b: &Builder, block: sys::MlirBlock, loc: sys::MlirLocation, v: i64) -> MlirValue {
+    ir::result(ir::append(block, b.constant(loc, &format!("{v} : index"), b.index_type())), 0)
+}
