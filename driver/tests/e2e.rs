@@ -653,3 +653,25 @@ fn parallel_for_at_every_worker_count() {
         assert_eq!(parse_ints(&run(&["-e", "stress", "--input=2xi64=0"]), "2xi64="), vec![100_000, 100_000], "{threads}");
     }
 }
+
+/// At O3, f32 `exp` and `tanh` are arithmetic approximations (they
+/// vectorize, libm calls do not): within a few ulp of the true values over
+/// their whole useful range.
+#[test]
+fn f32_exp_and_tanh_approximations_are_accurate() {
+    let _turn = serial();
+    let n = 4001;
+    let src = format!(
+        "func.func @f(%x: tensor<{n}xf32>) -> (tensor<{n}xf32>, tensor<{n}xf32>) {{\n\
+           %e = strata.exp %x : tensor<{n}xf32>\n  %t = strata.tanh %x : tensor<{n}xf32>\n\
+           return %e, %t : tensor<{n}xf32>, tensor<{n}xf32>\n}}\n"
+    );
+    let xs: Vec<f32> = (0..n).map(|i| -86.0 + 172.0 * i as f32 / (n - 1) as f32).collect();
+    let out = compile(&src).call("f", &mut [Buffer::from_f32(&[n], &xs)]).unwrap();
+    for (i, x) in xs.iter().enumerate() {
+        let (e, t) = (out[0].get_f64(i), out[1].get_f64(i));
+        let (we, wt) = ((*x as f64).exp(), (*x as f64).tanh());
+        assert!((e - we).abs() <= 4e-7 * we, "exp({x}) = {e}, want {we}");
+        assert!((t - wt).abs() <= 4e-7 * wt.abs().max(1e-30) + 1e-7, "tanh({x}) = {t}, want {wt}");
+    }
+}

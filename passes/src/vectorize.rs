@@ -18,8 +18,9 @@
 //! `B` stays in cache for all rows; leftover rows use one-row blocks;
 //! leftover columns (fewer than `2 x W`) keep the original nest, narrowed
 //! to them.
-//! Other loops are left to LLVM's auto-vectorizer, and remarks are not
-//! emitted yet.
+//! Other loops are left to LLVM's auto-vectorizer, made able to vectorize
+//! them by rewriting f32 `exp` and `tanh` from libm calls into arithmetic
+//! ([`expand_math`]). Remarks are not emitted yet.
 //!
 //! Assumes the nest is exactly the one `strata-convert-to-linalg` lowers a
 //! 2-D matmul to (operand order and identity index maps are checked).
@@ -63,6 +64,7 @@ impl StrataPass for Vectorize {
         for (outer, m) in nests {
             rewrite(outer, &m, self.bits);
         }
+        expand_math(root.to_raw());
         Ok(())
     }
 
@@ -276,4 +278,67 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
 /// An index constant appended to `block`.
 fn pc_in(b: &Builder, block: sys::MlirBlock, loc: sys::MlirLocation, v: i64) -> MlirValue {
     ir::result(ir::append(block, b.constant(loc, &format!("{v} : index"), b.index_type())), 0)
+}
+
+/// Rewrites scalar f32 `math.exp` and `math.tanh` into `arith` code: the
+/// libm calls they would become are opaque to LLVM's vectorizer, the
+/// expansions vectorize with the loops around them.
+///
+/// `exp`: Cephes' `expf` (range reduction by ln 2 in two parts, a degree-6
+/// polynomial, the power of two built in the exponent bits); the input is
+/// clamped to [-87, 88], so results below e^-87 (about 1.6e-38) flush to
+/// that value rather than to subnormals. `tanh`: a 13/6 rational
+/// approximation on [-7.9, 7.9] (Eigen's `generic_fast_tanh_float`),
+/// outside which tanh is +-1 in f32. Both stay within a few ulp.
+fn expand_math(root: MlirOperation) {
+    let targets: Vec<MlirOperation> = ir::walk(root)
+        .into_iter()
+        .filter(|op| {
+            let name = ir::name(*op);
+            (name == "math.exp" || name == "math.tanh") && ir::print_type(ir::value_type(ir::result(*op, 0))) == "f32"
+        })
+        .collect();
+    for op in targets {
+        let b = Builder::of_op(op);
+        let loc = ir::location(op);
+        let f32t = b.ty("f32");
+        let i32t = b.ty("i32");
+        let at = |new: MlirOperation| ir::result(ir::insert_before(op, new), 0);
+        let c = |v: f64| at(b.constant(loc, &format!("{v:.9e} : f32"), f32t));
+        let bin = |name: &str, x: MlirValue, y: MlirValue| at(b.op(name, loc, &[x, y], &[f32t], &[], 0));
+        let x = ir::operand(op, 0);
+        let value = if ir::name(op) == "math.exp" {
+            let x = bin("arith.minimumf", bin("arith.maximumf", x, c(-87.0)), c(88.0));
+            let n = at(b.op("math.floor", loc, &[bin("arith.addf", bin("arith.mulf", x, c(std::f64::consts::LOG2_E)), c(0.5))], &[f32t], &[], 0));
+            let r = bin("arith.subf", x, bin("arith.mulf", n, c(0.693359375)));
+            let r = bin("arith.subf", r, bin("arith.mulf", n, c(-2.12194440e-4)));
+            let mut p = c(1.9875691500e-4);
+            for k in [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1] {
+                p = bin("arith.addf", bin("arith.mulf", p, r), c(k));
+            }
+            let r2 = bin("arith.mulf", r, r);
+            let p = bin("arith.addf", bin("arith.addf", bin("arith.mulf", p, r2), r), c(1.0));
+            let ni = at(b.op("arith.fptosi", loc, &[n], &[i32t], &[], 0));
+            let bias = at(b.constant(loc, "127 : i32", i32t));
+            let shift = at(b.constant(loc, "23 : i32", i32t));
+            let e = at(b.op("arith.addi", loc, &[ni, bias], &[i32t], &[], 0));
+            let bits = at(b.op("arith.shli", loc, &[e, shift], &[i32t], &[], 0));
+            let pow2 = at(b.op("arith.bitcast", loc, &[bits], &[f32t], &[], 0));
+            bin("arith.mulf", p, pow2)
+        } else {
+            let x = bin("arith.minimumf", bin("arith.maximumf", x, c(-7.905_311_107_635_498)), c(7.905_311_107_635_498));
+            let x2 = bin("arith.mulf", x, x);
+            let mut p = c(-2.76076847742355e-16);
+            for k in [2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04, 4.89352455891786e-03] {
+                p = bin("arith.addf", bin("arith.mulf", p, x2), c(k));
+            }
+            let p = bin("arith.mulf", p, x);
+            let mut q = c(1.19825839466702e-06);
+            for k in [1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03] {
+                q = bin("arith.addf", bin("arith.mulf", q, x2), c(k));
+            }
+            bin("arith.divf", p, q)
+        };
+        ir::replace_op(op, &[value]);
+    }
 }
