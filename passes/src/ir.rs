@@ -247,3 +247,27 @@ pub fn emit_error(op: MlirOperation, message: &str) {
     // SAFETY: a live op; the message outlives the call.
     unsafe { sys::mlirEmitError(location(op), message.as_ptr()) }
 }
+
+pub fn print_attr(a: MlirAttribute) -> String {
+    let mut out = String::new();
+    unsafe extern "C" fn push(s: sys::MlirStringRef, data: *mut std::ffi::c_void) {
+        // SAFETY: `data` is the `String` below.
+        unsafe { (*(data as *mut String)).push_str(&string_of(s)) }
+    }
+    // SAFETY: `out` outlives the call.
+    unsafe { sys::mlirAttributePrint(a, Some(push), &mut out as *mut String as *mut _) };
+    out
+}
+
+/// Every attribute of `op` (inherent and discardable), by name.
+pub fn attributes(op: MlirOperation) -> Vec<(String, MlirAttribute)> {
+    // SAFETY: reading a live op's attribute list.
+    unsafe {
+        (0..sys::mlirOperationGetNumAttributes(op))
+            .map(|i| {
+                let named = sys::mlirOperationGetAttribute(op, i);
+                (string_of(sys::mlirIdentifierStr(named.name)), named.attribute)
+            })
+            .collect()
+    }
+}

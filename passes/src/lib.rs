@@ -23,6 +23,7 @@ mod planned;
 mod free_temporaries;
 mod tile;
 mod vectorize;
+mod vectorize_loops;
 
 use std::sync::Once;
 

@@ -65,6 +65,7 @@ impl StrataPass for Vectorize {
             rewrite(outer, &m, self.bits);
         }
         expand_math(root.to_raw());
+        crate::vectorize_loops::run(root.to_raw(), self.bits);
         Ok(())
     }
 

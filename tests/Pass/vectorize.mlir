@@ -3,8 +3,12 @@
 // a packed copy of each block of B's columns; leftover rows use one-row
 // blocks, leftover columns keep the scalar nest, narrowed to them.
 // RUN: strata-opt %s --strata-lower-to-affine --strata-vectorize | FileCheck %s
-// Integer matmul and other loops are left alone.
+// Integer matmul gets no micro-kernel, but its innermost (column) loop is
+// vectorized like any elementwise loop.
 // RUN: strata-opt %s --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=INT
+// Elementwise loops and strata.map bodies, scf.for with loop-carried values
+// included, run W elements at a time; f32 exp and tanh become arithmetic.
+// RUN: strata-opt %s --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=MAP
 
 // CHECK-LABEL: func.func @mm(
 // CHECK-SAME: %[[A:.*]]: memref<13x5xf32>, %[[B:.*]]: memref<5x37xf32>, %[[C:.*]]: memref<13x37xf32>
@@ -31,9 +35,53 @@ func.func @mm(%a: tensor<13x5xf32>, %b: tensor<5x37xf32>) -> tensor<13x37xf32> {
 }
 
 // INT-LABEL: func.func @ints(
-// INT-NOT: vector.
+// INT-NOT: vector.fma
+// The zero fill, then the product's column loop, 16 lanes each.
+// INT: vector.store {{.*}} : memref<13x37xi32>, vector<16xi32>
+// INT: vector.load {{.*}} : memref<5x37xi32>, vector<16xi32>
+// INT: arith.muli {{.*}} : vector<16xi32>
+// INT: vector.store {{.*}} : memref<13x37xi32>, vector<16xi32>
+// The leftover columns stay scalar.
+// INT: affine.parallel (%{{.*}}) = (32) to (37)
 // INT: return
 func.func @ints(%a: tensor<13x5xi32>, %b: tensor<5x37xi32>) -> tensor<13x37xi32> {
   %0 = strata.matmul %a, %b : tensor<13x5xi32>, tensor<5x37xi32> -> tensor<13x37xi32>
   return %0 : tensor<13x37xi32>
+}
+
+// MAP-LABEL: func.func @gen(
+// MAP: %[[IOTA:.*]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xindex>
+// MAP: scf.for %[[J:.*]] = %{{.*}} to %c16{{.*}} step %c8
+// MAP: %[[JB:.*]] = vector.broadcast %[[J]] : index to vector<8xindex>
+// MAP: arith.addi %[[JB]], %[[IOTA]] : vector<8xindex>
+// MAP: scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf64>)
+// MAP: arith.addf {{.*}} : vector<8xf64>
+// MAP: vector.store {{.*}} : memref<3x19xf64>, vector<8xf64>
+// MAP: affine.parallel (%{{.*}}) = (16) to (19)
+func.func @gen() -> tensor<3x19xf64> {
+  %0 = strata.map() : () -> tensor<3x19xf64> {
+    %j = strata.index 1
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c5 = arith.constant 5 : index
+    %jj = arith.index_cast %j : index to i64
+    %x = arith.sitofp %jj : i64 to f64
+    %s = scf.for %k = %c0 to %c5 step %c1 iter_args(%acc = %x) -> (f64) {
+      %n = arith.addf %acc, %x : f64
+      scf.yield %n : f64
+    }
+    strata.yield %s : f64
+  }
+  return %0 : tensor<3x19xf64>
+}
+
+// MAP-LABEL: func.func @act(
+// MAP-NOT: math.tanh
+// MAP-NOT: math.exp
+// MAP: arith.divf {{.*}} : vector<16xf32>
+// MAP: arith.bitcast {{.*}} : vector<16xi32> to vector<16xf32>
+func.func @act(%x: tensor<4x40xf32>) -> (tensor<4x40xf32>, tensor<4x40xf32>) {
+  %t = strata.tanh %x : tensor<4x40xf32>
+  %e = strata.exp %x : tensor<4x40xf32>
+  return %t, %e : tensor<4x40xf32>, tensor<4x40xf32>
 }
