@@ -6,7 +6,8 @@
 //! Matches an innermost one-dimensional `affine.parallel %j` from 0 to a
 //! constant, containing only: `affine.load`/`affine.store` whose last index
 //! is `%j` and whose other indices do not depend on it (so a vector of
-//! elements is contiguous); `arith` and `math` ops on scalars; `scf.for`
+//! elements is contiguous), or loads that do not depend on `%j` at all
+//! (loaded once per step, broadcast); `arith` and `math` ops on scalars; `scf.for`
 //! loops with loop-invariant bounds (their iter_args become vectors);
 //! `scf.yield`. Anything else leaves the loop alone.
 //!
@@ -131,6 +132,10 @@ fn check(par: MlirOperation, bits: usize) -> Option<Plan> {
                 let identity = ir::attribute(op, "map")
                     .map(|a| unsafe { sys::mlirAffineMapIsIdentity(sys::mlirAffineMapAttrGetValue(a)) })
                     .unwrap_or(false);
+                let uniform = !idx.iter().any(|v| defined_inside(*v, par));
+                if name == "affine.load" && uniform && !defined_inside(memref, par) {
+                    continue; // the same element in every lane: loaded once, broadcast
+                }
                 let (shape, _) = ir::shape(ir::value_type(memref));
                 if !identity || idx.is_empty() || idx[idx.len() - 1].ptr != j.ptr || shape.last() != Some(&n) {
                     return None;
@@ -160,6 +165,8 @@ fn check(par: MlirOperation, bits: usize) -> Option<Plan> {
 
 struct Vectorizer {
     b: Builder,
+    /// The loop being vectorized (values defined outside it are uniform).
+    scope: MlirOperation,
     loc: sys::MlirLocation,
     w: usize,
     map: HashMap<usize, MlirValue>,
@@ -192,6 +199,13 @@ impl Vectorizer {
             let loc = ir::location(op);
             match name.as_str() {
                 "affine.yield" => {}
+                "affine.load" if ir::operands(op)[1..].iter().all(|v| !defined_inside(*v, self.scope)) => {
+                    let scalar_ty = ir::value_type(ir::result(op, 0));
+                    let l = ir::append(to, self.b.op("memref.load", loc, &ir::operands(op), &[scalar_ty], &[], 0));
+                    let t = self.vty(scalar_ty);
+                    let bc = ir::append(to, self.b.op("vector.broadcast", loc, &[ir::result(l, 0)], &[t], &[], 0));
+                    self.map.insert(ir::result(op, 0).ptr as usize, ir::result(bc, 0));
+                }
                 "affine.load" => {
                     let ops = ir::operands(op);
                     let mut idx = ops[1..ops.len() - 1].to_vec();
@@ -292,7 +306,7 @@ fn vectorize(par: MlirOperation, plan: &Plan) {
     let body = ir::new_block(&[index], loc);
     ir::append_block(ir::region(vfor, 0), body);
     let jv = ir::block_argument(body, 0);
-    let mut v = Vectorizer { b, loc, w: plan.w, map: HashMap::new(), anchor: vfor };
+    let mut v = Vectorizer { b, scope: par, loc, w: plan.w, map: HashMap::new(), anchor: vfor };
     // %j: the lane indices jv + [0..W).
     let jb = ir::result(ir::append(body, b.op("vector.broadcast", loc, &[jv], &[v.vty(index)], &[], 0)), 0);
     let jvec = ir::result(ir::append(body, b.op("arith.addi", loc, &[jb, iota], &[v.vty(index)], &[], 0)), 0);
