@@ -12,6 +12,7 @@
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Support.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "strata/StrataDialect.h"
@@ -39,4 +40,8 @@ MlirModule strataParseModule(MlirContext context, MlirStringRef source,
 
 void strataContextPrintOpOnDiagnostic(MlirContext context, bool enable) {
   unwrap(context)->printOpOnDiagnostic(enable);
+}
+
+void strataEmitRemark(MlirLocation location, const char *message) {
+  mlir::emitRemark(unwrap(location)) << message;
 }

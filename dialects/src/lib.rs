@@ -24,6 +24,7 @@ mod ffi {
             source_name: mlir_sys::MlirStringRef,
         ) -> mlir_sys::MlirModule;
         pub fn strataContextPrintOpOnDiagnostic(context: mlir_sys::MlirContext, enable: bool);
+        pub fn strataEmitRemark(location: mlir_sys::MlirLocation, message: *const std::ffi::c_char);
     }
 }
 
@@ -62,6 +63,13 @@ pub fn new_context() -> Context {
         context.get_or_load_dialect(dialect);
     }
     context
+}
+
+/// Emits an MLIR remark (severity "remark") at `location`.
+pub fn emit_remark(location: mlir_sys::MlirLocation, message: &str) {
+    let message = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: a live location; the message outlives the call.
+    unsafe { ffi::strataEmitRemark(location, message.as_ptr()) }
 }
 
 /// Whether diagnostics on an op carry a "see current operation" note

@@ -83,7 +83,7 @@ impl Diag {
             Some(l) => {
                 out.push_str(&format!("{}:{}:{}: {kind}: {}\n", l.file, l.line, l.col, self.message));
                 if let Some((name, text)) = source {
-                    if name == l.file {
+                    if name == l.file && l.line > 0 {
                         if let Some(line) = text.lines().nth(l.line.saturating_sub(1)) {
                             out.push_str(line);
                             out.push('\n');

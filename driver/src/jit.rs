@@ -303,6 +303,7 @@ pub struct Kernel {
     /// Packed entry points looked up so far (a JIT lookup costs more than a
     /// small kernel's call).
     entries: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    remarks: Vec<String>,
     // Dropped after the engine (fields drop in order after `Drop::drop`).
     _module: Module<'static>,
     _context: Box<Context>,
@@ -424,6 +425,13 @@ impl Kernel {
             }
         }
 
+        // What the passes reported (with `strata_passes::set_remarks`).
+        let remarks: Vec<String> = collector
+            .take()
+            .iter()
+            .filter(|d| d.severity == crate::diagnostics::Severity::Remark)
+            .map(|d| d.render(source_name, None).trim_end().to_string())
+            .collect();
         prefer_host_vector_width(&module);
         let mut libs = options.shared_libs.clone();
         if uses_openmp(&module) {
@@ -437,7 +445,13 @@ impl Kernel {
                 Error::Jit(format!("JIT compilation failed: {e}"))
             }
         })?;
-        Ok(Kernel { engine, signatures, entries: Default::default(), _module: module, _context: context })
+        Ok(Kernel { engine, signatures, entries: Default::default(), remarks, _module: module, _context: context })
+    }
+
+    /// The optimization remarks the passes emitted while compiling, as
+    /// `FILE:LINE:COL: remark: ...` lines (empty unless remarks were on).
+    pub fn remarks(&self) -> &[String] {
+        &self.remarks
     }
 
     /// The signature of `name`, as written in the source.

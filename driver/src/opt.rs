@@ -78,6 +78,10 @@ pub struct OptArgs {
     /// Accept ops of dialects that are not registered.
     #[arg(long = "allow-unregistered-dialect")]
     pub allow_unregistered_dialect: bool,
+    /// Report what the strata-* passes did (vectorized loops and their
+    /// widths, outlined parallel loops, passes still the identity) as remarks.
+    #[arg(long = "strata-remarks")]
+    pub strata_remarks: bool,
     /// List every pass (strata-* and upstream) and exit.
     #[arg(long = "list-passes")]
     pub list_passes: bool,
@@ -204,6 +208,7 @@ pub fn run(args: &OptArgs) -> Result<(), OptError> {
     }
     let pipeline = pipeline_of(args)?;
     let (name, source) = read_input(&args.input)?;
+    strata_passes::set_remarks(args.strata_remarks);
 
     strata_passes::register_upstream_passes();
     let context = strata_dialect::new_context();

@@ -40,6 +40,9 @@ pub struct RunArgs {
     /// Shared libraries for the JIT, comma-separated (mlir-runner's flag).
     #[arg(long = "shared-libs", value_delimiter = ',')]
     pub shared_libs: Vec<String>,
+    /// Print what the strata-* passes did, as remarks on standard error.
+    #[arg(long = "strata-remarks")]
+    pub strata_remarks: bool,
     /// LLVM optimization level of the JIT (mlir-runner's -O0..-O3).
     #[arg(short = 'O', default_value = "3", value_parser = clap::value_parser!(i32).range(0..=3))]
     pub jit_opt: i32,
@@ -64,6 +67,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         // The OpenMP path reads this when the JIT loads libomp.
         std::env::set_var("OMP_NUM_THREADS", n.to_string());
     }
+    strata_passes::set_remarks(args.strata_remarks);
     let level: Level = args.level.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?;
     let options = CompileOptions {
         level,
@@ -72,6 +76,9 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         shared_libs: args.shared_libs.clone(),
     };
     let kernel = Kernel::compile(&source, &args.file, &options).map_err(|e| e.to_string())?;
+    for remark in kernel.remarks() {
+        eprintln!("{remark}");
+    }
 
     if let Some(kind) = &args.entry_point_result {
         let elem = match kind.as_str() {

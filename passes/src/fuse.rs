@@ -19,5 +19,5 @@ pub static INFO: PassInfo = PassInfo {
     summary: "Fuse producer/consumer chains of strata tensor ops (elementwise, broadcast, matmul epilogues, reductions)",
     options: &[],
     status: Status::Planned,
-    build: Build::Rust(|_: &PassOptions| Box::new(Planned)),
+    build: Build::Rust(|_: &PassOptions| Box::new(Planned { argument: "strata-fuse" })),
 };

@@ -40,6 +40,22 @@ impl PipelineError {
     }
 }
 
+static REMARKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns optimization remarks of the `strata-*` passes on or off
+/// (`--strata-remarks`): what was vectorized and how, which loops went to
+/// the thread pool, which passes are still the identity.
+pub fn set_remarks(enabled: bool) {
+    REMARKS.store(enabled, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Emits `message` as a remark at `op` if remarks are on.
+pub(crate) fn remark(op: mlir_sys::MlirOperation, message: &str) {
+    if REMARKS.load(std::sync::atomic::Ordering::Relaxed) {
+        strata_dialect::emit_remark(ir::location(op), message);
+    }
+}
+
 /// Registers every upstream MLIR pass the C API knows (once per process),
 /// so that pipeline text can name them.
 pub fn register_upstream_passes() {

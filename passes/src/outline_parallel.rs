@@ -311,6 +311,13 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize) -> bool {
         ],
         0,
     ));
+    crate::remark(
+        par,
+        &format!(
+            "strata-parallelize: parallel loop outlined into @{name} ({} value(s) captured) and run on the thread pool",
+            captures.len()
+        ),
+    );
     ir::replace_op(par, &[]);
     true
 }

@@ -8,10 +8,13 @@ use melior::ir::OperationRef;
 use crate::external::{PassFailed, StrataPass};
 
 #[derive(Clone, Copy)]
-pub struct Planned;
+pub struct Planned {
+    pub argument: &'static str,
+}
 
 impl StrataPass for Planned {
-    fn run(&mut self, _op: OperationRef<'_, '_>) -> Result<(), PassFailed> {
+    fn run(&mut self, op: OperationRef<'_, '_>) -> Result<(), PassFailed> {
+        crate::remark(op.to_raw(), &format!("{}: not implemented yet; the IR is left unchanged", self.argument));
         Ok(())
     }
 

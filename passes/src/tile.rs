@@ -24,5 +24,5 @@ pub static INFO: PassInfo = PassInfo {
         description: "tile size per loop, outermost first; empty chooses per op and per CPU",
     }],
     status: Status::Planned,
-    build: Build::Rust(|_: &PassOptions| Box::new(Planned)),
+    build: Build::Rust(|_: &PassOptions| Box::new(Planned { argument: "strata-tile" })),
 };

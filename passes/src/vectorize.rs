@@ -259,6 +259,13 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
     }
     ir::append(pblock, b.op("memref.dealloc", loc, &[packed], &[], &[], 0));
     ir::append(pblock, b.op("scf.reduce", loc, &[], &[], &[], 0));
+    crate::remark(
+        outer,
+        &format!(
+            "strata-vectorize: matmul {}x{}x{} {ty} as a {MR}x{nr} register-blocked micro-kernel on vector<{w}x{ty}>, B packed in {}x{nr} panels; {} leftover column(s) stay scalar",
+            mm.m, mm.k, mm.n, mm.k, mm.n - n_full
+        ),
+    );
     // The original nest keeps the leftover columns [n_full, n).
     if n_full == mm.n {
         ir::replace_op(outer, &[]);
@@ -340,6 +347,7 @@ fn expand_math(root: MlirOperation) {
             }
             bin("arith.divf", p, q)
         };
+        crate::remark(op, &format!("strata-vectorize: f32 {} expanded into arithmetic so that it vectorizes", ir::name(op)));
         ir::replace_op(op, &[value]);
     }
 }

@@ -287,6 +287,15 @@ fn vectorize(par: MlirOperation, plan: &Plan) {
     let loc = ir::location(par);
     let index = b.index_type();
     let n_full = plan.n - plan.n % plan.w as i64;
+    crate::remark(
+        par,
+        &format!(
+            "strata-vectorize: loop of {} iterations vectorized, {} lanes; {} leftover iteration(s) stay scalar",
+            plan.n,
+            plan.w,
+            plan.n - n_full
+        ),
+    );
     let at = |op| ir::insert_before(par, op);
     let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
     let (lo, hi, step) = (cst(0), cst(n_full), cst(plan.w as i64));

@@ -36,6 +36,10 @@ MLIR_CAPI_EXPORTED MlirModule strataParseModule(MlirContext context,
 MLIR_CAPI_EXPORTED void strataContextPrintOpOnDiagnostic(MlirContext context,
                                                          bool enable);
 
+/// Emits a remark at `location` (MLIR's C API only emits errors).
+MLIR_CAPI_EXPORTED void strataEmitRemark(MlirLocation location,
+                                         const char *message);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,18 @@
+// --strata-remarks: each strata-* pass says what it did, at the op.
+// RUN: strata-opt %s --strata-pipeline=O3 --strata-remarks 2>&1 >/dev/null | FileCheck %s
+// RUN: strata-run %s --input=40x20xf32=1 --input=20x70xf32=1 --strata-remarks 2>&1 >/dev/null | FileCheck %s
+// Without the flag, nothing is said.
+// RUN: strata-opt %s --strata-pipeline=O3 2>&1 >/dev/null | FileCheck %s --check-prefix=QUIET --allow-empty
+
+// CHECK-DAG: remark: strata-fuse: not implemented yet; the IR is left unchanged
+// CHECK-DAG: remark: strata-tile: not implemented yet; the IR is left unchanged
+// CHECK-DAG: remarks.mlir:[[@LINE+6]]:8: remark: strata-vectorize: matmul 40x20x70 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, B packed in 20x32 panels; 6 leftover column(s) stay scalar
+// CHECK-DAG: remarks.mlir:[[@LINE+6]]:8: remark: strata-vectorize: f32 math.tanh expanded into arithmetic so that it vectorizes
+// CHECK-DAG: remarks.mlir:[[@LINE+5]]:8: remark: strata-vectorize: loop of 70 iterations vectorized, 16 lanes; 6 leftover iteration(s) stay scalar
+// CHECK-DAG: remark: strata-parallelize: parallel loop outlined into @__strata_parallel_body_0
+// QUIET-NOT: remark
+func.func @main(%a: tensor<40x20xf32>, %b: tensor<20x70xf32>) -> tensor<40x70xf32> {
+  %0 = strata.matmul %a, %b : tensor<40x20xf32>, tensor<20x70xf32> -> tensor<40x70xf32>
+  %1 = strata.tanh %0 : tensor<40x70xf32>
+  return %1 : tensor<40x70xf32>
+}
