@@ -675,3 +675,39 @@ fn f32_exp_and_tanh_approximations_are_accurate() {
         assert!((t - wt).abs() <= 4e-7 * wt.abs().max(1e-30) + 1e-7, "tanh({x}) = {t}, want {wt}");
     }
 }
+
+/// The vectorizer at AVX2's and SSE's widths (as on a CPU without
+/// AVX-512): same results.
+#[test]
+fn narrower_vector_widths_give_the_same_results() {
+    let _turn = serial();
+    for bits in [128, 256] {
+        let pipeline = strata_passes::levels::pipeline(Level::O3)
+            .to_text()
+            .replace("strata-vectorize", &format!("strata-vectorize{{vector-width={bits}}}"));
+        let options = CompileOptions { pipeline: Some(pipeline), ..Default::default() };
+        let k = Kernel::compile(MLP, "mlp.mlir", &options).unwrap();
+        let x = data(ElemType::F32, &[37, 29], 31, false, false);
+        let w = data(ElemType::F32, &[29, 19], 32, false, false);
+        let b = data(ElemType::F32, &[19], 33, false, false);
+        let got = k.call("mlp", &mut [x.clone(), w.clone(), b.clone()]).unwrap().remove(0);
+        check(&format!("mlp at {bits} bits"), &got, &mlp_ref(&x.to_f64_vec(), &w.to_f64_vec(), &b.to_f64_vec()), 1e-5);
+        let got = k.call("mandel", &mut []).unwrap().remove(0);
+        check(&format!("mandelbrot at {bits} bits"), &got, &mandel_ref(), 0.0);
+        for e in [ElemType::F32, ElemType::F64] {
+            let (m, kk, n) = (67, 45, 101);
+            let (lt, rt, ot) = (ty(&[m, kk], e), ty(&[kk, n], e), ty(&[m, n], e));
+            let src = format!(
+                "func.func @mm(%a: {lt}, %b: {rt}) -> {ot} {{\n  %r = strata.matmul %a, %b : {lt}, {rt} -> {ot}\n  return %r : {ot}\n}}\n"
+            );
+            let a = data(e, &[m, kk], 41, false, false);
+            let bb = data(e, &[kk, n], 42, false, false);
+            let got = Kernel::compile(&src, "mm.mlir", &options).unwrap().call("mm", &mut [a.clone(), bb.clone()]).unwrap().remove(0);
+            let (av, bv) = (a.to_f64_vec(), bb.to_f64_vec());
+            let want: Vec<f64> = (0..m * n)
+                .map(|ij| round(e, (0..kk).map(|p| av[(ij / n) * kk + p] * bv[p * n + ij % n]).sum()))
+                .collect();
+            check(&format!("matmul {ot} at {bits} bits"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
+        }
+    }
+}

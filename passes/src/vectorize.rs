@@ -37,16 +37,37 @@ use crate::{
 
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-vectorize",
-    summary: "Turn loops into vector dialect code: today the f32/f64 matmul nest into a register-blocked vector micro-kernel",
+    summary: "Turn loops into vector dialect code at the CPU's vector width: the matmul micro-kernel, elementwise loops and strata.map bodies",
     options: &[OptionSpec {
         name: "vector-width",
         kind: OptionKind::Int,
-        default: "512",
-        description: "vector width in bits (512 for AVX-512; LLVM splits wider vectors on smaller CPUs)",
+        default: "0",
+        description: "vector width in bits; 0 uses the host CPU's (512 with AVX-512, 256 with AVX2, else 128)",
     }],
     status: Status::Implemented,
-    build: Build::Rust(|o: &PassOptions| Box::new(Vectorize { bits: o.int("vector-width").clamp(128, 2048) as usize })),
+    build: Build::Rust(|o: &PassOptions| {
+        let bits = match o.int("vector-width") {
+            0 => host_vector_bits(),
+            b => b.clamp(128, 2048) as usize,
+        };
+        Box::new(Vectorize { bits })
+    }),
 };
+
+/// The widest vector registers of the CPU this process runs on (the JIT
+/// compiles for it).
+pub fn host_vector_bits() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return 512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return 256;
+        }
+    }
+    128
+}
 
 /// Rows per register block: `2 x MR` accumulators plus two `B` vectors and
 /// one broadcast fit AVX-512's 32 vector registers with room to spare.
