@@ -5,7 +5,7 @@
 // RUN: strata-opt %s --strata-fuse --canonicalize=max-iterations=3 --cse --strata-tile=tile-sizes=8 \
 // RUN:   --mlir-print-ir-before-all 2>&1 >/dev/null | FileCheck %s --check-prefix=BEFORE
 // RUN: strata-opt %s --pass-pipeline='builtin.module(strata-fuse,cse)' --mlir-timing 2>&1 >/dev/null | FileCheck %s --check-prefix=TIMING
-// RUN: strata-opt %s --pass-pipeline='builtin.module(strata-fuse,canonicalize,cse)' | FileCheck %s --check-prefix=OUT
+// RUN: strata-opt %s --pass-pipeline='builtin.module(canonicalize,cse)' | FileCheck %s --check-prefix=OUT
 
 // AFTER: IR Dump After strata-fuse (strata-fuse)
 // AFTER: IR Dump After Canonicalizer (canonicalize)
