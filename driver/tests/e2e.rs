@@ -711,3 +711,32 @@ fn narrower_vector_widths_give_the_same_results() {
         }
     }
 }
+
+/// The micro-kernel under other tilings (`strata-tile{tile-sizes=MR,NV,KC}`),
+/// reduction blocks that do not divide K included: same sums.
+#[test]
+fn matmul_under_other_tile_sizes() {
+    let _turn = serial();
+    // M,N,K: rows, columns in elements (whole vectors), reduction steps.
+    for tiles in ["6,32,7", "4,16,16", "3,48,5", "1,32,100", "8"] {
+        let pipeline = strata_passes::levels::pipeline(Level::O3)
+            .to_text()
+            .replace("strata-tile", &format!("strata-tile{{tile-sizes={tiles}}}"));
+        let options = CompileOptions { pipeline: Some(pipeline), ..Default::default() };
+        for e in [ElemType::F32, ElemType::F64] {
+            let (m, kk, n) = (29, 45, 83);
+            let (lt, rt, ot) = (ty(&[m, kk], e), ty(&[kk, n], e), ty(&[m, n], e));
+            let src = format!(
+                "func.func @mm(%a: {lt}, %b: {rt}) -> {ot} {{\n  %r = strata.matmul %a, %b : {lt}, {rt} -> {ot}\n  return %r : {ot}\n}}\n"
+            );
+            let a = data(e, &[m, kk], 51, false, false);
+            let bb = data(e, &[kk, n], 52, false, false);
+            let got = Kernel::compile(&src, "mm.mlir", &options).unwrap().call("mm", &mut [a.clone(), bb.clone()]).unwrap().remove(0);
+            let (av, bv) = (a.to_f64_vec(), bb.to_f64_vec());
+            let want: Vec<f64> = (0..m * n)
+                .map(|ij| round(e, (0..kk).map(|p| av[(ij / n) * kk + p] * bv[p * n + ij % n]).sum()))
+                .collect();
+            check(&format!("matmul {ot} tiles {tiles}"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
+        }
+    }
+}

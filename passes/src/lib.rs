@@ -19,10 +19,9 @@ mod lower_to_affine;
 mod lower_to_llvm;
 pub mod outline_parallel;
 mod parallelize;
-mod planned;
 mod free_temporaries;
 mod tile;
-mod vectorize;
+pub(crate) mod vectorize;
 mod vectorize_loops;
 
 use std::sync::Once;

@@ -95,16 +95,16 @@ impl StrataPass for Vectorize {
     }
 }
 
-struct Matmul {
+pub(crate) struct Matmul {
     a: MlirValue,
     b: MlirValue,
     c: MlirValue,
     /// The innermost (column) loop, kept for the leftover columns.
     inner: MlirOperation,
-    elem: MlirType,
-    m: i64,
-    k: i64,
-    n: i64,
+    pub(crate) elem: MlirType,
+    pub(crate) m: i64,
+    pub(crate) k: i64,
+    pub(crate) n: i64,
 }
 
 /// The single op of `op`'s body other than its terminator.
@@ -124,7 +124,7 @@ fn same(a: MlirValue, b: MlirValue) -> bool {
     a.ptr == b.ptr
 }
 
-fn match_matmul(outer: MlirOperation) -> Option<Matmul> {
+pub(crate) fn match_matmul(outer: MlirOperation) -> Option<Matmul> {
     if ir::name(outer) != "affine.parallel" {
         return None;
     }
@@ -173,12 +173,34 @@ fn match_matmul(outer: MlirOperation) -> Option<Matmul> {
     Some(Matmul { a, b, c, inner, elem, m: ashape[0], k: ashape[1], n: bshape[1] })
 }
 
+/// The blocking of the micro-kernel: `mr` rows by `nv` vectors of columns
+/// held in registers, over blocks of `kc` steps of the reduction (the packed
+/// panel of B is `kc x nv*W`). `strata-tile` chooses them per CPU and
+/// records them on the nest as `strata.tile_sizes = array<i64: mr, nv, kc>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiles {
+    pub mr: i64,
+    pub nv: i64,
+    pub kc: i64,
+}
+
+pub const TILE_ATTR: &str = "strata.tile_sizes";
+
+fn tiles_of(outer: MlirOperation, k: i64) -> Tiles {
+    let given = ir::attribute(outer, TILE_ATTR).map(ir::i64_array).unwrap_or_default();
+    match given.as_slice() {
+        [mr, nv, kc] if *mr >= 1 && *nv >= 1 && *kc >= 1 => Tiles { mr: *mr, nv: *nv, kc: (*kc).min(k) },
+        _ => Tiles { mr: MR as i64, nv: 2, kc: k },
+    }
+}
+
 fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
     let b = Builder::of_op(outer);
     let loc = ir::location(outer);
     let ty = ir::print_type(mm.elem);
-    let w = bits / if ty == "f32" { 32 } else { 64 };
-    let nr = 2 * w as i64;
+    let w = (bits / if ty == "f32" { 32 } else { 64 }) as i64;
+    let t = tiles_of(outer, mm.k);
+    let nr = t.nv * w;
     let n_full = mm.n - mm.n % nr;
     if n_full == 0 {
         return; // fewer columns than one block: the scalar nest is as good
@@ -187,9 +209,9 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
     let vty = b.ty(&format!("vector<{w}x{ty}>"));
     let at = |op: MlirOperation| ir::insert_before(outer, op);
     let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
-    let m_full = mm.m - mm.m % MR as i64;
-    // Column blocks in parallel, rows inside: a block of B's columns
-    // (K x 2W elements) stays in cache while every row block passes over it.
+    let m_full = mm.m - mm.m % t.mr;
+    // Column blocks in parallel, rows inside: a packed block of B's columns
+    // stays in cache while every row block passes over it.
     let par = at(b.op(
         "scf.parallel",
         loc,
@@ -201,55 +223,57 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
     let pblock = ir::new_block(&[index], loc);
     ir::append_block(ir::region(par, 0), pblock);
     let jb = ir::block_argument(pblock, 0);
-    let jbw = ir::result(ir::append(pblock, b.op("arith.addi", loc, &[jb, pc_in(&b, pblock, loc, w as i64)], &[index], &[], 0)), 0);
-    let cols = [jb, jbw];
-    // Pack this block of B's columns into a contiguous K x 2W buffer: the
-    // kernel then reads B sequentially instead of one row (one page) apart
-    // per step.
-    let packed_ty = b.ty(&format!("memref<{}x{}x{ty}>", mm.k, nr));
-    let packed = ir::result(ir::append(pblock, b.op("memref.alloc", loc, &[], &[packed_ty], &[("alignment", b.attr("64 : i64"))], 0)), 0);
+    let c_in = |block, v| pc_in(&b, block, loc, v);
+    let add = |block, x, y| ir::result(ir::append(block, b.op("arith.addi", loc, &[x, y], &[index], &[], 0)), 0);
+    let cols: Vec<MlirValue> = (0..t.nv).map(|v| if v == 0 { jb } else { add(pblock, jb, c_in(pblock, v * w)) }).collect();
+    let packed_ty = b.ty(&format!("memref<{}x{}x{ty}>", t.kc, nr));
+    let packed = ir::result(
+        ir::append(pblock, b.op("memref.alloc", loc, &[], &[packed_ty], &[("alignment", b.attr("64 : i64"))], 0)),
+        0,
+    );
+    // scf.for %kb = 0 to K step KC: one cache block of the reduction.
+    let kb_for = ir::append(pblock, b.op("scf.for", loc, &[c_in(pblock, 0), c_in(pblock, mm.k), c_in(pblock, t.kc)], &[], &[], 1));
+    ir::append(pblock, b.op("memref.dealloc", loc, &[packed], &[], &[], 0));
+    ir::append(pblock, b.op("scf.reduce", loc, &[], &[], &[], 0));
+    let kbb = ir::new_block(&[index], loc);
+    ir::append_block(ir::region(kb_for, 0), kbb);
+    let kb = ir::block_argument(kbb, 0);
+    let kend = ir::result(
+        ir::append(kbb, b.op("arith.minsi", loc, &[add(kbb, kb, c_in(kbb, t.kc)), c_in(kbb, mm.k)], &[index], &[], 0)),
+        0,
+    );
+    let packed_cols: Vec<MlirValue> = (0..t.nv).map(|v| c_in(kbb, v * w)).collect();
+    // Pack B[kb..kend, jb..jb+nr] into a contiguous buffer: the kernel then
+    // reads B sequentially instead of one row (one page) apart per step.
     {
-        let (z, kmax, one) = (pc_in(&b, pblock, loc, 0), pc_in(&b, pblock, loc, mm.k), pc_in(&b, pblock, loc, 1));
-        let pack = ir::append(pblock, b.op("scf.for", loc, &[z, kmax, one], &[], &[], 1));
+        let pack = ir::append(kbb, b.op("scf.for", loc, &[kb, kend, c_in(kbb, 1)], &[], &[], 1));
         let block = ir::new_block(&[index], loc);
         ir::append_block(ir::region(pack, 0), block);
         let k = ir::block_argument(block, 0);
-        for (ci, col) in cols.iter().enumerate() {
+        let kk = ir::result(ir::append(block, b.op("arith.subi", loc, &[k, kb], &[index], &[], 0)), 0);
+        for (col, pcol) in cols.iter().zip(&packed_cols) {
             let v = ir::result(ir::append(block, b.op("vector.load", loc, &[mm.b, k, *col], &[vty], &[], 0)), 0);
-            let at_col = pc_in(&b, block, loc, (ci * w) as i64);
-            ir::append(block, b.op("vector.store", loc, &[v, packed, k, at_col], &[], &[], 0));
+            ir::append(block, b.op("vector.store", loc, &[v, packed, kk, *pcol], &[], &[], 0));
         }
         ir::append(block, b.op("scf.yield", loc, &[], &[], &[], 0));
     }
-    let packed_cols = [pc_in(&b, pblock, loc, 0), pc_in(&b, pblock, loc, w as i64)];
-    for (rows, lo, hi) in [(MR, 0, m_full), (1, m_full, mm.m)] {
+    for (rows, lo, hi) in [(t.mr, 0, m_full), (1, m_full, mm.m)] {
         if lo == hi {
             continue;
         }
-        let (lo, hi, step) = (pc_in(&b, pblock, loc, lo), pc_in(&b, pblock, loc, hi), pc_in(&b, pblock, loc, rows as i64));
-        let ifor = ir::append(pblock, b.op("scf.for", loc, &[lo, hi, step], &[], &[], 1));
+        let ifor = ir::append(kbb, b.op("scf.for", loc, &[c_in(kbb, lo), c_in(kbb, hi), c_in(kbb, rows)], &[], &[], 1));
         let iblock = ir::new_block(&[index], loc);
         ir::append_block(ir::region(ifor, 0), iblock);
         let ib = ir::block_argument(iblock, 0);
-        let row: Vec<MlirValue> = (0..rows)
-            .map(|r| {
-                if r == 0 {
-                    ib
-                } else {
-                    let c = pc_in(&b, iblock, loc, r as i64);
-                    ir::result(ir::append(iblock, b.op("arith.addi", loc, &[ib, c], &[index], &[], 0)), 0)
-                }
-            })
-            .collect();
+        let row: Vec<MlirValue> = (0..rows).map(|r| if r == 0 { ib } else { add(iblock, ib, c_in(iblock, r)) }).collect();
         // Accumulators start from C's current values.
         let mut inits = Vec::new();
         for r in &row {
-            for col in cols {
-                inits.push(ir::result(ir::append(iblock, b.op("vector.load", loc, &[mm.c, *r, col], &[vty], &[], 0)), 0));
+            for col in &cols {
+                inits.push(ir::result(ir::append(iblock, b.op("vector.load", loc, &[mm.c, *r, *col], &[vty], &[], 0)), 0));
             }
         }
-        let (kzero, kmax, kone) = (pc_in(&b, iblock, loc, 0), pc_in(&b, iblock, loc, mm.k), pc_in(&b, iblock, loc, 1));
-        let mut operands = vec![kzero, kmax, kone];
+        let mut operands = vec![kb, kend, c_in(iblock, 1)];
         operands.extend(&inits);
         let kfor = ir::append(iblock, b.op("scf.for", loc, &operands, &vec![vty; inits.len()], &[], 1));
         let mut arg_types = vec![index];
@@ -257,34 +281,34 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
         let kblock = ir::new_block(&arg_types, loc);
         ir::append_block(ir::region(kfor, 0), kblock);
         let kv = ir::block_argument(kblock, 0);
-        let kb = |op: MlirOperation| ir::append(kblock, op);
+        let kb_op = |op: MlirOperation| ir::append(kblock, op);
+        let kk = ir::result(kb_op(b.op("arith.subi", loc, &[kv, kb], &[index], &[], 0)), 0);
         let bvec: Vec<MlirValue> =
-            packed_cols.iter().map(|col| ir::result(kb(b.op("vector.load", loc, &[packed, kv, *col], &[vty], &[], 0)), 0)).collect();
+            packed_cols.iter().map(|c| ir::result(kb_op(b.op("vector.load", loc, &[packed, kk, *c], &[vty], &[], 0)), 0)).collect();
         let mut next = Vec::new();
         for (ri, r) in row.iter().enumerate() {
-            let a = ir::result(kb(b.op("memref.load", loc, &[mm.a, *r, kv], &[mm.elem], &[], 0)), 0);
-            let av = ir::result(kb(b.op("vector.broadcast", loc, &[a], &[vty], &[], 0)), 0);
+            let a = ir::result(kb_op(b.op("memref.load", loc, &[mm.a, *r, kv], &[mm.elem], &[], 0)), 0);
+            let av = ir::result(kb_op(b.op("vector.broadcast", loc, &[a], &[vty], &[], 0)), 0);
             for (ci, bv) in bvec.iter().enumerate() {
-                let acc = ir::block_argument(kblock, (1 + ri * 2 + ci) as isize);
-                next.push(ir::result(kb(b.op("vector.fma", loc, &[av, *bv, acc], &[vty], &[], 0)), 0));
+                let acc = ir::block_argument(kblock, (1 + ri * t.nv as usize + ci) as isize);
+                next.push(ir::result(kb_op(b.op("vector.fma", loc, &[av, *bv, acc], &[vty], &[], 0)), 0));
             }
         }
-        kb(b.op("scf.yield", loc, &next, &[], &[], 0));
+        kb_op(b.op("scf.yield", loc, &next, &[], &[], 0));
         for (ri, r) in row.iter().enumerate() {
             for (ci, col) in cols.iter().enumerate() {
-                let v = ir::result(kfor, (ri * 2 + ci) as isize);
+                let v = ir::result(kfor, (ri * t.nv as usize + ci) as isize);
                 ir::append(iblock, b.op("vector.store", loc, &[v, mm.c, *r, *col], &[], &[], 0));
             }
         }
         ir::append(iblock, b.op("scf.yield", loc, &[], &[], &[], 0));
     }
-    ir::append(pblock, b.op("memref.dealloc", loc, &[packed], &[], &[], 0));
-    ir::append(pblock, b.op("scf.reduce", loc, &[], &[], &[], 0));
+    ir::append(kbb, b.op("scf.yield", loc, &[], &[], &[], 0));
     crate::remark(
         outer,
         &format!(
-            "strata-vectorize: matmul {}x{}x{} {ty} as a {MR}x{nr} register-blocked micro-kernel on vector<{w}x{ty}>, B packed in {}x{nr} panels; {} leftover column(s) stay scalar",
-            mm.m, mm.k, mm.n, mm.k, mm.n - n_full
+            "strata-vectorize: matmul {}x{}x{} {ty} as a {}x{nr} register-blocked micro-kernel on vector<{w}x{ty}>, B packed in {}x{nr} panels; {} leftover column(s) stay scalar",
+            mm.m, mm.k, mm.n, t.mr, t.kc, mm.n - n_full
         ),
     );
     // The original nest keeps the leftover columns [n_full, n).
