@@ -740,3 +740,43 @@ fn matmul_under_other_tile_sizes() {
         }
     }
 }
+
+/// Reductions along the innermost dimension long enough to vectorize
+/// (vector partial results, one horizontal reduction, a scalar tail):
+/// every kind and element type.
+#[test]
+fn vectorized_reductions_every_kind_and_type() {
+    let _turn = serial();
+    for e in ELEMS {
+        for (rows, n) in [(3usize, 37usize), (2, 16), (4, 203)] {
+            let x = data(e, &[rows, n], 61, false, false);
+            let xv = x.to_f64_vec();
+            for kind in ["add", "mul", "max", "min"] {
+                let (it, ot) = (ty(&[rows, n], e), ty(&[rows], e));
+                let src = format!(
+                    "func.func @r(%a: {it}) -> {ot} {{\n  %r = strata.reduce \"{kind}\" %a dims = [1] : {it} -> {ot}\n  return %r : {ot}\n}}\n"
+                );
+                let got = compile(&src).call("r", &mut [x.clone()]).unwrap().remove(0);
+                let want: Vec<f64> = xv
+                    .chunks(n)
+                    .map(|row| {
+                        let v = match kind {
+                            "add" => row.iter().sum(),
+                            "mul" => row.iter().fold(1.0, |a, b| round(e, a * b)),
+                            "max" => row.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                            _ => row.iter().cloned().fold(f64::INFINITY, f64::min),
+                        };
+                        round(e, v)
+                    })
+                    .collect();
+                // Products of 200 values overflow integers: compare only
+                // what both sides define (wrapping is the same for ints).
+                if kind == "mul" && !e.is_float() && n > 16 {
+                    continue;
+                }
+                let t = if kind == "mul" { 1e-3 } else { tol(e) * 256.0 };
+                check(&format!("reduce {kind} {it}"), &got, &want, t);
+            }
+        }
+    }
+}

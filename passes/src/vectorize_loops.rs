@@ -16,6 +16,14 @@
 //! values from outside are broadcast), before the original loop, which is
 //! narrowed to the leftover `[N - N % W, N)`. `W` is the vector width in
 //! bits over the widest element type in the body.
+//!
+//! Reductions too: an innermost `affine.for %j` whose only store is
+//! `out[u] = combine(out[u], f(...))`, `u` not depending on `%j` and `out`
+//! a buffer the kernel owns (allocated, or a bufferization out-parameter),
+//! keeps `W` partial results in a vector accumulator started at the
+//! combine's identity, reduces it once with `vector.reduction`, combines
+//! that into `out[u]`, and leaves the leftover steps to the original loop.
+//! Float reductions are reassociated, which the spec allows.
 
 use std::collections::HashMap;
 
@@ -33,6 +41,201 @@ pub fn run(root: MlirOperation, bits: usize) {
         if let Some(plan) = check(op, bits) {
             vectorize(op, &plan);
         }
+    }
+    let reductions: Vec<MlirOperation> =
+        ir::walk(root).into_iter().filter(|op| ir::name(*op) == "affine.for" && is_innermost(*op)).collect();
+    for op in reductions {
+        if let Some(r) = match_reduction(op, bits) {
+            vectorize_reduction(op, &r);
+        }
+    }
+}
+
+/// A reduction loop `for j { out[u] = combine(out[u], f(..., x[.., j])) }`.
+struct Reduction {
+    n: i64,
+    w: usize,
+    load: MlirOperation,
+    combine: MlirOperation,
+    store: MlirOperation,
+    /// The value combined in each step (`f(...)`).
+    value: MlirValue,
+}
+
+/// `combine` ops and their `vector.reduction` kind and identity.
+fn reduction_kind(name: &str, ty: &str) -> Option<(&'static str, String)> {
+    let float = ty.starts_with('f');
+    let (kind, id) = match name {
+        "arith.addf" | "arith.addi" => ("add", if float { "0.0".to_string() } else { "0".to_string() }),
+        "arith.mulf" | "arith.muli" => ("mul", if float { "1.0".to_string() } else { "1".to_string() }),
+        "arith.maximumf" => ("maximumf", if ty == "f32" { "0xFF800000".into() } else { "0xFFF0000000000000".into() }),
+        "arith.minimumf" => ("minimumf", if ty == "f32" { "0x7F800000".into() } else { "0x7FF0000000000000".into() }),
+        "arith.maxsi" => ("maxsi", if ty == "i32" { i32::MIN.to_string() } else { i64::MIN.to_string() }),
+        "arith.minsi" => ("minsi", if ty == "i32" { i32::MAX.to_string() } else { i64::MAX.to_string() }),
+        _ => return None,
+    };
+    Some((kind, id))
+}
+
+fn single_use(v: MlirValue) -> bool {
+    // SAFETY: walking a live use list.
+    unsafe {
+        let u = sys::mlirValueGetFirstUse(v);
+        !u.ptr.is_null() && sys::mlirOpOperandGetNextUse(u).ptr.is_null()
+    }
+}
+
+/// Whether `m` is a buffer no other memref can alias: one the kernel
+/// allocated, or an output parameter bufferization created.
+fn private_buffer(m: MlirValue) -> bool {
+    // SAFETY: value and attribute queries on live IR.
+    unsafe {
+        if sys::mlirValueIsAOpResult(m) {
+            return ir::name(sys::mlirOpResultGetOwner(m)) == "memref.alloc";
+        }
+        let block = sys::mlirBlockArgumentGetOwner(m);
+        let func = sys::mlirBlockGetParentOperation(block);
+        let Some(arg_attrs) = ir::attribute(func, "arg_attrs") else { return false };
+        let i = sys::mlirBlockArgumentGetArgNumber(m);
+        if i >= sys::mlirArrayAttrGetNumElements(arg_attrs) {
+            return false;
+        }
+        let dict = sys::mlirArrayAttrGetElement(arg_attrs, i);
+        let name = "bufferize.result";
+        !sys::mlirDictionaryAttrGetElementByName(dict, sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() })
+            .ptr
+            .is_null()
+    }
+}
+
+fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
+    let map = |name| ir::attribute(lp, name).map(ir::print_attr);
+    if map("lowerBoundMap")? != "affine_map<() -> (0)>" || map("step")? != "1 : index" {
+        return None;
+    }
+    // SAFETY: a live op.
+    if unsafe { sys::mlirOperationGetNumResults(lp) } != 0 {
+        return None;
+    }
+    let n: i64 = map("upperBoundMap")?.strip_prefix("affine_map<() -> (")?.strip_suffix(")>")?.parse().ok()?;
+    let block = ir::first_block(ir::region(lp, 0));
+    let j = ir::block_argument(block, 0);
+    let stores: Vec<MlirOperation> = ir::walk(lp).into_iter().filter(|op| ir::name(*op) == "affine.store").collect();
+    let [store] = stores.as_slice() else { return None };
+    let store = *store;
+    let ops = ir::operands(store);
+    let (out, idx) = (ops[1], &ops[2..]);
+    if idx.iter().any(|v| defined_inside(*v, lp)) || !private_buffer(out) {
+        return None;
+    }
+    // SAFETY: the stored value is an op result inside the loop (checked).
+    let combine = unsafe {
+        if !sys::mlirValueIsAOpResult(ops[0]) {
+            return None;
+        }
+        sys::mlirOpResultGetOwner(ops[0])
+    };
+    let ty = ir::print_type(ir::value_type(ops[0]));
+    reduction_kind(&ir::name(combine), &ty)?;
+    if !single_use(ops[0]) || !defined_inside(ops[0], lp) {
+        return None;
+    }
+    let is_out_load = |v: MlirValue| -> bool {
+        // SAFETY: value queries on live IR.
+        if !unsafe { sys::mlirValueIsAOpResult(v) } {
+            return false;
+        }
+        let l = unsafe { sys::mlirOpResultGetOwner(v) };
+        let lops = ir::operands(l);
+        ir::name(l) == "affine.load"
+            && lops[0].ptr == out.ptr
+            && lops.len() == idx.len() + 1
+            && lops[1..].iter().zip(idx).all(|(a, b)| a.ptr == b.ptr)
+            && single_use(v)
+    };
+    let (a, b) = (ir::operand(combine, 0), ir::operand(combine, 1));
+    let (load_val, value) = if is_out_load(a) { (a, b) } else if is_out_load(b) { (b, a) } else { return None };
+    // SAFETY: checked to be an op result just above.
+    let load = unsafe { sys::mlirOpResultGetOwner(load_val) };
+    // `out` is touched by that load and the store only.
+    let touches_out = ir::walk(lp).into_iter().filter(|op| ir::operands(*op).iter().any(|v| v.ptr == out.ptr)).count();
+    if touches_out != 2 {
+        return None;
+    }
+    let widest = check_body(lp, j, n, &[load, combine, store])?.max(scalar_bits(ir::value_type(ops[0]))?);
+    let w = bits / widest.max(8);
+    (w >= 2 && n >= w as i64).then_some(Reduction { n, w, load, combine, store, value })
+}
+
+/// `W` partial results in a vector through the loop, one horizontal
+/// reduction after it, combined into `out` once; the leftover steps stay
+/// in the original loop. Float reductions are reassociated, which the
+/// spec allows.
+fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
+    let b = Builder::of_op(lp);
+    let loc = ir::location(lp);
+    let index = b.index_type();
+    let elem = ir::value_type(ir::result(r.combine, 0));
+    let ty = ir::print_type(elem);
+    let name = ir::name(r.combine);
+    let (kind, id) = reduction_kind(&name, &ty).expect("matched");
+    let vt = b.ty(&format!("vector<{}x{ty}>", r.w));
+    let n_full = r.n - r.n % r.w as i64;
+    let at = |op| ir::insert_before(lp, op);
+    let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
+    let splat = ir::result(at(b.op("arith.constant", loc, &[], &[vt], &[("value", b.attr(&format!("dense<{id}> : vector<{}x{ty}>", r.w)))], 0)), 0);
+    let lanes: Vec<String> = (0..r.w).map(|i| i.to_string()).collect();
+    let ivt = b.ty(&format!("vector<{}xindex>", r.w));
+    let iota = ir::result(
+        at(b.op("arith.constant", loc, &[], &[ivt], &[("value", b.attr(&format!("dense<[{}]> : vector<{}xindex>", lanes.join(", "), r.w)))], 0)),
+        0,
+    );
+    let (lo, hi, step) = (cst(0), cst(n_full), cst(r.w as i64));
+    let vfor = at(b.op("scf.for", loc, &[lo, hi, step, splat], &[vt], &[], 1));
+    let body = ir::new_block(&[index, vt], loc);
+    ir::append_block(ir::region(vfor, 0), body);
+    let jv = ir::block_argument(body, 0);
+    let mut v = Vectorizer {
+        b,
+        skip: vec![r.load, r.combine, r.store],
+        scope: lp,
+        loc,
+        w: r.w,
+        map: HashMap::new(),
+        anchor: vfor,
+    };
+    let jb = ir::result(ir::append(body, b.op("vector.broadcast", loc, &[jv], &[ivt], &[], 0)), 0);
+    let jvec = ir::result(ir::append(body, b.op("arith.addi", loc, &[jb, iota], &[ivt], &[], 0)), 0);
+    let old = ir::first_block(ir::region(lp, 0));
+    v.map.insert(ir::block_argument(old, 0).ptr as usize, jvec);
+    v.body(old, body, jv);
+    let vv = v.vec(r.value);
+    let acc = ir::result(ir::append(body, b.op(&name, loc, &[ir::block_argument(body, 1), vv], &[vt], &[], 0)), 0);
+    ir::append(body, b.op("scf.yield", loc, &[acc], &[], &[], 0));
+    let red = ir::result(
+        at(b.op("vector.reduction", loc, &[ir::result(vfor, 0)], &[elem], &[("kind", b.attr(&format!("#vector.kind<{kind}>")))], 0)),
+        0,
+    );
+    let store_ops = ir::operands(r.store);
+    let (out, idx) = (store_ops[1], store_ops[2..].to_vec());
+    let mut load_ops = vec![out];
+    load_ops.extend(&idx);
+    let cur = ir::result(at(b.op("memref.load", loc, &load_ops, &[elem], &[], 0)), 0);
+    let new = ir::result(at(b.op(&name, loc, &[cur, red], &[elem], &[], 0)), 0);
+    let mut st = vec![new, out];
+    st.extend(&idx);
+    at(b.op("memref.store", loc, &st, &[], &[], 0));
+    crate::remark(
+        lp,
+        &format!("strata-vectorize: {kind} reduction of {} steps vectorized, {} lanes; {} leftover step(s) stay scalar", r.n, r.w, r.n - n_full),
+    );
+    if n_full == r.n {
+        ir::replace_op(lp, &[]);
+    } else {
+        let attr = b.attr(&format!("affine_map<() -> ({n_full})>"));
+        let key = "lowerBoundMap";
+        // SAFETY: replacing an inherent attribute of a live op.
+        unsafe { sys::mlirOperationSetAttributeByName(lp, sys::MlirStringRef { data: key.as_ptr() as *const _, length: key.len() }, attr) };
     }
 }
 
@@ -101,9 +304,20 @@ fn check(par: MlirOperation, bits: usize) -> Option<Plan> {
     }
     let upper = ir::print_attr(ir::attribute(par, "upperBoundsMap")?);
     let n: i64 = upper.strip_prefix("affine_map<() -> (")?.strip_suffix(")>")?.parse().ok()?;
-    let j = ir::block_argument(block, 0);
+    let widest = check_body(par, ir::block_argument(block, 0), n, &[])?;
+    let w = bits / widest.max(8);
+    (w >= 2 && n >= w as i64).then_some(Plan { n, w })
+}
+
+/// Checks that every op in `lp` (but those in `skip`) can run `W` lanes
+/// at a time along `j`, which runs over `[0, n)`. Returns the widest
+/// element width, which sets the lane count.
+fn check_body(lp: MlirOperation, j: MlirValue, n: i64, skip: &[MlirOperation]) -> Option<usize> {
     let mut widest = 0;
-    for op in ir::walk(par) {
+    for op in ir::walk(lp) {
+        if skip.iter().any(|s| s.ptr == op.ptr) {
+            continue;
+        }
         let name = ir::name(op);
         // SAFETY: a live op.
         let results = (0..unsafe { sys::mlirOperationGetNumResults(op) }).map(|i| ir::result(op, i));
@@ -132,20 +346,20 @@ fn check(par: MlirOperation, bits: usize) -> Option<Plan> {
                 let identity = ir::attribute(op, "map")
                     .map(|a| unsafe { sys::mlirAffineMapIsIdentity(sys::mlirAffineMapAttrGetValue(a)) })
                     .unwrap_or(false);
-                let uniform = !idx.iter().any(|v| defined_inside(*v, par));
-                if name == "affine.load" && uniform && !defined_inside(memref, par) {
+                let uniform = !idx.iter().any(|v| defined_inside(*v, lp));
+                if name == "affine.load" && uniform && !defined_inside(memref, lp) {
                     continue; // the same element in every lane: loaded once, broadcast
                 }
                 let (shape, _) = ir::shape(ir::value_type(memref));
                 if !identity || idx.is_empty() || idx[idx.len() - 1].ptr != j.ptr || shape.last() != Some(&n) {
                     return None;
                 }
-                if idx[..idx.len() - 1].iter().any(|v| defined_inside(*v, par)) || defined_inside(memref, par) {
+                if idx[..idx.len() - 1].iter().any(|v| defined_inside(*v, lp)) || defined_inside(memref, lp) {
                     return None;
                 }
             }
             "scf.for" => {
-                if ir::operands(op)[..3].iter().any(|v| defined_inside(*v, par)) {
+                if ir::operands(op)[..3].iter().any(|v| defined_inside(*v, lp)) {
                     return None;
                 }
             }
@@ -159,12 +373,13 @@ fn check(par: MlirOperation, bits: usize) -> Option<Plan> {
             _ => return None,
         }
     }
-    let w = bits / widest.max(8);
-    (w >= 2 && n >= w as i64).then_some(Plan { n, w })
+    Some(widest)
 }
 
 struct Vectorizer {
     b: Builder,
+    /// Ops of the body that the caller rewrites itself (a reduction's).
+    skip: Vec<MlirOperation>,
     /// The loop being vectorized (values defined outside it are uniform).
     scope: MlirOperation,
     loc: sys::MlirLocation,
@@ -195,6 +410,9 @@ impl Vectorizer {
     /// the end of `to`.
     fn body(&mut self, from: sys::MlirBlock, to: sys::MlirBlock, lane0: MlirValue) {
         for op in ir::ops_in(from) {
+            if self.skip.iter().any(|s| s.ptr == op.ptr) {
+                continue;
+            }
             let name = ir::name(op);
             let loc = ir::location(op);
             match name.as_str() {
@@ -315,7 +533,7 @@ fn vectorize(par: MlirOperation, plan: &Plan) {
     let body = ir::new_block(&[index], loc);
     ir::append_block(ir::region(vfor, 0), body);
     let jv = ir::block_argument(body, 0);
-    let mut v = Vectorizer { b, scope: par, loc, w: plan.w, map: HashMap::new(), anchor: vfor };
+    let mut v = Vectorizer { b, skip: Vec::new(), scope: par, loc, w: plan.w, map: HashMap::new(), anchor: vfor };
     // %j: the lane indices jv + [0..W).
     let jb = ir::result(ir::append(body, b.op("vector.broadcast", loc, &[jv], &[v.vty(index)], &[], 0)), 0);
     let jvec = ir::result(ir::append(body, b.op("arith.addi", loc, &[jb, iota], &[v.vty(index)], &[], 0)), 0);
