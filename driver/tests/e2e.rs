@@ -676,6 +676,22 @@ fn f32_exp_and_tanh_approximations_are_accurate() {
     }
 }
 
+/// Compiles a 2-D `m x k x n` matmul with `options` and checks it against
+/// the plain triple loop.
+fn check_matmul(e: ElemType, (m, kk, n): (usize, usize, usize), options: &CompileOptions, what: &str) {
+    let (lt, rt, ot) = (ty(&[m, kk], e), ty(&[kk, n], e), ty(&[m, n], e));
+    let src = format!(
+        "func.func @mm(%a: {lt}, %b: {rt}) -> {ot} {{\n  %r = strata.matmul %a, %b : {lt}, {rt} -> {ot}\n  return %r : {ot}\n}}\n"
+    );
+    let a = data(e, &[m, kk], 41, false, false);
+    let b = data(e, &[kk, n], 42, false, false);
+    let got = Kernel::compile(&src, "mm.mlir", options).unwrap().call("mm", &mut [a.clone(), b.clone()]).unwrap().remove(0);
+    let (av, bv) = (a.to_f64_vec(), b.to_f64_vec());
+    let want: Vec<f64> =
+        (0..m * n).map(|ij| round(e, (0..kk).map(|p| av[(ij / n) * kk + p] * bv[p * n + ij % n]).sum())).collect();
+    check(&format!("matmul {ot} {what}"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
+}
+
 /// The vectorizer at AVX2's and SSE's widths (as on a CPU without
 /// AVX-512): same results.
 #[test]
@@ -695,19 +711,7 @@ fn narrower_vector_widths_give_the_same_results() {
         let got = k.call("mandel", &mut []).unwrap().remove(0);
         check(&format!("mandelbrot at {bits} bits"), &got, &mandel_ref(), 0.0);
         for e in [ElemType::F32, ElemType::F64] {
-            let (m, kk, n) = (67, 45, 101);
-            let (lt, rt, ot) = (ty(&[m, kk], e), ty(&[kk, n], e), ty(&[m, n], e));
-            let src = format!(
-                "func.func @mm(%a: {lt}, %b: {rt}) -> {ot} {{\n  %r = strata.matmul %a, %b : {lt}, {rt} -> {ot}\n  return %r : {ot}\n}}\n"
-            );
-            let a = data(e, &[m, kk], 41, false, false);
-            let bb = data(e, &[kk, n], 42, false, false);
-            let got = Kernel::compile(&src, "mm.mlir", &options).unwrap().call("mm", &mut [a.clone(), bb.clone()]).unwrap().remove(0);
-            let (av, bv) = (a.to_f64_vec(), bb.to_f64_vec());
-            let want: Vec<f64> = (0..m * n)
-                .map(|ij| round(e, (0..kk).map(|p| av[(ij / n) * kk + p] * bv[p * n + ij % n]).sum()))
-                .collect();
-            check(&format!("matmul {ot} at {bits} bits"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
+            check_matmul(e, (67, 45, 101), &options, &format!("at {bits} bits"));
         }
     }
 }
@@ -724,19 +728,7 @@ fn matmul_under_other_tile_sizes() {
             .replace("strata-tile", &format!("strata-tile{{tile-sizes={tiles}}}"));
         let options = CompileOptions { pipeline: Some(pipeline), ..Default::default() };
         for e in [ElemType::F32, ElemType::F64] {
-            let (m, kk, n) = (29, 45, 83);
-            let (lt, rt, ot) = (ty(&[m, kk], e), ty(&[kk, n], e), ty(&[m, n], e));
-            let src = format!(
-                "func.func @mm(%a: {lt}, %b: {rt}) -> {ot} {{\n  %r = strata.matmul %a, %b : {lt}, {rt} -> {ot}\n  return %r : {ot}\n}}\n"
-            );
-            let a = data(e, &[m, kk], 51, false, false);
-            let bb = data(e, &[kk, n], 52, false, false);
-            let got = Kernel::compile(&src, "mm.mlir", &options).unwrap().call("mm", &mut [a.clone(), bb.clone()]).unwrap().remove(0);
-            let (av, bv) = (a.to_f64_vec(), bb.to_f64_vec());
-            let want: Vec<f64> = (0..m * n)
-                .map(|ij| round(e, (0..kk).map(|p| av[(ij / n) * kk + p] * bv[p * n + ij % n]).sum()))
-                .collect();
-            check(&format!("matmul {ot} tiles {tiles}"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
+            check_matmul(e, (29, 45, 83), &options, &format!("tiles {tiles}"));
         }
     }
 }
