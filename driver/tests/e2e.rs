@@ -772,3 +772,39 @@ fn vectorized_reductions_every_kind_and_type() {
         }
     }
 }
+
+/// MLP layers whose bias + relu epilogue `strata-vectorize` fuses into the
+/// matmul kernel (applied to the accumulators), with leftover rows and
+/// columns, in f32 and f64; and the same with a reduction block smaller
+/// than K, where the epilogue stays a separate pass.
+#[test]
+fn mlp_with_fused_epilogue() {
+    let _turn = serial();
+    let blocked = strata_passes::levels::pipeline(Level::O3).to_text().replace("strata-tile", "strata-tile{tile-sizes=6,32,7}");
+    for options in [CompileOptions::default(), CompileOptions { pipeline: Some(blocked), ..Default::default() }] {
+        for e in [ElemType::F32, ElemType::F64] {
+            for (m, kk, n) in [(13, 20, 37), (67, 45, 101), (6, 3, 32), (12, 7, 64)] {
+                let en = e.name();
+                let src = format!(
+                    "func.func @mlp(%x: tensor<{m}x{kk}x{en}>, %w: tensor<{kk}x{n}x{en}>, %bias: tensor<{n}x{en}>) -> tensor<{m}x{n}x{en}> {{\n\
+                       %mm = strata.matmul %x, %w : tensor<{m}x{kk}x{en}>, tensor<{kk}x{n}x{en}> -> tensor<{m}x{n}x{en}>\n\
+                       %bb = strata.broadcast %bias dims = [0] : tensor<{n}x{en}> -> tensor<{m}x{n}x{en}>\n\
+                       %s = strata.add %mm, %bb : tensor<{m}x{n}x{en}>\n\
+                       %r = strata.map(%s) : (tensor<{m}x{n}x{en}>) -> tensor<{m}x{n}x{en}> {{\n\
+                       ^bb0(%v: {en}):\n    %z = arith.constant 0.0 : {en}\n    %q = arith.maximumf %v, %z : {en}\n    strata.yield %q : {en}\n  }}\n\
+                       return %r : tensor<{m}x{n}x{en}>\n}}\n"
+                );
+                let x = data(e, &[m, kk], 71, false, false);
+                let w = data(e, &[kk, n], 72, false, false);
+                let bias = data(e, &[n], 73, false, false);
+                let got = Kernel::compile(&src, "mlp.mlir", &options).unwrap().call("mlp", &mut [x.clone(), w.clone(), bias.clone()]).unwrap().remove(0);
+                let (xv, wv, bv) = (x.to_f64_vec(), w.to_f64_vec(), bias.to_f64_vec());
+                let want: Vec<f64> = (0..m * n)
+                    .map(|ij| round(e, ((0..kk).map(|p| xv[(ij / n) * kk + p] * wv[p * n + ij % n]).sum::<f64>() + bv[ij % n]).max(0.0)))
+                    .collect();
+                check(&format!("mlp {m}x{kk}x{n} {en}"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
+                assert_eq!(strata_runtime::alloc::live_bytes(), 0, "the MLP leaked");
+            }
+        }
+    }
+}

@@ -22,7 +22,7 @@ mod parallelize;
 mod free_temporaries;
 mod tile;
 pub(crate) mod vectorize;
-mod vectorize_loops;
+pub(crate) mod vectorize_loops;
 
 use std::sync::Once;
 

@@ -17,7 +17,8 @@
 //! `scf.parallel` (the thread pool runs them), rows inside, so one block of
 //! `B` stays in cache for all rows; leftover rows use one-row blocks;
 //! leftover columns (fewer than `2 x W`) keep the original nest, narrowed
-//! to them.
+//! to them. An elementwise epilogue that alone reads the matmul's temporary
+//! result (bias, activation) is applied to the accumulators in the kernel.
 //! Other loops are left to LLVM's auto-vectorizer, made able to vectorize
 //! them by rewriting f32 `exp` and `tanh` from libm calls into arithmetic
 //! ([`expand_math`]). Remarks are not emitted yet.
@@ -173,6 +174,86 @@ pub(crate) fn match_matmul(outer: MlirOperation) -> Option<Matmul> {
     Some(Matmul { a, b, c, inner, elem, m: ashape[0], k: ashape[1], n: bshape[1] })
 }
 
+/// An elementwise nest right after the matmul that reads its result
+/// `C[i, j]` once per element, the only other reader of `C`: the kernel
+/// applies it to its accumulators and stores the final values, so `C` is
+/// never written back and read again.
+struct Epilogue {
+    outer: MlirOperation,
+    inner: MlirOperation,
+    c_load: MlirOperation,
+}
+
+/// The op of `block` that is `op` or contains it.
+fn ancestor_in(mut op: MlirOperation, block: sys::MlirBlock) -> Option<MlirOperation> {
+    while !op.ptr.is_null() {
+        // SAFETY: a live op.
+        if unsafe { sys::mlirOperationGetBlock(op) }.ptr == block.ptr {
+            return Some(op);
+        }
+        op = unsafe { sys::mlirOperationGetParentOperation(op) };
+    }
+    None
+}
+
+fn const_bounds(op: MlirOperation, lower: &str, upper: &str) -> Option<(i64, i64)> {
+    let parse = |name| -> Option<i64> {
+        ir::print_attr(ir::attribute(op, name)?).strip_prefix("affine_map<() -> (")?.strip_suffix(")>")?.parse().ok()
+    };
+    Some((parse(lower)?, parse(upper)?))
+}
+
+fn find_epilogue(outer: MlirOperation, mm: &Matmul, elem_bits: usize) -> Option<Epilogue> {
+    // SAFETY: value and op queries on live IR throughout.
+    unsafe {
+        if !sys::mlirValueIsAOpResult(mm.c) || ir::name(sys::mlirOpResultGetOwner(mm.c)) != "memref.alloc" {
+            return None;
+        }
+        let block = sys::mlirOperationGetBlock(outer);
+        let mut epilogue: Option<MlirOperation> = None;
+        let mut u = sys::mlirValueGetFirstUse(mm.c);
+        while !u.ptr.is_null() {
+            let owner = sys::mlirOpOperandGetOwner(u);
+            let anc = ancestor_in(owner, block)?;
+            let after = sys::mlirOperationIsBeforeInBlock(outer, anc);
+            if after && ir::name(anc) != "memref.dealloc" {
+                if epilogue.is_some_and(|e| e.ptr != anc.ptr) {
+                    return None;
+                }
+                epilogue = Some(anc);
+            }
+            u = sys::mlirOpOperandGetNextUse(u);
+        }
+        let e = epilogue?;
+        if ir::name(e) != "affine.parallel" || const_bounds(e, "lowerBoundsMap", "upperBoundsMap")? != (0, mm.m) {
+            return None;
+        }
+        let e_body = ir::ops_in(ir::first_block(ir::region(e, 0)));
+        let [inner, _yield] = e_body.as_slice() else { return None };
+        let inner = *inner;
+        if ir::name(inner) != "affine.parallel" || const_bounds(inner, "lowerBoundsMap", "upperBoundsMap")? != (0, mm.n) {
+            return None;
+        }
+        let i = ir::block_argument(ir::first_block(ir::region(e, 0)), 0);
+        let j = ir::block_argument(ir::first_block(ir::region(inner, 0)), 0);
+        let users: Vec<MlirOperation> =
+            ir::walk(inner).into_iter().filter(|op| ir::operands(*op).iter().any(|v| v.ptr == mm.c.ptr)).collect();
+        let [c_load] = users.as_slice() else { return None };
+        let lops = ir::operands(*c_load);
+        if ir::name(*c_load) != "affine.load" || lops.len() != 3 || lops[1].ptr != i.ptr || lops[2].ptr != j.ptr {
+            return None;
+        }
+        let stores: Vec<MlirOperation> = ir::walk(inner).into_iter().filter(|op| ir::name(*op) == "affine.store").collect();
+        let [store] = stores.as_slice() else { return None };
+        let sops = ir::operands(*store);
+        if sops.len() != 4 || sops[2].ptr != i.ptr || sops[3].ptr != j.ptr || sops[1].ptr == mm.c.ptr {
+            return None;
+        }
+        let widest = crate::vectorize_loops::check_body(inner, j, mm.n, &[*c_load])?;
+        (widest <= elem_bits).then_some(Epilogue { outer: e, inner, c_load: *c_load })
+    }
+}
+
 /// The blocking of the micro-kernel: `mr` rows by `nv` vectors of columns
 /// held in registers, over blocks of `kc` steps of the reduction (the packed
 /// panel of B is `kc x nv*W`). `strata-tile` chooses them per CPU and
@@ -210,6 +291,14 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
     let at = |op: MlirOperation| ir::insert_before(outer, op);
     let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
     let m_full = mm.m - mm.m % t.mr;
+    let elem_bits = if ty == "f32" { 32 } else { 64 };
+    let epilogue = if t.kc == mm.k { find_epilogue(outer, mm, elem_bits) } else { None };
+    let lanes: Vec<String> = (0..w).map(|i| i.to_string()).collect();
+    let ivt = b.ty(&format!("vector<{w}xindex>"));
+    let iota = ir::result(
+        at(b.op("arith.constant", loc, &[], &[ivt], &[("value", b.attr(&format!("dense<[{}]> : vector<{w}xindex>", lanes.join(", "))))], 0)),
+        0,
+    );
     // Column blocks in parallel, rows inside: a packed block of B's columns
     // stays in cache while every row block passes over it.
     let par = at(b.op(
@@ -298,7 +387,23 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
         for (ri, r) in row.iter().enumerate() {
             for (ci, col) in cols.iter().enumerate() {
                 let v = ir::result(kfor, (ri * t.nv as usize + ci) as isize);
-                ir::append(iblock, b.op("vector.store", loc, &[v, mm.c, *r, *col], &[], &[], 0));
+                match &epilogue {
+                    None => {
+                        ir::append(iblock, b.op("vector.store", loc, &[v, mm.c, *r, *col], &[], &[], 0));
+                    }
+                    Some(e) => {
+                        // The epilogue's element code on these W columns of
+                        // row r, reading the accumulator instead of C.
+                        let mut vz = crate::vectorize_loops::Vectorizer::new(b, e.inner, loc, w as usize, par);
+                        vz.bind_index(ir::block_argument(ir::first_block(ir::region(e.outer, 0)), 0), *r, iblock);
+                        let cb = ir::append(iblock, b.op("vector.broadcast", loc, &[*col], &[ivt], &[], 0));
+                        let jvec = ir::append(iblock, b.op("arith.addi", loc, &[ir::result(cb, 0), iota], &[ivt], &[], 0));
+                        vz.bind(ir::block_argument(ir::first_block(ir::region(e.inner, 0)), 0), ir::result(jvec, 0));
+                        vz.skip(e.c_load);
+                        vz.bind(ir::result(e.c_load, 0), v);
+                        vz.body(ir::first_block(ir::region(e.inner, 0)), iblock, *col);
+                    }
+                }
             }
         }
         ir::append(iblock, b.op("scf.yield", loc, &[], &[], &[], 0));
@@ -311,20 +416,27 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
             mm.m, mm.k, mm.n, t.mr, t.kc, mm.n - n_full
         ),
     );
-    // The original nest keeps the leftover columns [n_full, n).
-    if n_full == mm.n {
-        ir::replace_op(outer, &[]);
-    } else {
+    // The original nests keep the leftover columns [n_full, n).
+    let narrow = |inner: MlirOperation| {
         let map = b.attr(&format!("affine_map<() -> ({n_full})>"));
         let name = "lowerBoundsMap";
         // SAFETY: replacing an inherent attribute of a live op.
         unsafe {
-            sys::mlirOperationSetAttributeByName(
-                mm.inner,
-                sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() },
-                map,
-            )
+            sys::mlirOperationSetAttributeByName(inner, sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() }, map)
         };
+    };
+    if let Some(e) = &epilogue {
+        crate::remark(e.outer, "strata-vectorize: elementwise epilogue fused into the matmul kernel (applied to its accumulators)");
+        if n_full == mm.n {
+            ir::replace_op(e.outer, &[]);
+        } else {
+            narrow(e.inner);
+        }
+    }
+    if n_full == mm.n {
+        ir::replace_op(outer, &[]);
+    } else {
+        narrow(mm.inner);
     }
 }
 

@@ -195,15 +195,8 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     let body = ir::new_block(&[index, vt], loc);
     ir::append_block(ir::region(vfor, 0), body);
     let jv = ir::block_argument(body, 0);
-    let mut v = Vectorizer {
-        b,
-        skip: vec![r.load, r.combine, r.store],
-        scope: lp,
-        loc,
-        w: r.w,
-        map: HashMap::new(),
-        anchor: vfor,
-    };
+    let mut v = Vectorizer::new(b, lp, loc, r.w, vfor);
+    v.skip = vec![r.load, r.combine, r.store];
     let jb = ir::result(ir::append(body, b.op("vector.broadcast", loc, &[jv], &[ivt], &[], 0)), 0);
     let jvec = ir::result(ir::append(body, b.op("arith.addi", loc, &[jb, iota], &[ivt], &[], 0)), 0);
     let old = ir::first_block(ir::region(lp, 0));
@@ -263,7 +256,7 @@ fn within(mut op: MlirOperation, ancestor: MlirOperation) -> bool {
     false
 }
 
-fn defined_inside(v: MlirValue, scope: MlirOperation) -> bool {
+pub(crate) fn defined_inside(v: MlirValue, scope: MlirOperation) -> bool {
     // SAFETY: a live value.
     let owner = unsafe {
         if sys::mlirValueIsAOpResult(v) {
@@ -275,7 +268,7 @@ fn defined_inside(v: MlirValue, scope: MlirOperation) -> bool {
     within(owner, scope)
 }
 
-fn scalar_bits(t: MlirType) -> Option<usize> {
+pub(crate) fn scalar_bits(t: MlirType) -> Option<usize> {
     // SAFETY: type queries.
     unsafe {
         if sys::mlirTypeIsAIndex(t) {
@@ -312,7 +305,7 @@ fn check(par: MlirOperation, bits: usize) -> Option<Plan> {
 /// Checks that every op in `lp` (but those in `skip`) can run `W` lanes
 /// at a time along `j`, which runs over `[0, n)`. Returns the widest
 /// element width, which sets the lane count.
-fn check_body(lp: MlirOperation, j: MlirValue, n: i64, skip: &[MlirOperation]) -> Option<usize> {
+pub(crate) fn check_body(lp: MlirOperation, j: MlirValue, n: i64, skip: &[MlirOperation]) -> Option<usize> {
     let mut widest = 0;
     for op in ir::walk(lp) {
         if skip.iter().any(|s| s.ptr == op.ptr) {
@@ -376,8 +369,11 @@ fn check_body(lp: MlirOperation, j: MlirValue, n: i64, skip: &[MlirOperation]) -
     Some(widest)
 }
 
-struct Vectorizer {
+pub(crate) struct Vectorizer {
     b: Builder,
+    /// Scalar replacements for index operands of loads and stores (a fused
+    /// epilogue's row index).
+    indices: HashMap<usize, MlirValue>,
     /// Ops of the body that the caller rewrites itself (a reduction's).
     skip: Vec<MlirOperation>,
     /// The loop being vectorized (values defined outside it are uniform).
@@ -390,6 +386,32 @@ struct Vectorizer {
 }
 
 impl Vectorizer {
+    pub(crate) fn new(b: Builder, scope: MlirOperation, loc: sys::MlirLocation, w: usize, anchor: MlirOperation) -> Self {
+        Vectorizer { b, indices: HashMap::new(), skip: Vec::new(), scope, loc, w, map: HashMap::new(), anchor }
+    }
+
+    /// Binds `old` to `new` in the vector code (`new` already a vector).
+    pub(crate) fn bind(&mut self, old: MlirValue, new: MlirValue) {
+        self.map.insert(old.ptr as usize, new);
+    }
+
+    /// Binds the index `old` to the scalar `new` where it indexes memory,
+    /// and to its broadcast where it is a value.
+    pub(crate) fn bind_index(&mut self, old: MlirValue, new: MlirValue, block: sys::MlirBlock) {
+        self.indices.insert(old.ptr as usize, new);
+        let t = self.vty(self.b.index_type());
+        let bc = ir::append(block, self.b.op("vector.broadcast", self.loc, &[new], &[t], &[], 0));
+        self.map.insert(old.ptr as usize, ir::result(bc, 0));
+    }
+
+    pub(crate) fn skip(&mut self, op: MlirOperation) {
+        self.skip.push(op);
+    }
+
+    fn index(&self, v: MlirValue) -> MlirValue {
+        *self.indices.get(&(v.ptr as usize)).unwrap_or(&v)
+    }
+
     fn vty(&self, t: MlirType) -> MlirType {
         self.b.ty(&format!("vector<{}x{}>", self.w, ir::print_type(t)))
     }
@@ -408,7 +430,7 @@ impl Vectorizer {
 
     /// Emits the vector form of the ops of `from` (up to its terminator) at
     /// the end of `to`.
-    fn body(&mut self, from: sys::MlirBlock, to: sys::MlirBlock, lane0: MlirValue) {
+    pub(crate) fn body(&mut self, from: sys::MlirBlock, to: sys::MlirBlock, lane0: MlirValue) {
         for op in ir::ops_in(from) {
             if self.skip.iter().any(|s| s.ptr == op.ptr) {
                 continue;
@@ -419,14 +441,15 @@ impl Vectorizer {
                 "affine.yield" => {}
                 "affine.load" if ir::operands(op)[1..].iter().all(|v| !defined_inside(*v, self.scope)) => {
                     let scalar_ty = ir::value_type(ir::result(op, 0));
-                    let l = ir::append(to, self.b.op("memref.load", loc, &ir::operands(op), &[scalar_ty], &[], 0));
+                    let operands: Vec<MlirValue> = ir::operands(op).iter().map(|v| self.index(*v)).collect();
+                    let l = ir::append(to, self.b.op("memref.load", loc, &operands, &[scalar_ty], &[], 0));
                     let t = self.vty(scalar_ty);
                     let bc = ir::append(to, self.b.op("vector.broadcast", loc, &[ir::result(l, 0)], &[t], &[], 0));
                     self.map.insert(ir::result(op, 0).ptr as usize, ir::result(bc, 0));
                 }
                 "affine.load" => {
                     let ops = ir::operands(op);
-                    let mut idx = ops[1..ops.len() - 1].to_vec();
+                    let mut idx: Vec<MlirValue> = ops[1..ops.len() - 1].iter().map(|v| self.index(*v)).collect();
                     idx.push(lane0);
                     let mut operands = vec![ops[0]];
                     operands.extend(idx);
@@ -438,7 +461,7 @@ impl Vectorizer {
                     let ops = ir::operands(op);
                     let value = self.vec(ops[0]);
                     let mut operands = vec![value, ops[1]];
-                    operands.extend(&ops[2..ops.len() - 1]);
+                    operands.extend(ops[2..ops.len() - 1].iter().map(|v| self.index(*v)));
                     operands.push(lane0);
                     ir::append(to, self.b.op("vector.store", loc, &operands, &[], &[], 0));
                 }
@@ -533,7 +556,7 @@ fn vectorize(par: MlirOperation, plan: &Plan) {
     let body = ir::new_block(&[index], loc);
     ir::append_block(ir::region(vfor, 0), body);
     let jv = ir::block_argument(body, 0);
-    let mut v = Vectorizer { b, skip: Vec::new(), scope: par, loc, w: plan.w, map: HashMap::new(), anchor: vfor };
+    let mut v = Vectorizer::new(b, par, loc, plan.w, vfor);
     // %j: the lane indices jv + [0..W).
     let jb = ir::result(ir::append(body, b.op("vector.broadcast", loc, &[jv], &[v.vty(index)], &[], 0)), 0);
     let jvec = ir::result(ir::append(body, b.op("arith.addi", loc, &[jb, iota], &[v.vty(index)], &[], 0)), 0);

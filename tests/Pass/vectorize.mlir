@@ -85,3 +85,30 @@ func.func @act(%x: tensor<4x40xf32>) -> (tensor<4x40xf32>, tensor<4x40xf32>) {
   %e = strata.exp %x : tensor<4x40xf32>
   return %t, %e : tensor<4x40xf32>, tensor<4x40xf32>
 }
+
+// The MLP's bias + relu (fused into one elementwise nest by lower-to-affine)
+// is applied to the kernel's accumulators and stored to the result: the
+// matmul's temporary is never written back and read again, but for the
+// leftover columns, whose nests are narrowed to them.
+// RUN: strata-opt %s --pass-pipeline='builtin.module(strata-lower-to-affine,strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=EPI
+// EPI-LABEL: func.func @mlp(
+// EPI-SAME: %[[OUT:[^:]*]]: memref<13x37xf32> {bufferize.result}
+// EPI: vector.fma
+// EPI: %[[S:.*]] = arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// EPI-NEXT: %[[R:.*]] = arith.maximumf %[[S]], %{{.*}} : vector<16xf32>
+// EPI-NEXT: vector.store %[[R]], %[[OUT]]
+// EPI: affine.parallel (%{{.*}}) = (32) to (37)
+// EPI: affine.parallel (%{{.*}}) = (32) to (37)
+// EPI: arith.maximumf %{{.*}} : f32
+func.func @mlp(%x: tensor<13x20xf32>, %w: tensor<20x37xf32>, %bias: tensor<37xf32>) -> tensor<13x37xf32> {
+  %mm = strata.matmul %x, %w : tensor<13x20xf32>, tensor<20x37xf32> -> tensor<13x37xf32>
+  %bb = strata.broadcast %bias dims = [0] : tensor<37xf32> -> tensor<13x37xf32>
+  %s = strata.add %mm, %bb : tensor<13x37xf32>
+  %r = strata.map(%s) : (tensor<13x37xf32>) -> tensor<13x37xf32> {
+  ^bb0(%v: f32):
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %v, %z : f32
+    strata.yield %m : f32
+  }
+  return %r : tensor<13x37xf32>
+}
