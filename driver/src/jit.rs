@@ -508,7 +508,7 @@ impl Kernel {
         let f = match cached {
             Some(f) => f as *mut std::ffi::c_void,
             // SAFETY: a live engine; the name outlives the call.
-            None => unsafe { sys::mlirExecutionEngineLookupPacked(self.engine, ir_sref(name)) },
+            None => unsafe { sys::mlirExecutionEngineLookupPacked(self.engine, ir::sref(name)) },
         };
         if !f.is_null() {
             if let Ok(mut m) = self.entries.lock() {
@@ -610,9 +610,6 @@ fn check_args(sig: &Signature, args: &[Arg]) -> Result<(), Error> {
     Ok(())
 }
 
-fn ir_sref(s: &str) -> sys::MlirStringRef {
-    sys::MlirStringRef { data: s.as_ptr() as *const _, length: s.len() }
-}
 
 /// On AVX-512 hosts, lets LLVM keep 512-bit vectors whole. Its default
 /// tuning for these CPUs prefers 256-bit vectors and splits every 512-bit
@@ -628,15 +625,7 @@ fn prefer_host_vector_width(module: &Module) {
             let has_body = unsafe { sys::mlirOperationGetNumRegions(op) } == 1
                 && !ir::first_block(ir::region(op, 0)).ptr.is_null();
             if ir::name(op) == "llvm.func" && has_body && ir::attribute(op, "passthrough").is_none() {
-                let name = "passthrough";
-                // SAFETY: setting an inherent attribute of a live op.
-                unsafe {
-                    sys::mlirOperationSetAttributeByName(
-                        op,
-                        sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() },
-                        attr,
-                    )
-                };
+                ir::set_attribute(op, "passthrough", attr);
             }
         }
     }
@@ -682,7 +671,7 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String]) -> Result<sys
     ];
     for (name, f) in symbols {
         // SAFETY: a live engine; both functions have C's signatures.
-        unsafe { sys::mlirExecutionEngineRegisterSymbol(engine, ir_sref(name), f) };
+        unsafe { sys::mlirExecutionEngineRegisterSymbol(engine, ir::sref(name), f) };
     }
     // SAFETY: runs the module's global constructors, if any.
     unsafe { sys::mlirExecutionEngineInitialize(engine) };

@@ -88,11 +88,7 @@ unsafe fn users_in_block(value: MlirValue, block: MlirBlock) -> Option<Vec<MlirO
                         pending.push(r);
                     }
                 }
-                let mut anc = owner;
-                while !anc.ptr.is_null() && sys::mlirOperationGetBlock(anc).ptr != block.ptr {
-                    anc = sys::mlirOperationGetParentOperation(anc);
-                }
-                if !anc.ptr.is_null() {
+                if let Some(anc) = ir::ancestor_in(owner, block) {
                     out.push(anc);
                 }
                 u = sys::mlirOpOperandGetNextUse(u);

@@ -64,24 +64,13 @@ impl StrataPass for Fuse {
     }
 }
 
-fn single_user(v: MlirValue) -> Option<MlirOperation> {
-    // SAFETY: walking a live value's use list.
-    unsafe {
-        let first = sys::mlirValueGetFirstUse(v);
-        if first.ptr.is_null() || !sys::mlirOpOperandGetNextUse(first).ptr.is_null() {
-            return None;
-        }
-        Some(sys::mlirOpOperandGetOwner(first))
-    }
-}
-
 fn find_pair(root: MlirOperation) -> Option<(MlirOperation, MlirOperation)> {
     for producer in ir::walk(root) {
         if !ELEMENTWISE.contains(&ir::name(producer).as_str()) {
             continue;
         }
         let out = ir::result(producer, 0);
-        let Some(consumer) = single_user(out) else { continue };
+        let Some(consumer) = ir::single_user(out) else { continue };
         if !ELEMENTWISE.contains(&ir::name(consumer).as_str()) {
             continue;
         }

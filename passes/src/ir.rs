@@ -9,7 +9,8 @@ use std::ffi::CString;
 use mlir_sys as sys;
 use sys::{MlirAttribute, MlirBlock, MlirContext, MlirLocation, MlirOperation, MlirRegion, MlirType, MlirValue};
 
-fn sref(s: &str) -> sys::MlirStringRef {
+/// A string handed to MLIR for the duration of one call.
+pub fn sref(s: &str) -> sys::MlirStringRef {
     sys::MlirStringRef { data: s.as_ptr() as *const _, length: s.len() }
 }
 
@@ -269,5 +270,77 @@ pub fn attributes(op: MlirOperation) -> Vec<(String, MlirAttribute)> {
                 (string_of(sys::mlirIdentifierStr(named.name)), named.attribute)
             })
             .collect()
+    }
+}
+
+/// Sets (or replaces) the attribute `name` of `op`.
+pub fn set_attribute(op: MlirOperation, name: &str, attr: MlirAttribute) {
+    // SAFETY: a live op; MLIR copies the name.
+    unsafe { sys::mlirOperationSetAttributeByName(op, sref(name), attr) }
+}
+
+/// Moves the lower bound of a one-dimensional affine loop with constant
+/// bounds to `lower` (the vector code before it took the first iterations).
+pub fn narrow_lower_bound(lp: MlirOperation, lower: i64) {
+    let name = if self::name(lp) == "affine.parallel" { "lowerBoundsMap" } else { "lowerBoundMap" };
+    set_attribute(lp, name, Builder::of_op(lp).attr(&format!("affine_map<() -> ({lower})>")));
+}
+
+pub fn parent(op: MlirOperation) -> MlirOperation {
+    // SAFETY: a live op (null for a top-level one).
+    unsafe { sys::mlirOperationGetParentOperation(op) }
+}
+
+/// The op of `block` that is `op` or contains it.
+pub fn ancestor_in(mut op: MlirOperation, block: MlirBlock) -> Option<MlirOperation> {
+    while !op.ptr.is_null() {
+        // SAFETY: a live op.
+        if unsafe { sys::mlirOperationGetBlock(op) }.ptr == block.ptr {
+            return Some(op);
+        }
+        op = parent(op);
+    }
+    None
+}
+
+/// Whether `op` is `ancestor` or nested in it.
+pub fn is_within(mut op: MlirOperation, ancestor: MlirOperation) -> bool {
+    while !op.ptr.is_null() {
+        if op.ptr == ancestor.ptr {
+            return true;
+        }
+        op = parent(op);
+    }
+    false
+}
+
+/// The op a value is defined by, or the op owning the block it is an
+/// argument of.
+pub fn defining_scope(v: MlirValue) -> MlirOperation {
+    // SAFETY: a live value.
+    unsafe {
+        if sys::mlirValueIsAOpResult(v) {
+            sys::mlirOpResultGetOwner(v)
+        } else {
+            sys::mlirBlockGetParentOperation(sys::mlirBlockArgumentGetOwner(v))
+        }
+    }
+}
+
+/// Whether `v` is defined inside `scope` (by an op in it, or as an
+/// argument of one of its blocks).
+pub fn defined_inside(v: MlirValue, scope: MlirOperation) -> bool {
+    is_within(defining_scope(v), scope)
+}
+
+/// The op using `v`, if `v` has exactly one use.
+pub fn single_user(v: MlirValue) -> Option<MlirOperation> {
+    // SAFETY: walking a live value's use list.
+    unsafe {
+        let first = sys::mlirValueGetFirstUse(v);
+        if first.ptr.is_null() || !sys::mlirOpOperandGetNextUse(first).ptr.is_null() {
+            return None;
+        }
+        Some(sys::mlirOpOperandGetOwner(first))
     }
 }

@@ -71,44 +71,15 @@ impl StrataPass for OutlineParallel {
     }
 }
 
-fn parent(op: MlirOperation) -> MlirOperation {
-    // SAFETY: a live op (a null parent ends the walks below).
-    unsafe { sys::mlirOperationGetParentOperation(op) }
-}
-
 fn inside_parallel(op: MlirOperation) -> bool {
-    let mut p = parent(op);
+    let mut p = ir::parent(op);
     while !p.ptr.is_null() {
         if ir::name(p) == "scf.parallel" {
             return true;
         }
-        p = parent(p);
+        p = ir::parent(p);
     }
     false
-}
-
-/// Whether `op` is `ancestor` or nested in it.
-fn is_within(mut op: MlirOperation, ancestor: MlirOperation) -> bool {
-    while !op.ptr.is_null() {
-        if op.ptr == ancestor.ptr {
-            return true;
-        }
-        op = parent(op);
-    }
-    false
-}
-
-/// The op a value is defined by, or the op owning the block it is an
-/// argument of.
-fn defining_scope(v: MlirValue) -> MlirOperation {
-    // SAFETY: a live value.
-    unsafe {
-        if sys::mlirValueIsAOpResult(v) {
-            sys::mlirOpResultGetOwner(v)
-        } else {
-            sys::mlirBlockGetParentOperation(sys::mlirBlockArgumentGetOwner(v))
-        }
-    }
 }
 
 /// The LLVM type a captured value travels as, or `None` if unsupported.
@@ -153,12 +124,12 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize) -> bool {
     let mut constants: Vec<MlirValue> = Vec::new();
     for op in ir::walk(par) {
         for v in ir::operands(op) {
-            if is_within(defining_scope(v), par) {
+            if ir::defined_inside(v, par) {
                 continue;
             }
             // SAFETY: a live value.
             let is_constant = unsafe { sys::mlirValueIsAOpResult(v) }
-                && ir::name(defining_scope(v)) == "arith.constant";
+                && ir::name(ir::defining_scope(v)) == "arith.constant";
             let list = if is_constant { &mut constants } else { &mut captures };
             if !list.iter().any(|c| c.ptr == v.ptr) {
                 list.push(v);
@@ -180,8 +151,8 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize) -> bool {
 
     // The outlined body, before the function holding the loop.
     let mut holder = par;
-    while !parent(holder).ptr.is_null() && parent(holder).ptr != module.ptr {
-        holder = parent(holder);
+    while !ir::parent(holder).ptr.is_null() && ir::parent(holder).ptr != module.ptr {
+        holder = ir::parent(holder);
     }
     let name = format!("__strata_parallel_body_{n}");
     let func = ir::insert_before(
@@ -221,7 +192,7 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize) -> bool {
     }
     for c in &constants {
         // SAFETY: cloning a live constant op; the clone is inserted below.
-        let clone = unsafe { sys::mlirOperationClone(defining_scope(*c)) };
+        let clone = unsafe { sys::mlirOperationClone(ir::defining_scope(*c)) };
         ir::append(entry, clone);
         mapped.insert(c.ptr as usize, ir::result(clone, 0));
     }
@@ -265,7 +236,7 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize) -> bool {
                 u = sys::mlirOpOperandGetNextUse(u);
             }
             for (owner, i) in uses {
-                if is_within(owner, func) {
+                if ir::is_within(owner, func) {
                     sys::mlirOperationSetOperand(owner, i as isize, new);
                 }
             }

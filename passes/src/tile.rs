@@ -102,15 +102,7 @@ impl StrataPass for Tile {
             }
             let b = ir::Builder::of_op(op);
             let attr = b.attr(&format!("array<i64: {}, {}, {}>", t.mr, t.nv, t.kc));
-            let name = TILE_ATTR;
-            // SAFETY: setting a discardable attribute on a live op.
-            unsafe {
-                mlir_sys::mlirOperationSetAttributeByName(
-                    op,
-                    mlir_sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() },
-                    attr,
-                )
-            };
+            ir::set_attribute(op, TILE_ATTR, attr);
             crate::remark(
                 op,
                 &format!(

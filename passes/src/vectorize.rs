@@ -184,18 +184,6 @@ struct Epilogue {
     c_load: MlirOperation,
 }
 
-/// The op of `block` that is `op` or contains it.
-fn ancestor_in(mut op: MlirOperation, block: sys::MlirBlock) -> Option<MlirOperation> {
-    while !op.ptr.is_null() {
-        // SAFETY: a live op.
-        if unsafe { sys::mlirOperationGetBlock(op) }.ptr == block.ptr {
-            return Some(op);
-        }
-        op = unsafe { sys::mlirOperationGetParentOperation(op) };
-    }
-    None
-}
-
 fn const_bounds(op: MlirOperation, lower: &str, upper: &str) -> Option<(i64, i64)> {
     let parse = |name| -> Option<i64> {
         ir::print_attr(ir::attribute(op, name)?).strip_prefix("affine_map<() -> (")?.strip_suffix(")>")?.parse().ok()
@@ -214,7 +202,7 @@ fn find_epilogue(outer: MlirOperation, mm: &Matmul, elem_bits: usize) -> Option<
         let mut u = sys::mlirValueGetFirstUse(mm.c);
         while !u.ptr.is_null() {
             let owner = sys::mlirOpOperandGetOwner(u);
-            let anc = ancestor_in(owner, block)?;
+            let anc = ir::ancestor_in(owner, block)?;
             let after = sys::mlirOperationIsBeforeInBlock(outer, anc);
             if after && ir::name(anc) != "memref.dealloc" {
                 if epilogue.is_some_and(|e| e.ptr != anc.ptr) {
@@ -293,12 +281,8 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
     let m_full = mm.m - mm.m % t.mr;
     let elem_bits = if ty == "f32" { 32 } else { 64 };
     let epilogue = if t.kc == mm.k { find_epilogue(outer, mm, elem_bits) } else { None };
-    let lanes: Vec<String> = (0..w).map(|i| i.to_string()).collect();
     let ivt = b.ty(&format!("vector<{w}xindex>"));
-    let iota = ir::result(
-        at(b.op("arith.constant", loc, &[], &[ivt], &[("value", b.attr(&format!("dense<[{}]> : vector<{w}xindex>", lanes.join(", "))))], 0)),
-        0,
-    );
+    let iota = ir::result(at(crate::vectorize_loops::iota(&b, loc, w as usize)), 0);
     // Column blocks in parallel, rows inside: a packed block of B's columns
     // stays in cache while every row block passes over it.
     let par = at(b.op(
@@ -417,14 +401,7 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
         ),
     );
     // The original nests keep the leftover columns [n_full, n).
-    let narrow = |inner: MlirOperation| {
-        let map = b.attr(&format!("affine_map<() -> ({n_full})>"));
-        let name = "lowerBoundsMap";
-        // SAFETY: replacing an inherent attribute of a live op.
-        unsafe {
-            sys::mlirOperationSetAttributeByName(inner, sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() }, map)
-        };
-    };
+    let narrow = |inner: MlirOperation| ir::narrow_lower_bound(inner, n_full);
     if let Some(e) = &epilogue {
         crate::remark(e.outer, "strata-vectorize: elementwise epilogue fused into the matmul kernel (applied to its accumulators)");
         if n_full == mm.n {

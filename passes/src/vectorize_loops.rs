@@ -31,6 +31,14 @@ use mlir_sys::{self as sys, MlirOperation, MlirType, MlirValue};
 
 use crate::ir::{self, Builder};
 
+/// `arith.constant dense<[0, 1, .., w-1]> : vector<w x index>`: the lane
+/// offsets added to a loop index to get each lane's index.
+pub(crate) fn iota(b: &Builder, loc: sys::MlirLocation, w: usize) -> MlirOperation {
+    let lanes: Vec<String> = (0..w).map(|i| i.to_string()).collect();
+    let t = b.ty(&format!("vector<{w}xindex>"));
+    b.op("arith.constant", loc, &[], &[t], &[("value", b.attr(&format!("dense<[{}]> : vector<{w}xindex>", lanes.join(", "))))], 0)
+}
+
 /// Vectorizes every matching loop under `root`.
 pub fn run(root: MlirOperation, bits: usize) {
     let loops: Vec<MlirOperation> = ir::walk(root)
@@ -77,14 +85,6 @@ fn reduction_kind(name: &str, ty: &str) -> Option<(&'static str, String)> {
     Some((kind, id))
 }
 
-fn single_use(v: MlirValue) -> bool {
-    // SAFETY: walking a live use list.
-    unsafe {
-        let u = sys::mlirValueGetFirstUse(v);
-        !u.ptr.is_null() && sys::mlirOpOperandGetNextUse(u).ptr.is_null()
-    }
-}
-
 /// Whether `m` is a buffer no other memref can alias: one the kernel
 /// allocated, or an output parameter bufferization created.
 fn private_buffer(m: MlirValue) -> bool {
@@ -102,9 +102,7 @@ fn private_buffer(m: MlirValue) -> bool {
         }
         let dict = sys::mlirArrayAttrGetElement(arg_attrs, i);
         let name = "bufferize.result";
-        !sys::mlirDictionaryAttrGetElementByName(dict, sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() })
-            .ptr
-            .is_null()
+        !sys::mlirDictionaryAttrGetElementByName(dict, ir::sref(name)).ptr.is_null()
     }
 }
 
@@ -125,7 +123,7 @@ fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
     let store = *store;
     let ops = ir::operands(store);
     let (out, idx) = (ops[1], &ops[2..]);
-    if idx.iter().any(|v| defined_inside(*v, lp)) || !private_buffer(out) {
+    if idx.iter().any(|v| ir::defined_inside(*v, lp)) || !private_buffer(out) {
         return None;
     }
     // SAFETY: the stored value is an op result inside the loop (checked).
@@ -137,7 +135,7 @@ fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
     };
     let ty = ir::print_type(ir::value_type(ops[0]));
     reduction_kind(&ir::name(combine), &ty)?;
-    if !single_use(ops[0]) || !defined_inside(ops[0], lp) {
+    if ir::single_user(ops[0]).is_none() || !ir::defined_inside(ops[0], lp) {
         return None;
     }
     let is_out_load = |v: MlirValue| -> bool {
@@ -151,7 +149,7 @@ fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
             && lops[0].ptr == out.ptr
             && lops.len() == idx.len() + 1
             && lops[1..].iter().zip(idx).all(|(a, b)| a.ptr == b.ptr)
-            && single_use(v)
+            && ir::single_user(v).is_some()
     };
     let (a, b) = (ir::operand(combine, 0), ir::operand(combine, 1));
     let (load_val, value) = if is_out_load(a) { (a, b) } else if is_out_load(b) { (b, a) } else { return None };
@@ -184,12 +182,8 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     let at = |op| ir::insert_before(lp, op);
     let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
     let splat = ir::result(at(b.op("arith.constant", loc, &[], &[vt], &[("value", b.attr(&format!("dense<{id}> : vector<{}x{ty}>", r.w)))], 0)), 0);
-    let lanes: Vec<String> = (0..r.w).map(|i| i.to_string()).collect();
     let ivt = b.ty(&format!("vector<{}xindex>", r.w));
-    let iota = ir::result(
-        at(b.op("arith.constant", loc, &[], &[ivt], &[("value", b.attr(&format!("dense<[{}]> : vector<{}xindex>", lanes.join(", "), r.w)))], 0)),
-        0,
-    );
+    let iota = ir::result(at(iota(&b, loc, r.w)), 0);
     let (lo, hi, step) = (cst(0), cst(n_full), cst(r.w as i64));
     let vfor = at(b.op("scf.for", loc, &[lo, hi, step, splat], &[vt], &[], 1));
     let body = ir::new_block(&[index, vt], loc);
@@ -225,10 +219,7 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     if n_full == r.n {
         ir::replace_op(lp, &[]);
     } else {
-        let attr = b.attr(&format!("affine_map<() -> ({n_full})>"));
-        let key = "lowerBoundMap";
-        // SAFETY: replacing an inherent attribute of a live op.
-        unsafe { sys::mlirOperationSetAttributeByName(lp, sys::MlirStringRef { data: key.as_ptr() as *const _, length: key.len() }, attr) };
+        ir::narrow_lower_bound(lp, n_full);
     }
 }
 
@@ -239,33 +230,6 @@ fn is_innermost(op: MlirOperation) -> bool {
 struct Plan {
     n: i64,
     w: usize,
-}
-
-fn parent(op: MlirOperation) -> MlirOperation {
-    // SAFETY: a live op.
-    unsafe { sys::mlirOperationGetParentOperation(op) }
-}
-
-fn within(mut op: MlirOperation, ancestor: MlirOperation) -> bool {
-    while !op.ptr.is_null() {
-        if op.ptr == ancestor.ptr {
-            return true;
-        }
-        op = parent(op);
-    }
-    false
-}
-
-pub(crate) fn defined_inside(v: MlirValue, scope: MlirOperation) -> bool {
-    // SAFETY: a live value.
-    let owner = unsafe {
-        if sys::mlirValueIsAOpResult(v) {
-            sys::mlirOpResultGetOwner(v)
-        } else {
-            sys::mlirBlockGetParentOperation(sys::mlirBlockArgumentGetOwner(v))
-        }
-    };
-    within(owner, scope)
 }
 
 pub(crate) fn scalar_bits(t: MlirType) -> Option<usize> {
@@ -339,20 +303,20 @@ pub(crate) fn check_body(lp: MlirOperation, j: MlirValue, n: i64, skip: &[MlirOp
                 let identity = ir::attribute(op, "map")
                     .map(|a| unsafe { sys::mlirAffineMapIsIdentity(sys::mlirAffineMapAttrGetValue(a)) })
                     .unwrap_or(false);
-                let uniform = !idx.iter().any(|v| defined_inside(*v, lp));
-                if name == "affine.load" && uniform && !defined_inside(memref, lp) {
+                let uniform = !idx.iter().any(|v| ir::defined_inside(*v, lp));
+                if name == "affine.load" && uniform && !ir::defined_inside(memref, lp) {
                     continue; // the same element in every lane: loaded once, broadcast
                 }
                 let (shape, _) = ir::shape(ir::value_type(memref));
                 if !identity || idx.is_empty() || idx[idx.len() - 1].ptr != j.ptr || shape.last() != Some(&n) {
                     return None;
                 }
-                if idx[..idx.len() - 1].iter().any(|v| defined_inside(*v, lp)) || defined_inside(memref, lp) {
+                if idx[..idx.len() - 1].iter().any(|v| ir::defined_inside(*v, lp)) || ir::defined_inside(memref, lp) {
                     return None;
                 }
             }
             "scf.for" => {
-                if ir::operands(op)[..3].iter().any(|v| defined_inside(*v, lp)) {
+                if ir::operands(op)[..3].iter().any(|v| ir::defined_inside(*v, lp)) {
                     return None;
                 }
             }
@@ -439,7 +403,7 @@ impl Vectorizer {
             let loc = ir::location(op);
             match name.as_str() {
                 "affine.yield" => {}
-                "affine.load" if ir::operands(op)[1..].iter().all(|v| !defined_inside(*v, self.scope)) => {
+                "affine.load" if ir::operands(op)[1..].iter().all(|v| !ir::defined_inside(*v, self.scope)) => {
                     let scalar_ty = ir::value_type(ir::result(op, 0));
                     let operands: Vec<MlirValue> = ir::operands(op).iter().map(|v| self.index(*v)).collect();
                     let l = ir::append(to, self.b.op("memref.load", loc, &operands, &[scalar_ty], &[], 0));
@@ -540,18 +504,7 @@ fn vectorize(par: MlirOperation, plan: &Plan) {
     let at = |op| ir::insert_before(par, op);
     let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
     let (lo, hi, step) = (cst(0), cst(n_full), cst(plan.w as i64));
-    let lanes: Vec<String> = (0..plan.w).map(|i| i.to_string()).collect();
-    let iota = ir::result(
-        at(b.op(
-            "arith.constant",
-            loc,
-            &[],
-            &[b.ty(&format!("vector<{}xindex>", plan.w))],
-            &[("value", b.attr(&format!("dense<[{}]> : vector<{}xindex>", lanes.join(", "), plan.w)))],
-            0,
-        )),
-        0,
-    );
+    let iota = ir::result(at(iota(&b, loc, plan.w)), 0);
     let vfor = at(b.op("scf.for", loc, &[lo, hi, step], &[], &[], 1));
     let body = ir::new_block(&[index], loc);
     ir::append_block(ir::region(vfor, 0), body);
@@ -567,11 +520,6 @@ fn vectorize(par: MlirOperation, plan: &Plan) {
     if n_full == plan.n {
         ir::replace_op(par, &[]);
     } else {
-        let name = "lowerBoundsMap";
-        let map = b.attr(&format!("affine_map<() -> ({n_full})>"));
-        // SAFETY: replacing an inherent attribute of a live op.
-        unsafe {
-            sys::mlirOperationSetAttributeByName(par, sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() }, map)
-        };
+        ir::narrow_lower_bound(par, n_full);
     }
 }
