@@ -4,6 +4,7 @@
 //! by CMake into a static library; this crate links it, exposes its C-API
 //! registration handle, and gives safe builders for every op ([`ops`]).
 
+pub mod cpu;
 pub mod ops;
 
 use melior::{

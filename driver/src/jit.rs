@@ -60,6 +60,9 @@ pub enum Error {
     Arguments(String),
     #[error("{0}")]
     Jit(String),
+    /// The target is unknown, or this host cannot execute it.
+    #[error("{0}")]
+    Target(String),
     #[error("function '{0}' cannot be linked (a symbol it needs is missing: see the JIT's message above)")]
     Link(String),
 }
@@ -288,11 +291,16 @@ pub struct CompileOptions {
     pub jit_opt_level: i32,
     /// Shared libraries the JIT loads (e.g. MLIR's `c_runner_utils`).
     pub shared_libs: Vec<String>,
+    /// `--strata-target`: `host`, or an LLVM CPU name with optional
+    /// `,+feature,-feature` overrides. `None`: the module's own
+    /// `strata.target` if it has one (IR from `strata-opt`), else
+    /// `$STRATA_TARGET`'s, else the host.
+    pub target: Option<String>,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { level: Level::O3, pipeline: None, jit_opt_level: 3, shared_libs: Vec::new() }
+        CompileOptions { level: Level::O3, pipeline: None, jit_opt_level: 3, shared_libs: Vec::new(), target: None }
     }
 }
 
@@ -407,6 +415,9 @@ impl Kernel {
         let module =
             strata_dialect::parse_module(ctx, source, source_name).ok_or_else(|| Error::Invalid(render(&collector)))?;
         let signatures = signatures(&module);
+        let target = target_of(&module, options.target.as_deref())?;
+        crate::target::check_executable(&target).map_err(|e| Error::Target(e.to_string()))?;
+        target.attach(module.as_operation().to_raw());
 
         let pipeline = match &options.pipeline {
             Some(text) => Pipeline::parse(text).map_err(|e| Error::Pipeline(e.to_string()))?,
@@ -432,7 +443,7 @@ impl Kernel {
             .filter(|d| d.severity == crate::diagnostics::Severity::Remark)
             .map(|d| d.render(source_name, None).trim_end().to_string())
             .collect();
-        prefer_host_vector_width(&module);
+        apply_target(&module, &target)?;
         let mut libs = options.shared_libs.clone();
         if uses_openmp(&module) {
             libs.push(format!("{}/lib/libomp.so", llvm_prefix()));
@@ -611,24 +622,48 @@ fn check_args(sig: &Signature, args: &[Arg]) -> Result<(), Error> {
 }
 
 
-/// On AVX-512 hosts, lets LLVM keep 512-bit vectors whole. Its default
-/// tuning for these CPUs prefers 256-bit vectors and splits every 512-bit
-/// operation in two unless a function asks for more, which halves the
-/// throughput of the vector code `strata-vectorize` emits.
-fn prefer_host_vector_width(module: &Module) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        let b = ir::Builder::of_op(module.as_operation().to_raw());
-        let attr = b.attr(r#"[["prefer-vector-width", "512"], ["min-legal-vector-width", "512"]]"#);
-        for op in ir::walk(module.as_operation().to_raw()) {
-            // SAFETY: a live op; only functions with a body are annotated.
-            let has_body = unsafe { sys::mlirOperationGetNumRegions(op) } == 1
-                && !ir::first_block(ir::region(op, 0)).ptr.is_null();
-            if ir::name(op) == "llvm.func" && has_body && ir::attribute(op, "passthrough").is_none() {
-                ir::set_attribute(op, "passthrough", attr);
-            }
+/// The target to compile for: the one named, else the module's own, else
+/// `$STRATA_TARGET`'s, else the host.
+fn target_of(module: &Module, named: Option<&str>) -> Result<crate::target::Target, Error> {
+    let attached = ir::attribute(module.as_operation().to_raw(), crate::target::TARGET_ATTR);
+    match (named, attached.and_then(crate::target::Target::from_attr)) {
+        (None, Some(t)) => Ok(t),
+        (named, _) => crate::target::from_flag(named).map_err(|e| Error::Target(e.to_string())),
+    }
+}
+
+/// Gives every function the target's CPU and its whole feature list, so
+/// that LLVM generates code for the target rather than for the host the
+/// ExecutionEngine's target machine describes (a function's
+/// `target-features` replace the machine's). On 512-bit targets, also lets
+/// LLVM keep 512-bit vectors whole: its default tuning for these CPUs
+/// prefers 256-bit vectors and splits every 512-bit operation in two
+/// unless a function asks for more, which halves the throughput of the
+/// vector code `strata-vectorize` emits.
+fn apply_target(module: &Module, target: &crate::target::Target) -> Result<(), Error> {
+    let features = crate::target::all_features(target).map_err(|e| Error::Target(e.to_string()))?;
+    let b = ir::Builder::of_op(module.as_operation().to_raw());
+    let quoted: Vec<String> = features.iter().map(|f| format!("\"{f}\"")).collect();
+    let features_attr = b.attr(&format!("#llvm.target_features<[{}]>", quoted.join(", ")));
+    // SAFETY: builds a string attribute in the module's context.
+    let cpu_attr = unsafe {
+        sys::mlirStringAttrGet(sys::mlirOperationGetContext(module.as_operation().to_raw()), ir::sref(&target.cpu))
+    };
+    let wide = b.attr(r#"[["prefer-vector-width", "512"], ["min-legal-vector-width", "512"]]"#);
+    for op in ir::walk(module.as_operation().to_raw()) {
+        // SAFETY: a live op; only functions with a body are annotated.
+        let has_body = unsafe { sys::mlirOperationGetNumRegions(op) } == 1
+            && !ir::first_block(ir::region(op, 0)).ptr.is_null();
+        if ir::name(op) != "llvm.func" || !has_body {
+            continue;
+        }
+        ir::set_attribute(op, "target_cpu", cpu_attr);
+        ir::set_attribute(op, "target_features", features_attr);
+        if target.vector_bits == 512 && ir::attribute(op, "passthrough").is_none() {
+            ir::set_attribute(op, "passthrough", wide);
         }
     }
+    Ok(())
 }
 
 fn uses_openmp(module: &Module) -> bool {

@@ -6,4 +6,5 @@ pub mod diagnostics;
 pub mod jit;
 pub mod opt;
 pub mod run;
+pub mod target;
 pub mod verify;

@@ -43,6 +43,11 @@ pub struct RunArgs {
     /// Print what the strata-* passes did, as remarks on standard error.
     #[arg(long = "strata-remarks")]
     pub strata_remarks: bool,
+    /// What code generation may assume: `host` (the default) or an LLVM CPU
+    /// name (`znver3`, `skylake-avx512`, `x86-64-v3`), optionally followed by
+    /// `,+feature,-feature`. A target this host cannot execute is refused.
+    #[arg(long = "strata-target", value_name = "NAME")]
+    pub strata_target: Option<String>,
     /// LLVM optimization level of the JIT (mlir-runner's -O0..-O3).
     #[arg(short = 'O', default_value = "3", value_parser = clap::value_parser!(i32).range(0..=3))]
     pub jit_opt: i32,
@@ -74,6 +79,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         pipeline: args.pass_pipeline.clone(),
         jit_opt_level: args.jit_opt,
         shared_libs: args.shared_libs.clone(),
+        target: args.strata_target.clone(),
     };
     let kernel = Kernel::compile(&source, &args.file, &options).map_err(|e| e.to_string())?;
     for remark in kernel.remarks() {

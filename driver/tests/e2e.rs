@@ -808,3 +808,36 @@ fn mlp_with_fused_epilogue() {
         }
     }
 }
+
+/// The same kernels under every x86-64 vector width, chosen by target
+/// name rather than by the host: SSE (`x86-64`), AVX2 (`x86-64-v3`,
+/// `znver3`) and AVX-512 (`skylake-avx512`, `x86-64-v4`). On an AVX-512
+/// host all of them run; elsewhere the AVX-512 ones must be refused with a
+/// target error (and `strata-opt` still emits their code: lit's
+/// `strata-opt/target.mlir`).
+#[test]
+fn every_target_width_gives_the_same_results() {
+    let _turn = serial();
+    let host = strata_driver::target::resolve("host").unwrap();
+    for name in ["x86-64", "x86-64-v3", "znver3", "skylake-avx512", "x86-64-v4"] {
+        let target = strata_driver::target::resolve(name).unwrap();
+        let options = CompileOptions { target: Some(name.into()), ..Default::default() };
+        if strata_driver::target::check_executable(&target).is_err() {
+            assert!(host.vector_bits < target.vector_bits, "{name} refused on a host with {} bits", host.vector_bits);
+            let refused = Kernel::compile(MLP, "mlp.mlir", &options).err().expect("a target the host lacks is refused");
+            assert!(refused.to_string().contains("does not have"), "{refused}");
+            continue;
+        }
+        let k = Kernel::compile(MLP, "mlp.mlir", &options).unwrap();
+        let x = data(ElemType::F32, &[37, 29], 31, false, false);
+        let w = data(ElemType::F32, &[29, 19], 32, false, false);
+        let b = data(ElemType::F32, &[19], 33, false, false);
+        let got = k.call("mlp", &mut [x.clone(), w.clone(), b.clone()]).unwrap().remove(0);
+        check(&format!("mlp on {name}"), &got, &mlp_ref(&x.to_f64_vec(), &w.to_f64_vec(), &b.to_f64_vec()), 1e-5);
+        let got = k.call("mandel", &mut []).unwrap().remove(0);
+        check(&format!("mandelbrot on {name}"), &got, &mandel_ref(), 0.0);
+        for e in ELEMS {
+            check_matmul(e, (23, 45, 71), &options, &format!("on {name}"));
+        }
+    }
+}

@@ -16,6 +16,10 @@ pub fn sref(s: &str) -> sys::MlirStringRef {
 
 /// Reads an `MlirStringRef` handed to a callback.
 pub fn string_of(s: sys::MlirStringRef) -> String {
+    // An empty string may come with a null pointer, which a slice may not.
+    if s.data.is_null() || s.length == 0 {
+        return String::new();
+    }
     // SAFETY: MLIR passes a valid (pointer, length) pair.
     unsafe { String::from_utf8_lossy(std::slice::from_raw_parts(s.data as *const u8, s.length)).into_owned() }
 }

@@ -11,6 +11,7 @@ pub mod levels;
 pub mod options;
 pub mod pipeline;
 pub mod registry;
+pub mod target;
 
 mod convert_to_linalg;
 mod fuse;

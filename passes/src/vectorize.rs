@@ -34,41 +34,21 @@ use crate::{
     ir::{self, Builder},
     options::{OptionKind, OptionSpec, PassOptions},
     registry::{Build, PassInfo, Status},
+    target::Target,
 };
 
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-vectorize",
-    summary: "Turn loops into vector dialect code at the CPU's vector width: the matmul micro-kernel, elementwise loops and strata.map bodies",
+    summary: "Turn loops into vector dialect code at the target's vector width: the matmul micro-kernel, elementwise loops and strata.map bodies",
     options: &[OptionSpec {
         name: "vector-width",
         kind: OptionKind::Int,
         default: "0",
-        description: "vector width in bits; 0 uses the host CPU's (512 with AVX-512, 256 with AVX2, else 128)",
+        description: "vector width in bits: 128, 256 or 512; 0 uses the module's strata.target (512 with AVX-512, 256 with AVX2, else 128)",
     }],
     status: Status::Implemented,
-    build: Build::Rust(|o: &PassOptions| {
-        let bits = match o.int("vector-width") {
-            0 => host_vector_bits(),
-            b => b.clamp(128, 2048) as usize,
-        };
-        Box::new(Vectorize { bits })
-    }),
+    build: Build::Rust(|o: &PassOptions| Box::new(Vectorize { given: o.int("vector-width") })),
 };
-
-/// The widest vector registers of the CPU this process runs on (the JIT
-/// compiles for it).
-pub fn host_vector_bits() -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return 512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return 256;
-        }
-    }
-    128
-}
 
 /// Rows per register block: `2 x MR` accumulators plus two `B` vectors and
 /// one broadcast fit AVX-512's 32 vector registers with room to spare.
@@ -76,18 +56,30 @@ const MR: usize = 6;
 
 #[derive(Clone, Copy)]
 struct Vectorize {
-    bits: usize,
+    /// The `vector-width` option: 0 for the target's.
+    given: i64,
 }
 
 impl StrataPass for Vectorize {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
+        let bits = match self.given {
+            0 => Target::of_module(root.to_raw()).vector_bits as usize,
+            128 | 256 | 512 => self.given as usize,
+            other => {
+                ir::emit_error(
+                    root.to_raw(),
+                    &format!("'strata-vectorize' option vector-width must be 128, 256 or 512 (or 0 for the target's), not {other}"),
+                );
+                return Err(PassFailed);
+            }
+        };
         let nests: Vec<(MlirOperation, Matmul)> =
             ir::walk(root.to_raw()).into_iter().filter_map(|op| match_matmul(op).map(|m| (op, m))).collect();
         for (outer, m) in nests {
-            rewrite(outer, &m, self.bits);
+            rewrite(outer, &m, bits);
         }
         expand_math(root.to_raw());
-        crate::vectorize_loops::run(root.to_raw(), self.bits);
+        crate::vectorize_loops::run(root.to_raw(), bits);
         Ok(())
     }
 
