@@ -141,3 +141,25 @@ fn builders_refuse_untypeable_operands_and_verifier_catches_the_rest() {
     assert!(ops::is_element_type(f32t));
     assert!(!ops::is_element_type(Type::index(&context)));
 }
+
+/// The parser must stop at the end of the text it is given, even when the
+/// text ends inside a token and more MLIR follows it in memory (as it does
+/// for each chunk of `--split-input-file`): it once lexed on past the end,
+/// which was a flaky SIGSEGV when the bytes after it were not mapped, and
+/// otherwise an error about text that is not in the input.
+#[test]
+fn parsing_stops_at_the_end_of_the_text() {
+    let context = crate::new_context();
+    let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = messages.clone();
+    context.attach_diagnostic_handler(move |d| {
+        sink.lock().unwrap().push(d.to_string());
+        true
+    });
+    let full = "func.func @f() attributes {note = \"unterminated\"} {\n  return\n}\n";
+    let cut = &full[..full.find("unterminated").unwrap() + 4];
+    assert!(crate::parse_module(&context, cut, "cut.mlir").is_none(), "parsed past the end of: {cut}");
+    let got = messages.lock().unwrap().join("\n");
+    assert!(got.contains("expected '\"' in string literal"), "{got}");
+    assert!(crate::parse_module(&context, full, "full.mlir").is_some());
+}
