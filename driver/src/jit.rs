@@ -415,7 +415,8 @@ impl Kernel {
         let module =
             strata_dialect::parse_module(ctx, source, source_name).ok_or_else(|| Error::Invalid(render(&collector)))?;
         let signatures = signatures(&module);
-        let target = target_of(&module, options.target.as_deref())?;
+        let target = crate::target::for_module(module.as_operation().to_raw(), options.target.as_deref())
+            .map_err(|e| Error::Target(e.to_string()))?;
         crate::target::check_executable(&target).map_err(|e| Error::Target(e.to_string()))?;
         target.attach(module.as_operation().to_raw());
 
@@ -621,16 +622,6 @@ fn check_args(sig: &Signature, args: &[Arg]) -> Result<(), Error> {
     Ok(())
 }
 
-
-/// The target to compile for: the one named, else the module's own, else
-/// `$STRATA_TARGET`'s, else the host.
-fn target_of(module: &Module, named: Option<&str>) -> Result<crate::target::Target, Error> {
-    let attached = ir::attribute(module.as_operation().to_raw(), crate::target::TARGET_ATTR);
-    match (named, attached.and_then(crate::target::Target::from_attr)) {
-        (None, Some(t)) => Ok(t),
-        (named, _) => crate::target::from_flag(named).map_err(|e| Error::Target(e.to_string())),
-    }
-}
 
 /// Gives every function the target's CPU and its whole feature list, so
 /// that LLVM generates code for the target rather than for the host the

@@ -213,8 +213,8 @@ pub fn run(args: &OptArgs) -> Result<(), OptError> {
         return Ok(());
     }
     let pipeline = pipeline_of(args)?;
-    let target = crate::target::from_flag(args.strata_target.as_deref())
-        .map_err(|e| OptError::Message(e.to_string()))?;
+    // A bad name is reported once, before any chunk runs.
+    crate::target::from_flag(args.strata_target.as_deref()).map_err(|e| OptError::Message(e.to_string()))?;
     let (name, source) = read_input(&args.input)?;
     strata_passes::set_remarks(args.strata_remarks);
 
@@ -237,7 +237,7 @@ pub fn run(args: &OptArgs) -> Result<(), OptError> {
     for chunk in split_chunks(&source, args.split_input_file) {
         // Leading newlines keep MLIR's line numbers those of the whole file.
         let padded = format!("{}{}", "\n".repeat(chunk.first_line - 1), chunk.text);
-        let result = process_chunk(&context, args, pipeline.as_ref(), &target, &name, &padded);
+        let result = process_chunk(&context, args, pipeline.as_ref(), &name, &padded);
         let diags = collector.take();
         if args.verify_diagnostics {
             let failures = match parse_expectations(chunk.text, chunk.first_line) {
@@ -296,15 +296,18 @@ fn process_chunk(
     context: &Context,
     args: &OptArgs,
     pipeline: Option<&Pipeline>,
-    target: &crate::target::Target,
     name: &str,
     text: &str,
 ) -> Result<String, ()> {
     let module = strata_dialect::parse_module(context, text, name).ok_or(())?;
     if let Some(pipeline) = pipeline {
         let op = module.as_operation().to_raw();
-        if args.strata_target.is_some() || strata_passes::ir::attribute(op, crate::target::TARGET_ATTR).is_none() {
-            target.attach(op);
+        match crate::target::for_module(op, args.strata_target.as_deref()) {
+            Ok(target) => target.attach(op),
+            Err(e) => {
+                eprintln!("{name}: error: {e}");
+                return Err(());
+            }
         }
         run_pipeline(context, args, pipeline, &module).map_err(|e| {
             if let Some(message) = e {

@@ -20,6 +20,8 @@ pub enum TargetError {
     UnknownCpu(String),
     #[error("bad feature list '{0}' for target '{1}': expected comma-separated +name/-name with LLVM's x86 feature names (e.g. +avx512f,-avx2)")]
     BadFeature(String, String),
+    #[error("malformed strata.target attribute {0}: expected a dictionary with at least cpu = \"NAME\" (and optionally features = \"+f,-g\")")]
+    Malformed(String),
     #[error("LLVM has no x86-64 code generator in this build")]
     NoX86,
     #[error("target '{target}' needs {feature}, which this host ({host}) does not have: use --strata-target=host, or compile with strata-opt and run elsewhere")]
@@ -40,6 +42,36 @@ pub fn from_flag(flag: Option<&str>) -> Result<Target, TargetError> {
     match flag {
         Some(name) => resolve(name),
         None => resolve(&std::env::var("STRATA_TARGET").unwrap_or_else(|_| "host".into())),
+    }
+}
+
+/// The target a compile of `module` uses: the flag's if given, else the
+/// module's own `strata.target` (complete, as `strata-opt` writes it, or
+/// just `{cpu = "NAME", features = "+f"}` as a user may write it), else
+/// `$STRATA_TARGET`'s or the host's.
+pub fn for_module(module: mlir_sys::MlirOperation, flag: Option<&str>) -> Result<Target, TargetError> {
+    if flag.is_some() {
+        return from_flag(flag);
+    }
+    let Some(attr) = strata_passes::ir::attribute(module, TARGET_ATTR) else { return from_flag(None) };
+    if let Some(t) = Target::from_attr(attr) {
+        return Ok(t);
+    }
+    // SAFETY: attribute queries on a live attribute.
+    let field = |name: &str| unsafe {
+        if !mlir_sys::mlirAttributeIsADictionary(attr) {
+            return None;
+        }
+        let v = mlir_sys::mlirDictionaryAttrGetElementByName(attr, strata_passes::ir::sref(name));
+        (!v.ptr.is_null() && mlir_sys::mlirAttributeIsAString(v))
+            .then(|| strata_passes::ir::string_of(mlir_sys::mlirStringAttrGetValue(v)))
+    };
+    match (field("cpu"), field("features")) {
+        (Some(cpu), features) => {
+            let features = features.unwrap_or_default();
+            resolve(&if features.is_empty() { cpu } else { format!("{cpu},{features}") })
+        }
+        _ => Err(TargetError::Malformed(strata_passes::ir::print_attr(attr))),
     }
 }
 
