@@ -54,3 +54,14 @@ void strataContextPrintOpOnDiagnostic(MlirContext context, bool enable) {
 void strataEmitRemark(MlirLocation location, const char *message) {
   mlir::emitRemark(unwrap(location)) << message;
 }
+
+void strataEmitDiagnosticWithNote(MlirLocation location, int severity,
+                                  const char *message, MlirLocation noteAt,
+                                  const char *note) {
+  mlir::InFlightDiagnostic d = severity == 0
+                                   ? mlir::emitError(unwrap(location))
+                                   : mlir::emitWarning(unwrap(location));
+  d << message;
+  if (note && *note)
+    d.attachNote(unwrap(noteAt)) << note;
+}

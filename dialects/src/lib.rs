@@ -5,6 +5,7 @@
 //! registration handle, and gives safe builders for every op ([`ops`]).
 
 pub mod cpu;
+pub mod diag;
 pub mod ops;
 
 use melior::{

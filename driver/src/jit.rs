@@ -296,11 +296,13 @@ pub struct CompileOptions {
     /// `strata.target` if it has one (IR from `strata-opt`), else
     /// `$STRATA_TARGET`'s, else the host.
     pub target: Option<String>,
+    /// The default pipeline's race check (`--strata-races`).
+    pub races: levels::Races,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { level: Level::O3, pipeline: None, jit_opt_level: 3, shared_libs: Vec::new(), target: None }
+        CompileOptions { level: Level::O3, pipeline: None, jit_opt_level: 3, shared_libs: Vec::new(), target: None, races: levels::Races::Error }
     }
 }
 
@@ -422,7 +424,7 @@ impl Kernel {
 
         let pipeline = match &options.pipeline {
             Some(text) => Pipeline::parse(text).map_err(|e| Error::Pipeline(e.to_string()))?,
-            None => levels::pipeline(options.level),
+            None => levels::pipeline_with(options.level, options.races),
         };
         // One pass manager per step, so that a failure names its pass.
         for step in pipeline.steps().map_err(|e| Error::Pipeline(e.to_string()))? {

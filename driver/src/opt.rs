@@ -54,6 +54,10 @@ pub struct OptArgs {
     /// pipeline runs; a module that has one keeps it unless this is given.
     #[arg(long = "strata-target", value_name = "NAME")]
     pub strata_target: Option<String>,
+    /// The default pipeline's race check (`strata-check-races`): `error`
+    /// (provable races are errors), `warn`, or `off`.
+    #[arg(long = "strata-races", value_name = "error|warn|off", default_value = "error")]
+    pub strata_races: String,
     /// Process each chunk between `// -----` lines on its own.
     #[arg(long = "split-input-file")]
     pub split_input_file: bool,
@@ -151,7 +155,9 @@ fn pipeline_of(args: &OptArgs) -> Result<Option<Pipeline>, OptError> {
     }
     if let Some(level) = &args.strata_pipeline {
         let level: Level = level.parse().map_err(|e: strata_passes::PipelineError| OptError::Message(e.to_string()))?;
-        return Ok(Some(levels::pipeline(level)));
+        let races: levels::Races =
+            args.strata_races.parse().map_err(|e: strata_passes::PipelineError| OptError::Message(e.to_string()))?;
+        return Ok(Some(levels::pipeline_with(level, races)));
     }
     if !args.pass_flags.is_empty() {
         return Ok(Some(Pipeline { anchor: "builtin.module".into(), elements: args.pass_flags.clone() }));

@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// `,+feature,-feature`. A target this host cannot execute is refused.
     #[arg(long = "strata-target", value_name = "NAME")]
     pub strata_target: Option<String>,
+    /// The default pipeline's race check: `error` (provable races are
+    /// errors), `warn`, or `off`.
+    #[arg(long = "strata-races", value_name = "error|warn|off", default_value = "error")]
+    pub strata_races: String,
     /// LLVM optimization level of the JIT (mlir-runner's -O0..-O3).
     #[arg(short = 'O', default_value = "3", value_parser = clap::value_parser!(i32).range(0..=3))]
     pub jit_opt: i32,
@@ -80,6 +84,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         jit_opt_level: args.jit_opt,
         shared_libs: args.shared_libs.clone(),
         target: args.strata_target.clone(),
+        races: args.strata_races.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?,
     };
     let kernel = Kernel::compile(&source, &args.file, &options).map_err(|e| e.to_string())?;
     for remark in kernel.remarks() {

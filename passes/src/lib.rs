@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod target;
 
+mod check_races;
 mod convert_to_linalg;
 mod fuse;
 pub mod ir;

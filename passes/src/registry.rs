@@ -2,7 +2,7 @@
 //! instantiated (a Rust pass, or a pipeline of other passes).
 
 use crate::{
-    convert_to_linalg,
+    check_races, convert_to_linalg,
     external::{self, StrataPass},
     fuse, lower_to_affine, lower_to_llvm, outline_parallel,
     options::{OptionSpec, PassOptions},
@@ -58,9 +58,10 @@ impl PassInfo {
 }
 
 /// Every `strata-*` pass, in the order the default pipeline runs them.
-pub static PASSES: [&PassInfo; 6] = [
+pub static PASSES: [&PassInfo; 7] = [
     &fuse::INFO,
     &lower_to_affine::INFO,
+    &check_races::INFO,
     &tile::INFO,
     &vectorize::INFO,
     &parallelize::INFO,

@@ -40,6 +40,15 @@ MLIR_CAPI_EXPORTED void strataContextPrintOpOnDiagnostic(MlirContext context,
 MLIR_CAPI_EXPORTED void strataEmitRemark(MlirLocation location,
                                          const char *message);
 
+/// Emits an error (`severity` 0) or a warning (1) at `location`, with a
+/// note at `noteAt` unless `note` is empty: the C API only emits bare
+/// errors.
+MLIR_CAPI_EXPORTED void strataEmitDiagnosticWithNote(MlirLocation location,
+                                                     int severity,
+                                                     const char *message,
+                                                     MlirLocation noteAt,
+                                                     const char *note);
+
 /// Calls `callback` once with LLVM's name for the host CPU.
 MLIR_CAPI_EXPORTED void strataHostCpu(MlirStringCallback callback,
                                       void *userData);
