@@ -439,11 +439,12 @@ impl Kernel {
             }
         }
 
-        // What the passes reported (with `strata_passes::set_remarks`).
+        // What the passes reported: warnings (a possible data race, say),
+        // and remarks with `strata_passes::set_remarks`.
         let remarks: Vec<String> = collector
             .take()
             .iter()
-            .filter(|d| d.severity == crate::diagnostics::Severity::Remark)
+            .filter(|d| matches!(d.severity, crate::diagnostics::Severity::Remark | crate::diagnostics::Severity::Warning))
             .map(|d| d.render(source_name, None).trim_end().to_string())
             .collect();
         apply_target(&module, &target)?;
@@ -462,8 +463,9 @@ impl Kernel {
         Ok(Kernel { engine, signatures, entries: Default::default(), remarks, _module: module, _context: context })
     }
 
-    /// The optimization remarks the passes emitted while compiling, as
-    /// `FILE:LINE:COL: remark: ...` lines (empty unless remarks were on).
+    /// The warnings and optimization remarks the passes emitted while
+    /// compiling, as `FILE:LINE:COL: warning: ...` / `remark: ...` lines
+    /// (remarks only when they were turned on), notes included.
     pub fn remarks(&self) -> &[String] {
         &self.remarks
     }
