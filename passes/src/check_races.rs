@@ -117,14 +117,14 @@ impl Expr {
         }
     }
 
-    /// Its value at the iteration `ivs`, inner loop variables at their
-    /// first value (`firsts`), if it depends on nothing else.
-    fn eval(&self, ivs: &[i64], firsts: &HashMap<usize, i64>) -> Option<i64> {
-        let ev = |e: &Expr| e.eval(ivs, firsts);
+    /// Its value at the iteration `ivs` with inner loop variables as in
+    /// `inner`, if it depends on nothing else.
+    fn eval(&self, ivs: &[i64], inner: &HashMap<usize, i64>) -> Option<i64> {
+        let ev = |e: &Expr| e.eval(ivs, inner);
         Some(match self {
             Expr::Const(c) => *c,
             Expr::Iv(k) => ivs[*k],
-            Expr::Inner(id) => *firsts.get(id)?,
+            Expr::Inner(id) => *inner.get(id)?,
             Expr::Add(a, b) => ev(a)?.checked_add(ev(b)?)?,
             Expr::Mul(a, b) => ev(a)?.checked_mul(ev(b)?)?,
             Expr::FloorDiv(a, c) => floor_div(ev(a)?, *c),
@@ -233,6 +233,25 @@ struct Access {
     conditional: bool,
 }
 
+/// The values an inner loop's variable takes, as far as enumerated.
+#[derive(Clone, Debug)]
+struct Domain {
+    values: Vec<i64>,
+    /// Whether `values` are all of them.
+    complete: bool,
+}
+
+/// How many values of an inner loop's variable are enumerated at most.
+const INNER_VALUES: i64 = 16;
+
+fn domain(lb: i64, ub: i64, step: i64) -> Option<Domain> {
+    if step <= 0 || ub <= lb {
+        return None;
+    }
+    let trip = (ub - lb + step - 1) / step;
+    Some(Domain { values: (0..trip.min(INNER_VALUES)).map(|t| lb + t * step).collect(), complete: trip <= INNER_VALUES })
+}
+
 /// A parallel loop: its induction variables and their constant bounds.
 struct Loop {
     op: MlirOperation,
@@ -280,7 +299,19 @@ impl Loop {
                         })
                         .collect()
                 };
-                let steps = ir::attribute(op, "steps").map(ir::i64_array).unwrap_or_default();
+                // `steps` is an array of integer attributes.
+                let steps: Vec<i64> = ir::attribute(op, "steps")
+                    .filter(|a| unsafe { sys::mlirAttributeIsAArray(*a) })
+                    .map(|a| {
+                        // SAFETY: an array attribute's integer elements.
+                        (0..unsafe { sys::mlirArrayAttrGetNumElements(a) })
+                            .filter_map(|i| {
+                                let e = unsafe { sys::mlirArrayAttrGetElement(a, i) };
+                                unsafe { sys::mlirAttributeIsAInteger(e) }.then(|| unsafe { sys::mlirIntegerAttrGetValueInt(e) })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 (bound("lowerBoundsMap"), bound("upperBoundsMap"), (0..n).map(|k| steps.get(k).copied()).collect())
             }
             _ => return None,
@@ -339,37 +370,40 @@ impl Loop {
     }
 }
 
-/// The first value of an inner loop's induction variable `v`, if its lower
-/// bound is a constant and the loop surely runs (a constant trip count of
-/// at least one).
-fn first_value(v: MlirValue) -> Option<i64> {
+/// The values of an inner loop's induction variable `v`, if its bounds
+/// are constants.
+fn domain_of(v: MlirValue) -> Option<Domain> {
     // SAFETY: `v` is a block argument.
     let (owner, index) = unsafe {
         (sys::mlirBlockGetParentOperation(sys::mlirBlockArgumentGetOwner(v)), sys::mlirBlockArgumentGetArgNumber(v))
     };
     match ir::name(owner).as_str() {
-        "scf.for" if index == 0 => {
-            let (lb, ub, st) = (constant_of(ir::operand(owner, 0))?, constant_of(ir::operand(owner, 1))?, constant_of(ir::operand(owner, 2))?);
-            (st > 0 && ub > lb).then_some(lb)
-        }
+        "scf.for" if index == 0 => domain(
+            constant_of(ir::operand(owner, 0))?,
+            constant_of(ir::operand(owner, 1))?,
+            constant_of(ir::operand(owner, 2))?,
+        ),
         "strata.parallel_for" | "scf.parallel" | "affine.parallel" => {
             let lp = Loop::of(owner)?;
             let k = index as usize;
-            let (lb, ub) = (lp.lower.get(k).copied()??, lp.upper.get(k).copied()??);
-            (ub > lb).then_some(lb)
+            domain(lp.lower.get(k).copied()??, lp.upper.get(k).copied()??, lp.step.get(k).copied()??)
         }
         "affine.for" if index == 0 => {
             let bound = |attr: &str| -> Option<i64> {
                 let map = unsafe { sys::mlirAffineMapAttrGetValue(ir::attribute(owner, attr)?) };
                 // SAFETY: a live map.
                 unsafe {
+                    if sys::mlirAffineMapGetNumResults(map) != 1 {
+                        return None;
+                    }
                     let e = sys::mlirAffineMapGetResult(map, 0);
-                    (sys::mlirAffineMapGetNumResults(map) == 1 && sys::mlirAffineExprIsAConstant(e))
-                        .then(|| sys::mlirAffineConstantExprGetValue(e))
+                    sys::mlirAffineExprIsAConstant(e).then(|| sys::mlirAffineConstantExprGetValue(e))
                 }
             };
-            let (lb, ub) = (bound("lowerBoundMap")?, bound("upperBoundMap")?);
-            (ub > lb).then_some(lb)
+            let step = ir::attribute(owner, "step")
+                .filter(|a| unsafe { sys::mlirAttributeIsAInteger(*a) })
+                .map(|a| unsafe { sys::mlirIntegerAttrGetValueInt(a) })?;
+            domain(bound("lowerBoundMap")?, bound("upperBoundMap")?, step)
         }
         _ => None,
     }
@@ -394,9 +428,8 @@ fn constant_of(v: MlirValue) -> Option<i64> {
 /// Builds index expressions of values used inside one loop.
 struct Indexer<'a> {
     lp: &'a Loop,
-    /// Inner loops' variables that take a known first value (a constant
-    /// lower bound, at least one iteration): a witness of a race can use it.
-    firsts: std::cell::RefCell<HashMap<usize, i64>>,
+    /// Inner loops' variables with constant bounds: their values.
+    domains: std::cell::RefCell<HashMap<usize, Domain>>,
 }
 
 impl Indexer<'_> {
@@ -416,8 +449,8 @@ impl Indexer<'_> {
         // SAFETY: a live value.
         if !unsafe { sys::mlirValueIsAOpResult(v) } {
             // An inner loop's variable.
-            if let Some(first) = first_value(v) {
-                self.firsts.borrow_mut().insert(v.ptr as usize, first);
+            if let Some(d) = domain_of(v) {
+                self.domains.borrow_mut().insert(v.ptr as usize, d);
             }
             return Expr::Inner(v.ptr as usize);
         }
@@ -526,13 +559,13 @@ fn is_memref(v: MlirValue) -> bool {
 /// What one loop's body does to memory, or why it cannot be known.
 struct Accesses {
     list: Vec<Access>,
-    firsts: HashMap<usize, i64>,
+    domains: HashMap<usize, Domain>,
     /// Ops whose effects on a memref cannot be modelled (calls).
     unknown: Vec<(MlirOperation, MlirValue)>,
 }
 
 fn collect(lp: &Loop) -> Accesses {
-    let ix = Indexer { lp, firsts: Default::default() };
+    let ix = Indexer { lp, domains: Default::default() };
     let mut list = Vec::new();
     let mut unknown = Vec::new();
     for op in ir::walk(lp.op) {
@@ -576,7 +609,7 @@ fn collect(lp: &Loop) -> Accesses {
         let index = operands[first_index..first_index + count].iter().map(|v| ix.expr(*v, 0)).collect();
         push(lp, &mut list, op, kind, operands[mem], index, width);
     }
-    Accesses { list, firsts: ix.firsts.into_inner(), unknown }
+    Accesses { list, domains: ix.domains.into_inner(), unknown }
 }
 
 fn push(lp: &Loop, list: &mut Vec<Access>, op: MlirOperation, kind: Kind, mem: MlirValue, index: Vec<Expr>, width: i64) {
@@ -619,7 +652,7 @@ enum Verdict {
     Unknown(String),
 }
 
-fn judge(lp: &Loop, firsts: &HashMap<usize, i64>, x: &Access, y: &Access) -> Verdict {
+fn judge(lp: &Loop, domains: &HashMap<usize, Domain>, x: &Access, y: &Access) -> Verdict {
     let n = lp.ivs.len();
     if x.index.len() != y.index.len() {
         return Verdict::Unknown("accesses of different ranks".into());
@@ -662,7 +695,7 @@ fn judge(lp: &Loop, firsts: &HashMap<usize, i64>, x: &Access, y: &Access) -> Ver
     if let Some(why) = x.index.iter().chain(&y.index).find_map(|e| e.opaque()) {
         return Verdict::Unknown(format!("its index depends on {why}"));
     }
-    let ground = |e: &Expr| !has_vars(e, firsts);
+    let ground = |e: &Expr| !has_vars(e, domains);
     if !x.index.iter().chain(&y.index).all(ground) {
         return Verdict::Unknown("its index depends on values other than the loop's induction variables".into());
     }
@@ -672,20 +705,47 @@ fn judge(lp: &Loop, firsts: &HashMap<usize, i64>, x: &Access, y: &Access) -> Ver
     // Up to two distinct iterations that touch each element through `x`:
     // then for any iteration of `y`, one of them differs if any does.
     let mut through_x: HashMap<Vec<i64>, (usize, Option<usize>)> = HashMap::new();
-    let elements = |a: &Access, p: &[i64]| -> Vec<Vec<i64>> {
-        let Some(base) = a.index.iter().map(|e| e.eval(p, firsts)).collect::<Option<Vec<i64>>>() else { return vec![] };
-        (0..a.width)
-            .map(|w| {
+    // Every element `a` touches at iteration `p`: over its vector width and
+    // every combination of the inner loop variables its index uses.
+    let mut complete = true;
+    let mut inner_of = |a: &Access| -> Vec<HashMap<usize, i64>> {
+        let mut ids = Vec::new();
+        for e in &a.index {
+            inner_ids(e, &mut ids);
+        }
+        let mut combos = vec![HashMap::new()];
+        for id in ids {
+            let d = &domains[&id];
+            complete &= d.complete;
+            combos = combos
+                .into_iter()
+                .flat_map(|c| d.values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.insert(id, *v);
+                    c
+                }))
+                .take(256)
+                .collect();
+        }
+        combos
+    };
+    let (cx, cy) = (inner_of(x), inner_of(y));
+    let elements = |a: &Access, combos: &[HashMap<usize, i64>], p: &[i64]| -> Vec<Vec<i64>> {
+        let mut out = Vec::new();
+        for c in combos {
+            let Some(base) = a.index.iter().map(|e| e.eval(p, c)).collect::<Option<Vec<i64>>>() else { continue };
+            for w in 0..a.width {
                 let mut e = base.clone();
                 if let Some(l) = e.last_mut() {
                     *l += w;
                 }
-                e
-            })
-            .collect()
+                out.push(e);
+            }
+        }
+        out
     };
     for (t, p) in points.iter().enumerate() {
-        for e in elements(x, p) {
+        for e in elements(x, &cx, p) {
             let entry = through_x.entry(e).or_insert((t, None));
             if entry.0 != t && entry.1.is_none() {
                 entry.1 = Some(t);
@@ -693,7 +753,7 @@ fn judge(lp: &Loop, firsts: &HashMap<usize, i64>, x: &Access, y: &Access) -> Ver
         }
     }
     for (t, p) in points.iter().enumerate() {
-        for e in elements(y, p) {
+        for e in elements(y, &cy, p) {
             let Some(&(s0, s1)) = through_x.get(&e) else { continue };
             let other = if s0 != t { Some(s0) } else { s1 };
             if let Some(s) = other {
@@ -709,9 +769,8 @@ fn judge(lp: &Loop, firsts: &HashMap<usize, i64>, x: &Access, y: &Access) -> Ver
             }
         }
     }
-    let uses_inner = |e: &Expr| format!("{e:?}").contains("Inner");
-    if x.index.iter().chain(&y.index).any(uses_inner) {
-        Verdict::Unknown("its index depends on an inner loop's variable in a way the checker cannot separate".into())
+    if !complete {
+        Verdict::Unknown("an inner loop has more iterations than the checker enumerates".into())
     } else if lp.enumerates_all(ENUMERATED) {
         Verdict::Independent
     } else {
@@ -719,16 +778,28 @@ fn judge(lp: &Loop, firsts: &HashMap<usize, i64>, x: &Access, y: &Access) -> Ver
     }
 }
 
-/// Whether `e` depends on values with no known value in a witness.
-fn has_vars(e: &Expr, firsts: &HashMap<usize, i64>) -> bool {
+/// Whether `e` depends on values the enumeration cannot give.
+fn has_vars(e: &Expr, domains: &HashMap<usize, Domain>) -> bool {
     match e {
         Expr::Invariant(_) => true,
-        Expr::Inner(id) => !firsts.contains_key(id),
-        Expr::Add(a, b) | Expr::Mul(a, b) => has_vars(a, firsts) || has_vars(b, firsts),
+        Expr::Inner(id) => !domains.contains_key(id),
+        Expr::Add(a, b) | Expr::Mul(a, b) => has_vars(a, domains) || has_vars(b, domains),
         Expr::FloorDiv(a, _) | Expr::CeilDiv(a, _) | Expr::Div(a, _) | Expr::Mod(a, _) | Expr::Rem(a, _) => {
-            has_vars(a, firsts)
+            has_vars(a, domains)
         }
         _ => false,
+    }
+}
+
+fn inner_ids(e: &Expr, out: &mut Vec<usize>) {
+    match e {
+        Expr::Inner(id) if !out.contains(id) => out.push(*id),
+        Expr::Add(a, b) | Expr::Mul(a, b) => {
+            inner_ids(a, out);
+            inner_ids(b, out);
+        }
+        Expr::FloorDiv(a, _) | Expr::CeilDiv(a, _) | Expr::Div(a, _) | Expr::Mod(a, _) | Expr::Rem(a, _) => inner_ids(a, out),
+        _ => {}
     }
 }
 
@@ -747,19 +818,6 @@ fn value_name(v: MlirValue) -> String {
         sys::mlirOpPrintingFlagsDestroy(flags);
     }
     out
-}
-
-/// `line L` of an op's file location, or its location as printed.
-fn line_of(op: MlirOperation) -> String {
-    let loc = ir::location(op);
-    // SAFETY: location queries on a live location.
-    unsafe {
-        let attr = sys::mlirLocationGetAttribute(loc);
-        if sys::mlirLocationIsAFileLineColRange(loc) {
-            return format!("line {}", sys::mlirLocationFileLineColRangeGetStartLine(loc));
-        }
-        ir::print_attr(attr)
-    }
 }
 
 fn iteration(p: &[i64]) -> String {
@@ -794,7 +852,7 @@ impl CheckRaces {
                 if x.buffer.ptr != y.buffer.ptr || (x.kind == Kind::Read && y.kind == Kind::Read) {
                     continue;
                 }
-                match judge(lp, &accesses.firsts, x, y) {
+                match judge(lp, &accesses.domains, x, y) {
                     Verdict::Independent => {}
                     Verdict::Race { a, b, element } => {
                         let (first, second) = if a <= b { (a, b) } else { (b, a) };
@@ -810,7 +868,7 @@ impl CheckRaces {
                         let other = if x.op.ptr == y.op.ptr {
                             "the same access in both iterations".to_string()
                         } else {
-                            format!("the other access: the {} at {}", ir::name(o.op), line_of(o.op))
+                            format!("the other access: {}", ir::name(o.op))
                         };
                         diag::emit(loc, sev, &message, Some((ir::location(w.op), &format!("{}; {other}", ir::name(w.op)))));
                         failed |= fail;
