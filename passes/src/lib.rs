@@ -15,6 +15,7 @@ pub mod target;
 
 mod check_races;
 mod convert_to_linalg;
+mod expand_float_atomics;
 mod fuse;
 pub mod ir;
 mod lower_to_affine;

@@ -2,7 +2,7 @@
 //! instantiated (a Rust pass, or a pipeline of other passes).
 
 use crate::{
-    check_races, convert_to_linalg,
+    check_races, convert_to_linalg, expand_float_atomics,
     external::{self, StrataPass},
     fuse, lower_to_affine, lower_to_llvm, outline_parallel,
     options::{OptionSpec, PassOptions},
@@ -69,8 +69,9 @@ pub static PASSES: [&PassInfo; 7] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 5] = [
+pub static INTERNAL: [&PassInfo; 6] = [
     &convert_to_linalg::INFO,
+    &expand_float_atomics::INFO,
     &free_temporaries::INFO,
     &parallelize::TO_SCF,
     &parallelize::INLINE_ALLOCA_SCOPES,
