@@ -976,3 +976,82 @@ fn atomics_at_every_worker_count_and_runtime() {
         }
     }
 }
+
+/// A reducing `parallel_for` of every kind (add, mul, max, min) on `ty`:
+/// the four results go to `%out`.
+fn reductions_kernel(ty: &str) -> String {
+    let float = ty.starts_with('f');
+    let c = |v: i64| if float { format!("{v}.0 : {ty}") } else { format!("{v} : {ty}") };
+    let neg = if float { "arith.negf %v".to_string() } else { format!("arith.subi %z, %v") };
+    format!(
+        r#"
+func.func @red(%x: memref<1000x{ty}>, %n64: i64, %out: memref<4x{ty}>) {{
+  %n = arith.index_cast %n64 : i64 to index
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c7 = arith.constant 7 : index
+  %z = arith.constant {zero}
+  %one = arith.constant {one}
+  %lo = arith.constant {lo}
+  %hi = arith.constant {hi}
+  %r:4 = strata.parallel_for %i = %c0 to %n step %c1 reduce("add" %one : {ty}, "mul" %one : {ty}, "max" %lo : {ty}, "min" %hi : {ty}) {{
+    %v = memref.load %x[%i] : memref<1000x{ty}>
+    %m = arith.remsi %i, %c7 : index
+    %flip = arith.cmpi eq, %m, %c0 : index
+    %minus = {neg} : {ty}
+    %w = arith.select %flip, %minus, %one : {ty}
+    strata.yield %v, %w, %v, %v : {ty}, {ty}, {ty}, {ty}
+  }}
+  memref.store %r#0, %out[%c0] : memref<4x{ty}>
+  memref.store %r#1, %out[%c1] : memref<4x{ty}>
+  memref.store %r#2, %out[%c2] : memref<4x{ty}>
+  memref.store %r#3, %out[%c3] : memref<4x{ty}>
+  return
+}}
+"#,
+        zero = c(0),
+        one = c(1),
+        lo = c(-100),
+        hi = c(100),
+        neg = neg.replace("%v", "%one"),
+    )
+}
+
+/// `strata.parallel_for ... reduce(...)`: every kind and element type, trip
+/// counts 0, 1, 7 and 1000, at 1, 2, 3 and 8 workers, against a plain Rust
+/// fold (values are small integers, so even float sums are exact).
+#[test]
+fn parallel_reductions_every_kind_type_and_worker_count() {
+    let dir = std::env::temp_dir().join(format!("strata-reduce-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let xs: Vec<i64> = (0..1000i64).map(|i| (i * 37 + 11) % 41 - 20).collect();
+    let list = xs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+    for ty in ["f32", "f64", "i32", "i64"] {
+        let file = dir.join(format!("red_{ty}.mlir"));
+        std::fs::write(&file, reductions_kernel(ty)).unwrap();
+        for n in [0usize, 1, 7, 1000] {
+            let x = &xs[..n];
+            let sum = 1 + x.iter().sum::<i64>();
+            let prod: i64 = (0..n).map(|i| if i % 7 == 0 { -1 } else { 1 }).product();
+            let max = x.iter().copied().fold(-100, i64::max);
+            let min = x.iter().copied().fold(100, i64::min);
+            let want = vec![sum as f64, prod as f64, max as f64, min as f64];
+            for threads in ["1", "2", "3", "8"] {
+                let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
+                    .arg(&file)
+                    .args(["-e", "red", &format!("--input=1000x{ty}={list}"), &format!("--input=i64={n}")])
+                    .arg(format!("--input=4x{ty}=0"))
+                    .arg(format!("--threads={threads}"))
+                    .output()
+                    .unwrap();
+                let what = format!("{ty} n={n} at {threads} threads");
+                assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+                let text = String::from_utf8(out.stdout).unwrap();
+                let got = parse_values(text.lines().last().unwrap_or_default(), &format!("4x{ty}="));
+                assert_eq!(got, want, "{what}");
+            }
+        }
+    }
+}

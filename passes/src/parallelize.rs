@@ -3,7 +3,10 @@
 //!
 //! Matches `strata.parallel_for` (and, with `runtime=omp`, `affine.parallel`
 //! and `scf.parallel`). Produces:
-//! - first, always, `strata-parallel-for-to-scf`: each `strata.parallel_for`
+//! - first, always, `strata-lower-parallel-reductions`: a reducing
+//!   `parallel_for` becomes one over chunks writing partial results, and a
+//!   fold of them;
+//! - then `strata-parallel-for-to-scf`: each `strata.parallel_for`
 //!   becomes an `scf.parallel` with the same bounds and body;
 //! - `runtime=omp`: `lower-affine` then `convert-scf-to-openmp`, so every
 //!   parallel loop becomes `omp.parallel` + `omp.wsloop` (LLVM's OpenMP
@@ -28,8 +31,8 @@ use crate::{
 
 fn expand(options: &PassOptions) -> Pipeline {
     let steps = match options.choice("runtime") {
-        "omp" => "strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes",
-        _ => "strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops",
+        "omp" => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes",
+        _ => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops",
     };
     Pipeline::parse_elements("builtin.module", steps).expect("the fixed parallelization pipeline parses")
 }
