@@ -68,6 +68,8 @@ struct Reduction {
 }
 
 impl Reduction {
+    /// `x` combined with `y`; floats with `reassoc`, which the op's
+    /// semantics allow, so that LLVM can vectorize each chunk's loop.
     fn combine(&self, b: &Builder, loc: sys::MlirLocation, x: MlirValue, y: MlirValue) -> MlirOperation {
         let name = match (self.kind.as_str(), self.float) {
             ("add", true) => "arith.addf",
@@ -79,7 +81,11 @@ impl Reduction {
             ("min", true) => "arith.minimumf",
             _ => "arith.minsi",
         };
-        b.op(name, loc, &[x, y], &[self.ty], &[], 0)
+        if self.float {
+            b.op(name, loc, &[x, y], &[self.ty], &[("fastmath", b.attr("#arith.fastmath<reassoc>"))], 0)
+        } else {
+            b.op(name, loc, &[x, y], &[self.ty], &[], 0)
+        }
     }
 
     fn identity(&self, b: &Builder, loc: sys::MlirLocation) -> MlirOperation {
