@@ -23,6 +23,8 @@ pub struct RunArgs {
     #[arg(long = "output")]
     pub outputs: Vec<String>,
     /// Worker threads (also STRATA_NUM_THREADS); 1 runs on the calling thread.
+    /// At most 256: more is refused (each one is started and woken on every
+    /// parallel loop, which only slows the kernel down).
     #[arg(long = "threads")]
     pub threads: Option<usize>,
     /// The default pipeline's level.
@@ -57,10 +59,18 @@ pub struct RunArgs {
     pub jit_opt: i32,
 }
 
+/// The most threads `--threads` (or `STRATA_NUM_THREADS`) may ask for. A
+/// fixed limit, not a multiple of this host's cores, so a command line
+/// means the same on every host. Far beyond any core count we target; the
+/// point is refusing 10,000, where starting and waking the threads took 20 s
+/// on a 1000-element loop.
+pub const MAX_THREADS: usize = 256;
+
 /// Runs `strata-run`; `Err` is the one-line message to print.
 pub fn run(args: &RunArgs) -> Result<(), String> {
     let source = std::fs::read(&args.file).map_err(|e| format!("cannot read input file '{}': {e}", args.file))?;
     let source = String::from_utf8(source).map_err(|_| format!("input file '{}' is not UTF-8 text", args.file))?;
+    let source_of_count = if args.threads.is_some() { "--threads" } else { "STRATA_NUM_THREADS" };
     let threads = match args.threads {
         Some(n) => Some(n),
         None => match std::env::var("STRATA_NUM_THREADS") {
@@ -70,6 +80,9 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     };
     if threads == Some(0) {
         return Err("--threads must be at least 1".into());
+    }
+    if let Some(n) = threads.filter(|n| *n > MAX_THREADS) {
+        return Err(format!("{source_of_count}={n} is more than {MAX_THREADS}, the most worker threads strata-run starts"));
     }
     if let Some(n) = threads {
         strata_runtime::pool::set_threads(n);
@@ -187,17 +200,15 @@ pub fn parse_input(spec: &str, t: &ArgType) -> Result<Buffer, String> {
         return Ok(b);
     }
     let (ty, values) = spec.split_once('=').ok_or("expected DIMSxTYPE=VALUES, TYPE=VALUE or @PATH.npy")?;
-    let mut parts: Vec<&str> = ty.split('x').collect();
-    let elem_text = parts.pop().unwrap_or("");
-    let elem = ElemType::parse(elem_text).ok_or_else(|| format!("unknown element type '{elem_text}'"))?;
-    let shape: Vec<usize> = parts
+    let (elem, dims) = split_type(ty)?;
+    let shape: Vec<usize> = dims
         .iter()
         .map(|d| d.parse::<usize>().map_err(|_| format!("'{d}' is not a dimension size")))
         .collect::<Result<_, _>>()?;
     if elem != t.elem || shape != expected {
         return Err(format!("the value is {ty}, but the parameter is {t}"));
     }
-    let mut b = Buffer::zeros(elem, &shape);
+    let mut b = Buffer::try_zeros(elem, &shape).map_err(|e| e.to_string())?;
     let items: Vec<&str> = values.split(',').collect();
     let n = b.len();
     if items.len() == 1 {
@@ -212,6 +223,25 @@ pub fn parse_input(spec: &str, t: &ArgType) -> Result<Buffer, String> {
         return Err(format!("{} values given for {n} elements", items.len()));
     }
     Ok(b)
+}
+
+/// `DIMSxTYPE` or `TYPE` into the element type and the dimensions. The
+/// type is matched as a whole suffix: `index` itself holds an `x`.
+fn split_type(ty: &str) -> Result<(ElemType, Vec<&str>), String> {
+    for elem in [ElemType::F32, ElemType::F64, ElemType::I32, ElemType::I64, ElemType::Index] {
+        if ty == elem.name() {
+            return Ok((elem, vec![]));
+        }
+        if let Some(dims) = ty.strip_suffix(elem.name()).and_then(|d| d.strip_suffix('x')) {
+            return Ok((elem, dims.split('x').collect()));
+        }
+    }
+    let elem_text = ty.rsplit('x').next().unwrap_or(ty);
+    Err(if elem_text.is_empty() {
+        format!("'{ty}' names no element type (expected DIMSxTYPE or TYPE, TYPE one of f32, f64, i32, i64, index)")
+    } else {
+        format!("unknown element type '{elem_text}'")
+    })
 }
 
 fn format_scalar(b: &Buffer, i: usize) -> String {
@@ -305,6 +335,11 @@ mod tests {
         assert_eq!(format_buffer(&b), "f64=-2.5");
         let b = parse_input("i32=3", &t(ElemType::I32, &[])).unwrap();
         assert_eq!(format_buffer(&b), "i32=3");
+        // `index` holds an `x`: it once parsed as dims ["inde"] and type ''.
+        let b = parse_input("index=3", &ArgType { elem: ElemType::Index, kind: ArgKind::Scalar }).unwrap();
+        assert_eq!(format_buffer(&b), "index=3");
+        let b = parse_input("2xindex=4,-5", &t(ElemType::Index, &[2])).unwrap();
+        assert_eq!(b.to_i64_vec(), vec![4, -5]);
     }
 
     #[test]
@@ -315,6 +350,10 @@ mod tests {
         assert_eq!(e, "the value is 3x2xf32, but the parameter is tensor<2x3xf32>");
         let e = parse_input("2x3xf16=1", &t(ElemType::F32, &[2, 3])).unwrap_err();
         assert_eq!(e, "unknown element type 'f16'");
+        let e = parse_input("index=3", &ArgType { elem: ElemType::I64, kind: ArgKind::Scalar }).unwrap_err();
+        assert_eq!(e, "the value is index, but the parameter is i64");
+        let e = parse_input("2x=3", &t(ElemType::I64, &[2])).unwrap_err();
+        assert!(e.contains("names no element type"), "{e}");
         let e = parse_input("2xi32=1,x", &t(ElemType::I32, &[2])).unwrap_err();
         assert_eq!(e, "'x' is not a valid i32 value");
         assert!(parse_input("nonsense", &t(ElemType::I32, &[2])).is_err());

@@ -23,6 +23,13 @@
 //! then points at the erased op and the pass crashes. Each result being
 //! its own buffer is also what the caller sees: one out-parameter each.
 //!
+//! Also: each `func.func` gets `strata.signature`, its function type as
+//! written (unless it has one already, so running the pipeline again keeps
+//! the first). The attribute survives lowering to the LLVM dialect, where
+//! the JIT reads it: an `llvm.func`'s pointers do not say the shapes of its
+//! buffers, so without it the LLVM-dialect output of `strata-opt` could not
+//! be called with buffers.
+//!
 //! Assumes verified IR. Guarantees that no `strata` tensor op is left;
 //! `strata.parallel_for` is untouched (it is `strata-parallelize`'s).
 
@@ -63,8 +70,16 @@ impl StrataPass for ConvertToLinalg {
         for op in targets {
             convert(op);
         }
-        for ret in ir::walk(root).into_iter().filter(|op| ir::name(*op) == "func.return") {
-            distinct_results(ret);
+        for op in ir::walk(root) {
+            match ir::name(op).as_str() {
+                "func.return" => distinct_results(op),
+                "func.func" if ir::attribute(op, "strata.signature").is_none() => {
+                    if let Some(fty) = ir::attribute(op, "function_type") {
+                        ir::set_attribute(op, "strata.signature", fty);
+                    }
+                }
+                _ => {}
+            }
         }
         Ok(())
     }

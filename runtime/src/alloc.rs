@@ -18,7 +18,7 @@
 //!
 //! A kernel cannot handle a null buffer: the code JIT'd from
 //! `memref.alloc` does not check. So a failed allocation ends the process
-//! with `error: out of memory: ...` naming the size, and exit code 1,
+//! with `TOOL: error: out of memory: ...` naming the size, and exit code 1,
 //! rather than a segmentation fault at the first store.
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -58,11 +58,43 @@ pub unsafe extern "C" fn strata_malloc(size: usize) -> *mut u8 {
     }
 }
 
+/// `aligned_alloc` for kernels (MLIR's coroutine frames, `memref.alloc`
+/// lowered with `use-aligned-alloc`), counted like [`strata_malloc`]:
+/// such blocks are freed through the kernel's `free`, which is
+/// [`strata_free`]. Fails like it, too.
+///
+/// # Safety
+/// As for [`strata_malloc`]; `align` a power of two, as C requires.
+pub unsafe extern "C" fn strata_aligned_alloc(align: usize, size: usize) -> *mut u8 {
+    unsafe extern "C" {
+        fn aligned_alloc(align: usize, size: usize) -> *mut u8;
+    }
+    // SAFETY: plain libc allocation and a size query on its result.
+    unsafe {
+        let p = aligned_alloc(align, size);
+        if p.is_null() {
+            if size == 0 {
+                return p;
+            }
+            out_of_memory(size);
+        }
+        let bytes = malloc_usable_size(p) as i64;
+        let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        p
+    }
+}
+
 /// The message and exit for a failed allocation. Not `exit`: other threads
 /// of the pool may still run kernel code, and the C++ static destructors
 /// `exit` runs would pull MLIR out from under them.
 fn out_of_memory(size: usize) -> ! {
-    eprintln!("error: out of memory: a kernel could not allocate {size} bytes");
+    // Named like the tools' other errors: `strata-run: error: ...`.
+    let tool = std::env::args_os()
+        .next()
+        .and_then(|a| std::path::Path::new(&a).file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "strata".into());
+    eprintln!("{tool}: error: out of memory: a kernel could not allocate {size} bytes");
     // SAFETY: flushes C's output streams (what the kernel printed), then
     // ends the process without running destructors.
     unsafe {
@@ -124,6 +156,10 @@ mod tests {
             a.write_bytes(7, 1000);
             strata_free(a);
             assert_eq!(live_bytes() - base, nb);
+            let c = strata_aligned_alloc(64, 640);
+            assert_eq!(c as usize % 64, 0);
+            assert_eq!(live_bytes() - base, nb + malloc_usable_size(c) as i64);
+            strata_free(c);
             strata_free(b);
             strata_free(std::ptr::null_mut());
         }
