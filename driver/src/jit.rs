@@ -424,13 +424,12 @@ fn functions(module: &Module) -> Vec<Function> {
         // SAFETY: sym_name is a string attribute.
         let sym = ir::string_of(unsafe { sys::mlirStringAttrGetValue(sym) });
         // `strata-lower-to-affine` records the source signature, which
-        // survives lowering to the LLVM dialect.
-        let fty = match ir::attribute(op, "strata.signature") {
-            Some(a) if name == "llvm.func" => a,
-            _ => match ir::attribute(op, "function_type") {
-                Some(a) => a,
-                None => continue,
-            },
+        // survives every later step; a function lowered part or all of the
+        // way (its results now out-parameters) is called by it, as its
+        // source was.
+        let fty = match ir::attribute(op, "strata.signature").or_else(|| ir::attribute(op, "function_type")) {
+            Some(a) => a,
+            None => continue,
         };
         // SAFETY: both attributes are type attributes (verified IR).
         let fty = unsafe { sys::mlirTypeAttrGetValue(fty) };

@@ -10,6 +10,10 @@
 // RUN: strata-run %t.ll.mlir -e scale --input=2x2xf64=1,2,3,4 --input=f64=0.5 | FileCheck %s --check-prefix=SCALE
 // RUN: strata-opt %s --strata-pipeline=O0 -o %t.ll0.mlir
 // RUN: strata-run %t.ll0.mlir -e fill | FileCheck %s --check-prefix=FILL
+// So does every level between: the affine form takes the source's inputs.
+// RUN: strata-opt %s --strata-lower-to-affine -o %t.affine.mlir
+// RUN: strata-run %t.affine.mlir -e fill | FileCheck %s --check-prefix=FILL
+// RUN: strata-run %t.affine.mlir -e scale --input=2x2xf64=1,2,3,4 --input=f64=0.5 | FileCheck %s --check-prefix=SCALE
 // RUN: sed -e 's/ attributes {strata.signature = [^}]*}//' %t.ll.mlir > %t.stripped.mlir
 // RUN: not strata-run %t.stripped.mlir -e inplace --input=5xi64=9 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not strata-run %t.stripped.mlir -e fill 2>&1 | FileCheck %s --check-prefix=UNKNOWN-FILL
