@@ -27,8 +27,13 @@
 //! memref arguments are passed as memref descriptors over the caller's
 //! buffers; every tensor or memref *result* is a trailing out-parameter the
 //! caller allocates (the kernel writes it in place); scalar results are
-//! returned. The JIT is MLIR's `ExecutionEngine`, driven through `mlir_sys`
-//! because melior's wrapper ignores a failed creation.
+//! returned (several as one struct). Before the first call of a function,
+//! the lowered `llvm.func` is checked against this convention, so a
+//! mismatch is an error rather than a wild read. Functions are called by
+//! the signature `strata-lower-to-affine` records (`strata.signature`), so
+//! the output of `strata-opt` at any level is called as its source was.
+//! The JIT is MLIR's `ExecutionEngine`, driven through `mlir_sys` because
+//! melior's wrapper ignores a failed creation.
 
 use std::{ffi::CString, fmt};
 
