@@ -27,6 +27,7 @@
 // RUN: not strata-run %s -e idx --input=index=3 --threads=10000 2>&1 | FileCheck %s --check-prefix=THREADS
 // RUN: env STRATA_NUM_THREADS=257 not strata-run %s -e idx --input=index=3 2>&1 | FileCheck %s --check-prefix=THREADS-ENV
 // RUN: strata-run %s -e idx --input=index=3 --threads=256 | FileCheck %s --check-prefix=INDEX
+// RUN: not strata-run %s -e lies --input=3xf32=1 2>&1 | FileCheck %s --check-prefix=CONVENTION
 
 // F16: strata-run: error: parameter #0 of 'f16' has unsupported type tensor<2xf16>: element type f16 is not supported (element types are f32, f64, i32, i64 and index)
 func.func @f16(%a: tensor<2xf16>) -> tensor<2xf16> {
@@ -101,4 +102,11 @@ func.func @idx(%i: index) -> index {
   %c1 = arith.constant 1 : index
   %r = arith.addi %i, %c1 : index
   return %r : index
+}
+
+// A signature the lowered function does not match is refused before the
+// call: here the recorded one says a buffer, the function takes an i64.
+// CONVENTION: strata-run: error: 'lies' cannot be called as (tensor<3xf32>) -> (): it was lowered to (i64, -> i64) but the calling convention passes (!llvm.ptr, !llvm.ptr, i64, i64, i64, -> !llvm.void)
+llvm.func @lies(%a: i64) -> i64 attributes {strata.signature = (tensor<3xf32>) -> ()} {
+  llvm.return %a : i64
 }
