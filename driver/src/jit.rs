@@ -2,7 +2,7 @@
 //! buffers, read the results.
 //!
 //! ```
-//! use strata_driver::jit::{Buffer, CompileOptions, Kernel};
+//! use strata_driver::jit::{Buffer, CompileOptions, Error, Kernel};
 //!
 //! let source = r#"
 //!   func.func @main(%a: tensor<2x2xf32>, %b: tensor<2x2xf32>) -> tensor<2x2xf32> {
@@ -11,15 +11,18 @@
 //!   }"#;
 //! let kernel = Kernel::compile(source, "matmul.mlir", &CompileOptions::default())?;
 //! let mut args = [
-//!     Buffer::from_f32(&[2, 2], &[1.0, 2.0, 3.0, 4.0]),
-//!     Buffer::from_f32(&[2, 2], &[1.0, 0.0, 0.0, 1.0]),
+//!     Buffer::from_f32(&[2, 2], &[1.0, 2.0, 3.0, 4.0])?,
+//!     Buffer::from_f32(&[2, 2], &[1.0, 0.0, 0.0, 1.0])?,
 //! ];
 //! let results = kernel.call("main", &mut args)?;
 //! assert_eq!(results[0].to_f64_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+//! assert_eq!(results[0].get_f64(3)?, 4.0);
 //!
 //! // Mistakes are errors, not crashes.
-//! let wrong = kernel.call("main", &mut [Buffer::from_f32(&[1], &[0.0])]);
+//! let wrong = kernel.call("main", &mut [Buffer::from_f32(&[1], &[0.0])?]);
 //! assert_eq!(wrong.unwrap_err().to_string(), "the function takes 2 argument(s), 1 given");
+//! assert!(matches!(Buffer::from_f32(&[2, 2], &[1.0]), Err(Error::BufferLength { expected: 4, given: 1, .. })));
+//! assert!(matches!(results[0].get_f64(4), Err(Error::OutOfRange { index: 4, len: 4 })));
 //! # Ok::<(), strata_driver::jit::Error>(())
 //! ```
 //!
@@ -267,64 +270,79 @@ impl Buffer {
         self.words.as_mut_ptr() as *mut u8
     }
 
-    pub fn from_f32(shape: &[usize], v: &[f32]) -> Self {
-        Self::from_bytes(ElemType::F32, shape, v.iter().flat_map(|x| x.to_le_bytes()))
+    /// A buffer of `shape` holding `v` (row-major); an error unless `v`
+    /// has exactly as many elements as the shape.
+    pub fn from_f32(shape: &[usize], v: &[f32]) -> Result<Self, Error> {
+        Self::from_bytes(ElemType::F32, shape, v.len(), v.iter().flat_map(|x| x.to_le_bytes()))
     }
-    pub fn from_f64(shape: &[usize], v: &[f64]) -> Self {
-        Self::from_bytes(ElemType::F64, shape, v.iter().flat_map(|x| x.to_le_bytes()))
+    pub fn from_f64(shape: &[usize], v: &[f64]) -> Result<Self, Error> {
+        Self::from_bytes(ElemType::F64, shape, v.len(), v.iter().flat_map(|x| x.to_le_bytes()))
     }
-    pub fn from_i32(shape: &[usize], v: &[i32]) -> Self {
-        Self::from_bytes(ElemType::I32, shape, v.iter().flat_map(|x| x.to_le_bytes()))
+    pub fn from_i32(shape: &[usize], v: &[i32]) -> Result<Self, Error> {
+        Self::from_bytes(ElemType::I32, shape, v.len(), v.iter().flat_map(|x| x.to_le_bytes()))
     }
-    pub fn from_i64(shape: &[usize], v: &[i64]) -> Self {
-        Self::from_bytes(ElemType::I64, shape, v.iter().flat_map(|x| x.to_le_bytes()))
+    pub fn from_i64(shape: &[usize], v: &[i64]) -> Result<Self, Error> {
+        Self::from_bytes(ElemType::I64, shape, v.len(), v.iter().flat_map(|x| x.to_le_bytes()))
     }
 
-    fn from_bytes(elem: ElemType, shape: &[usize], bytes: impl Iterator<Item = u8>) -> Self {
-        let mut b = Buffer::zeros(elem, shape);
-        let dst = b.bytes_mut();
-        let mut n = 0;
-        for (d, s) in dst.iter_mut().zip(bytes) {
+    fn from_bytes(elem: ElemType, shape: &[usize], given: usize, bytes: impl Iterator<Item = u8>) -> Result<Self, Error> {
+        let expected = shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d));
+        if expected != Some(given) {
+            let expected = expected.unwrap_or(usize::MAX);
+            return Err(Error::BufferLength { shape: shape.to_vec(), expected, given });
+        }
+        let mut b = Buffer::try_zeros(elem, shape)?;
+        for (d, s) in b.bytes_mut().iter_mut().zip(bytes) {
             *d = s;
-            n += 1;
         }
-        assert_eq!(n, dst.len(), "buffer of shape {shape:?} needs {} elements", dst.len() / elem.size());
-        b
+        Ok(b)
     }
 
-    /// Element `i` (row-major) as f64, whatever the element type.
-    pub fn get_f64(&self, i: usize) -> f64 {
-        let s = self.elem.size();
-        let b = &self.bytes()[i * s..(i + 1) * s];
-        match self.elem {
-            ElemType::F32 => f32::from_le_bytes(b.try_into().unwrap()) as f64,
-            ElemType::F64 => f64::from_le_bytes(b.try_into().unwrap()),
-            ElemType::I32 => i32::from_le_bytes(b.try_into().unwrap()) as f64,
-            ElemType::I64 | ElemType::Index => i64::from_le_bytes(b.try_into().unwrap()) as f64,
+    /// The bytes of element `i`, or an error past the end.
+    fn element(&self, i: usize) -> Result<&[u8], Error> {
+        let len = self.len();
+        if i >= len {
+            return Err(Error::OutOfRange { index: i, len });
         }
+        let s = self.elem.size();
+        Ok(&self.bytes()[i * s..(i + 1) * s])
     }
 
-    /// Element `i` as i64 (integers only; floats truncate).
-    pub fn get_i64(&self, i: usize) -> i64 {
-        let s = self.elem.size();
-        let b = &self.bytes()[i * s..(i + 1) * s];
-        match self.elem {
-            ElemType::I32 => i32::from_le_bytes(b.try_into().unwrap()) as i64,
-            ElemType::I64 | ElemType::Index => i64::from_le_bytes(b.try_into().unwrap()),
-            _ => self.get_f64(i) as i64,
-        }
+    /// Element `i` (row-major) as f64, whatever the element type; an error
+    /// if `i` is out of range.
+    pub fn get_f64(&self, i: usize) -> Result<f64, Error> {
+        // `element` returns exactly the element's size in bytes.
+        let b = self.element(i)?;
+        Ok(match self.elem {
+            ElemType::F32 => f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
+            ElemType::F64 => f64::from_le_bytes(b.try_into().expect("8 bytes")),
+            ElemType::I32 => i32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
+            ElemType::I64 | ElemType::Index => i64::from_le_bytes(b.try_into().expect("8 bytes")) as f64,
+        })
+    }
+
+    /// Element `i` as i64 (integers only; floats truncate); an error if
+    /// `i` is out of range.
+    pub fn get_i64(&self, i: usize) -> Result<i64, Error> {
+        let b = self.element(i)?;
+        Ok(match self.elem {
+            ElemType::I32 => i32::from_le_bytes(b.try_into().expect("4 bytes")) as i64,
+            ElemType::I64 | ElemType::Index => i64::from_le_bytes(b.try_into().expect("8 bytes")),
+            _ => self.get_f64(i)? as i64,
+        })
     }
 
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        (0..self.len()).map(|i| self.get_f64(i)).collect()
+        (0..self.len()).map(|i| self.get_f64(i).expect("in range")).collect()
     }
 
     pub fn to_i64_vec(&self) -> Vec<i64> {
-        (0..self.len()).map(|i| self.get_i64(i)).collect()
+        (0..self.len()).map(|i| self.get_i64(i).expect("in range")).collect()
     }
 
     /// Writes element `i` from its textual form.
     pub fn set_from_text(&mut self, i: usize, text: &str) -> Result<(), String> {
+        self.element(i).map_err(|e| e.to_string())?;
         let s = self.elem.size();
         let bad = || format!("'{text}' is not a valid {} value", self.elem.name());
         let bytes: Vec<u8> = match self.elem {
@@ -1004,4 +1022,27 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String]) -> Result<sys
     unsafe { sys::mlirExecutionEngineInitialize(engine) };
 
     Ok(engine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_mistakes_are_errors() {
+        let e = Buffer::from_f32(&[2, 3], &[1.0; 5]).unwrap_err();
+        assert_eq!(e.to_string(), "a buffer of shape [2, 3] holds 6 element(s), 5 given");
+        assert!(matches!(Buffer::from_f64(&[2], &[1.0; 3]), Err(Error::BufferLength { expected: 2, given: 3, .. })));
+        assert!(matches!(Buffer::from_i32(&[], &[]), Err(Error::BufferLength { expected: 1, given: 0, .. })));
+        assert!(matches!(Buffer::from_i64(&[usize::MAX, 2], &[1]), Err(Error::BufferLength { given: 1, .. })));
+        let b = Buffer::from_i32(&[3], &[7, -8, 9]).unwrap();
+        assert_eq!((b.get_i64(1).unwrap(), b.get_f64(2).unwrap()), (-8, 9.0));
+        assert_eq!(b.get_f64(3).unwrap_err().to_string(), "element 3 is out of range: the buffer holds 3");
+        assert!(matches!(b.get_i64(usize::MAX), Err(Error::OutOfRange { len: 3, .. })));
+        let mut b = b;
+        assert!(b.set_from_text(3, "1").unwrap_err().contains("out of range"));
+        let e = Buffer::try_zeros(ElemType::F64, &[usize::MAX, usize::MAX]).unwrap_err();
+        assert!(matches!(e, Error::Alloc { .. }), "{e}");
+        assert_eq!(Buffer::try_zeros(ElemType::I32, &[2, 2]).unwrap(), Buffer::zeros(ElemType::I32, &[2, 2]));
+    }
 }

@@ -244,11 +244,13 @@ fn split_type(ty: &str) -> Result<(ElemType, Vec<&str>), String> {
     })
 }
 
+/// Element `i`, which the callers keep in range (they walk `b`'s shape).
 fn format_scalar(b: &Buffer, i: usize) -> String {
+    let in_range = "callers walk the buffer's own shape";
     match b.elem {
-        ElemType::F32 => format!("{}", b.get_f64(i) as f32),
-        ElemType::F64 => format!("{}", b.get_f64(i)),
-        _ => format!("{}", b.get_i64(i)),
+        ElemType::F32 => format!("{}", b.get_f64(i).expect(in_range) as f32),
+        ElemType::F64 => format!("{}", b.get_f64(i).expect(in_range)),
+        _ => format!("{}", b.get_i64(i).expect(in_range)),
     }
 }
 
@@ -285,14 +287,16 @@ fn read_npy(path: &Path, elem: ElemType) -> Result<Buffer, String> {
     let dtype = format!("{:?}", npy.dtype());
     let mismatch = |_| format!("'{}' holds {dtype}, but the parameter's element type is {}", path.display(), elem.name());
     let bad = |e: std::io::Error| format!("'{}' is truncated or malformed: {e}", path.display());
-    Ok(match elem {
+    let buffer = match elem {
         ElemType::F32 => Buffer::from_f32(&shape, &npy.data::<f32>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
         ElemType::F64 => Buffer::from_f64(&shape, &npy.data::<f64>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
         ElemType::I32 => Buffer::from_i32(&shape, &npy.data::<i32>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
         ElemType::I64 | ElemType::Index => {
             Buffer::from_i64(&shape, &npy.data::<i64>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?)
         }
-    })
+    };
+    // A header whose shape disagrees with the data it holds.
+    buffer.map_err(|e| format!("'{}' is truncated or malformed: {e}", path.display()))
 }
 
 fn write_npy(path: &Path, b: &Buffer) -> std::io::Result<()> {
@@ -308,11 +312,14 @@ fn write_npy(path: &Path, b: &Buffer) -> std::io::Result<()> {
             w.finish()?;
         }};
     }
+    // Indices walk `0..b.len()`: always in range.
+    let f = |i| b.get_f64(i).expect("in range");
+    let n = |i| b.get_i64(i).expect("in range");
     match b.elem {
-        ElemType::F32 => write_as!(f32, |i| b.get_f64(i) as f32),
-        ElemType::F64 => write_as!(f64, |i| b.get_f64(i)),
-        ElemType::I32 => write_as!(i32, |i| b.get_i64(i) as i32),
-        ElemType::I64 | ElemType::Index => write_as!(i64, |i| b.get_i64(i)),
+        ElemType::F32 => write_as!(f32, |i| f(i) as f32),
+        ElemType::F64 => write_as!(f64, f),
+        ElemType::I32 => write_as!(i32, |i| n(i) as i32),
+        ElemType::I64 | ElemType::Index => write_as!(i64, n),
     }
     file.flush()
 }
@@ -364,7 +371,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("strata-npy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.npy");
-        let b = Buffer::from_i32(&[2, 2], &[1, -2, 3, 4]);
+        let b = Buffer::from_i32(&[2, 2], &[1, -2, 3, 4]).unwrap();
         write_npy(&p, &b).unwrap();
         assert_eq!(read_npy(&p, ElemType::I32).unwrap(), b);
         assert!(read_npy(&p, ElemType::F32).unwrap_err().contains("element type is f32"));
