@@ -56,6 +56,7 @@ fn data(e: ElemType, shape: &[usize], seed: u64, positive: bool, nonzero: bool) 
         ElemType::I32 => Buffer::from_i32(shape, &ints.iter().map(|v| *v as i32).collect::<Vec<_>>()),
         _ => Buffer::from_i64(shape, &ints),
     }
+    .unwrap()
 }
 
 fn compile(src: &str) -> Kernel {
@@ -211,7 +212,7 @@ fn shape_ops_fill_and_reduce() {
         check(&format!("transpose 2d {en}"), &tr2, &want, 0.0);
         let v = data(e, &[], 9, false, false);
         let fill = k.call("fill", &mut [v.clone()]).unwrap().remove(0);
-        check(&format!("fill {en}"), &fill, &[v.get_f64(0); 21], 0.0);
+        check(&format!("fill {en}"), &fill, &[v.get_f64(0).unwrap(); 21], 0.0);
 
         // reduce: every kind over several dim sets of a 3x4x5 input.
         let shape = [3usize, 4, 5];
@@ -667,9 +668,9 @@ fn f32_exp_and_tanh_approximations_are_accurate() {
            return %e, %t : tensor<{n}xf32>, tensor<{n}xf32>\n}}\n"
     );
     let xs: Vec<f32> = (0..n).map(|i| -86.0 + 172.0 * i as f32 / (n - 1) as f32).collect();
-    let out = compile(&src).call("f", &mut [Buffer::from_f32(&[n], &xs)]).unwrap();
+    let out = compile(&src).call("f", &mut [Buffer::from_f32(&[n], &xs).unwrap()]).unwrap();
     for (i, x) in xs.iter().enumerate() {
-        let (e, t) = (out[0].get_f64(i), out[1].get_f64(i));
+        let (e, t) = (out[0].get_f64(i).unwrap(), out[1].get_f64(i).unwrap());
         let (we, wt) = ((*x as f64).exp(), (*x as f64).tanh());
         assert!((e - we).abs() <= 4e-7 * we, "exp({x}) = {e}, want {we}");
         assert!((t - wt).abs() <= 4e-7 * wt.abs().max(1e-30) + 1e-7, "tanh({x}) = {t}, want {wt}");
