@@ -14,7 +14,7 @@
 // CHECK: %[[ID:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[ACC:.*]] = scf.for %{{.*}} iter_args(%[[A:.*]] = %[[ID]]) -> (f32) {
 // CHECK: %[[V:.*]] = memref.load
-// CHECK: %[[S:.*]] = arith.addf %[[A]], %[[V]] : f32
+// CHECK: %[[S:.*]] = arith.addf %[[A]], %[[V]] fastmath<reassoc> : f32
 // CHECK: scf.yield %[[S]] : f32
 // CHECK: memref.store %[[ACC]], %[[PARTS]][%[[C]]]
 // CHECK: %[[R:.*]] = scf.for %{{.*}} = %{{.*}} to %[[CHUNKS]] step %{{.*}} iter_args(%{{.*}} = %arg2) -> (f32) {
