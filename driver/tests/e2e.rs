@@ -1055,3 +1055,183 @@ fn parallel_reductions_every_kind_type_and_worker_count() {
         }
     }
 }
+
+/// Inputs whose every sum of products below is exact in f32 (multiples of
+/// 1/2 in [-2, 2]): results must equal the reference whatever the order of
+/// the sums, so they are compared exactly.
+fn halves(e: ElemType, shape: &[usize], seed: u64) -> Buffer {
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let v: Vec<f64> = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 9) as f64 / 2.0 - 2.0
+        })
+        .collect();
+    if e == ElemType::F32 {
+        Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>())
+    } else {
+        Buffer::from_f64(shape, &v)
+    }
+}
+
+/// `x (m x k) * y (k x n)` by the plain triple loop.
+fn triple_loop(x: &[f64], y: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+    let mut out = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            for p in 0..k {
+                out[i * n + j] += x[i * k + p] * y[p * n + j];
+            }
+        }
+    }
+    out
+}
+
+fn transposed(x: &[f64], n: usize) -> Vec<f64> {
+    (0..n * n).map(|ij| x[(ij % n) * n + ij / n]).collect()
+}
+
+/// The O3 pipeline with `strata-vectorize` at `bits` (so the test does not
+/// depend on the host) and elementwise fusion on or off.
+fn o3_at(bits: usize, fuse: bool) -> CompileOptions {
+    let mut p = strata_passes::levels::pipeline(Level::O3)
+        .to_text()
+        .replace("strata-vectorize", &format!("strata-vectorize{{vector-width={bits}}}"));
+    if !fuse {
+        p = p.replace("strata-lower-to-affine", "strata-lower-to-affine{fuse-elementwise=false}");
+    }
+    CompileOptions { pipeline: Some(p), ..Default::default() }
+}
+
+/// Kernels where an elementwise nest after a matmul reads buffers that are
+/// defined (or filled) between the two, which `strata-vectorize` once fused
+/// into the matmul kernel at the matmul's place ("operand #1 does not
+/// dominate this use"): a matmul, a subtraction, a matmul of its result
+/// with itself; a matmul, a subtraction, a transpose, a matmul; a transpose
+/// then a matmul; an MLP layer without linalg's elementwise fusion (the
+/// bias broadcast is a nest of its own between the matmul and the add).
+/// At 128, 256 and 512 bits, with and without elementwise fusion, f32 and
+/// f64, sizes that are and are not multiples of the vector width: equal to
+/// the triple loop.
+#[test]
+fn vectorized_matmul_chains_with_later_defined_operands() {
+    let _turn = serial();
+    for bits in [128, 256, 512] {
+        for fuse in [true, false] {
+            let options = o3_at(bits, fuse);
+            for (e, sizes) in [(ElemType::F32, [16, 19, 37]), (ElemType::F64, [8, 13, 21])] {
+                for n in sizes {
+                    let t = ty(&[n, n], e);
+                    let src = format!(
+                        "func.func @chain(%a: {t}, %b: {t}) -> {t} {{\n\
+                           %c = strata.matmul %a, %b : {t}, {t} -> {t}\n  %d = strata.sub %c, %a : {t}\n\
+                           %r = strata.matmul %d, %d : {t}, {t} -> {t}\n  return %r : {t}\n}}\n\
+                         func.func @trans(%a: {t}, %b: {t}) -> {t} {{\n\
+                           %c = strata.matmul %b, %a : {t}, {t} -> {t}\n  %d = strata.sub %c, %a : {t}\n\
+                           %s = strata.transpose %d permutation = [1, 0] : {t} -> {t}\n\
+                           %r = strata.matmul %a, %s : {t}, {t} -> {t}\n  return %r : {t}\n}}\n\
+                         func.func @tmm(%a: {t}, %d: {t}) -> {t} {{\n\
+                           %s = strata.transpose %d permutation = [1, 0] : {t} -> {t}\n\
+                           %r = strata.matmul %s, %a : {t}, {t} -> {t}\n  return %r : {t}\n}}\n"
+                    );
+                    let what = format!("{t} at {bits} bits, fusion {fuse}");
+                    let k = Kernel::compile(&src, "chain.mlir", &options).unwrap_or_else(|err| panic!("{what}: {err}"));
+                    let (a, b) = (halves(e, &[n, n], 1), halves(e, &[n, n], 2));
+                    let (av, bv) = (a.to_f64_vec(), b.to_f64_vec());
+                    let minus_a = |c: Vec<f64>| -> Vec<f64> { c.iter().zip(&av).map(|(x, y)| x - y).collect() };
+                    let d = minus_a(triple_loop(&av, &bv, n, n, n));
+                    let got = k.call("chain", &mut [a.clone(), b.clone()]).unwrap().remove(0);
+                    check(&format!("chain {what}"), &got, &triple_loop(&d, &d, n, n, n), 0.0);
+                    let d = minus_a(triple_loop(&bv, &av, n, n, n));
+                    let got = k.call("trans", &mut [a.clone(), b.clone()]).unwrap().remove(0);
+                    check(&format!("trans {what}"), &got, &triple_loop(&av, &transposed(&d, n), n, n, n), 0.0);
+                    let got = k.call("tmm", &mut [a.clone(), b.clone()]).unwrap().remove(0);
+                    check(&format!("tmm {what}"), &got, &triple_loop(&transposed(&bv, n), &av, n, n, n), 0.0);
+                }
+            }
+            for e in [ElemType::F32, ElemType::F64] {
+                for (m, kk, n) in [(13, 20, 37), (67, 45, 101), (6, 3, 32)] {
+                    let en = e.name();
+                    let (xt, wt, ot) = (ty(&[m, kk], e), ty(&[kk, n], e), ty(&[m, n], e));
+                    let src = format!(
+                        "func.func @mlp(%x: {xt}, %w: {wt}, %bias: tensor<{n}x{en}>) -> {ot} {{\n\
+                           %mm = strata.matmul %x, %w : {xt}, {wt} -> {ot}\n\
+                           %bb = strata.broadcast %bias dims = [0] : tensor<{n}x{en}> -> {ot}\n\
+                           %s = strata.add %mm, %bb : {ot}\n\
+                           %r = strata.map(%s) : ({ot}) -> {ot} {{\n\
+                           ^bb0(%v: {en}):\n    %z = arith.constant 0.0 : {en}\n    %q = arith.maximumf %v, %z : {en}\n    strata.yield %q : {en}\n  }}\n\
+                           return %r : {ot}\n}}\n"
+                    );
+                    let what = format!("mlp {m}x{kk}x{n} {en} at {bits} bits, fusion {fuse}");
+                    let k = Kernel::compile(&src, "mlp.mlir", &options).unwrap_or_else(|err| panic!("{what}: {err}"));
+                    let (x, w, bias) = (halves(e, &[m, kk], 3), halves(e, &[kk, n], 4), halves(e, &[n], 5));
+                    let bv = bias.to_f64_vec();
+                    let want: Vec<f64> = triple_loop(&x.to_f64_vec(), &w.to_f64_vec(), m, kk, n)
+                        .iter()
+                        .enumerate()
+                        .map(|(ij, v)| (v + bv[ij % n]).max(0.0))
+                        .collect();
+                    let got = k.call("mlp", &mut [x, w, bias]).unwrap().remove(0);
+                    check(&what, &got, &want, 0.0);
+                    assert_eq!(strata_runtime::alloc::live_bytes(), 0, "{what} leaked");
+                }
+            }
+        }
+    }
+}
+
+/// A matmul's elementwise epilogue is fused into its kernel (which then
+/// runs where the epilogue was) only where that changes nothing: not when
+/// a nest in between overwrites the matmul's input, nor when the epilogue
+/// writes over an input the kernel still reads. Memref kernels, straight
+/// through `strata-vectorize` at 128 and 256 bits.
+#[test]
+fn matmul_epilogue_not_fused_across_writes_of_its_inputs() {
+    let _turn = serial();
+    let nest = |body: &str| {
+        format!(
+            "  affine.parallel (%i) = (0) to (16) {{\n    affine.parallel (%j) = (0) to (16) {{\n{body}    }}\n  }}\n"
+        )
+    };
+    let t = "memref<16x16xf32>";
+    let matmul = format!(
+        "  %c = memref.alloc() {{alignment = 64 : i64}} : {t}\n{}  affine.parallel (%i) = (0) to (16) {{\n    affine.for %k = 0 to 16 {{\n\
+         \x20     affine.parallel (%j) = (0) to (16) {{\n        %0 = affine.load %a[%i, %k] : {t}\n        %1 = affine.load %b[%k, %j] : {t}\n\
+         \x20       %2 = affine.load %c[%i, %j] : {t}\n        %3 = arith.mulf %0, %1 : f32\n        %4 = arith.addf %2, %3 : f32\n\
+         \x20       affine.store %4, %c[%i, %j] : {t}\n      }}\n    }}\n  }}\n",
+        nest(&format!("      affine.store %z, %c[%i, %j] : {t}\n"))
+    );
+    // out = A*B + A after A is zeroed: A*B.
+    let zero_a = format!(
+        "func.func @zero_a(%a: {t}, %b: {t}, %out: {t}) {{\n  %z = arith.constant 0.0 : f32\n{matmul}{}{}  memref.dealloc %c : {t}\n  return\n}}\n",
+        nest(&format!("      affine.store %z, %a[%i, %j] : {t}\n")),
+        nest(&format!(
+            "      %0 = affine.load %c[%i, %j] : {t}\n      %1 = affine.load %a[%i, %j] : {t}\n      %2 = arith.addf %0, %1 : f32\n      affine.store %2, %out[%i, %j] : {t}\n"
+        ))
+    );
+    // A = A*B + 1, in place.
+    let in_place = format!(
+        "func.func @in_place(%a: {t}, %b: {t}) {{\n  %z = arith.constant 0.0 : f32\n  %one = arith.constant 1.0 : f32\n{matmul}{}  memref.dealloc %c : {t}\n  return\n}}\n",
+        nest(&format!(
+            "      %0 = affine.load %c[%i, %j] : {t}\n      %1 = arith.addf %0, %one : f32\n      affine.store %1, %a[%i, %j] : {t}\n"
+        ))
+    );
+    let src = format!("{zero_a}{in_place}");
+    for bits in [128, 256] {
+        let pipeline = format!("builtin.module(strata-vectorize{{vector-width={bits}}},strata-parallelize,strata-lower-to-llvm)");
+        let options = CompileOptions { pipeline: Some(pipeline), ..Default::default() };
+        let k = Kernel::compile(&src, "alias.mlir", &options).unwrap_or_else(|err| panic!("{err}\n{src}"));
+        let (a, b) = (halves(ElemType::F32, &[16, 16], 6), halves(ElemType::F32, &[16, 16], 7));
+        let ab = triple_loop(&a.to_f64_vec(), &b.to_f64_vec(), 16, 16, 16);
+        let mut args = [a.clone(), b.clone(), Buffer::from_f32(&[16, 16], &[0.0; 256])];
+        k.call("zero_a", &mut args).unwrap();
+        check(&format!("zero_a at {bits} bits"), &args[2], &ab, 0.0);
+        check(&format!("zero_a at {bits} bits: A"), &args[0], &[0.0; 256], 0.0);
+        let mut args = [a.clone(), b.clone()];
+        k.call("in_place", &mut args).unwrap();
+        check(&format!("in_place at {bits} bits"), &args[0], &ab.iter().map(|v| v + 1.0).collect::<Vec<_>>(), 0.0);
+    }
+}

@@ -18,7 +18,10 @@
 //! `B` stays in cache for all rows; leftover rows use one-row blocks;
 //! leftover columns (fewer than `2 x W`) keep the original nest, narrowed
 //! to them. An elementwise epilogue that alone reads the matmul's temporary
-//! result (bias, activation) is applied to the accumulators in the kernel.
+//! result (bias, activation) is applied to the accumulators in the kernel,
+//! which then runs where the epilogue was (the epilogue may read buffers
+//! defined and filled after the matmul), provided the ops in between leave
+//! the matmul's inputs alone and the epilogue's output is none of them.
 //! Other loops are left to LLVM's auto-vectorizer, made able to vectorize
 //! them by rewriting f32 `exp` and `tanh` from libm calls into arithmetic
 //! ([`expand_math`]). Remarks are not emitted yet.
@@ -229,9 +232,51 @@ fn find_epilogue(outer: MlirOperation, mm: &Matmul, elem_bits: usize) -> Option<
         if sops.len() != 4 || sops[2].ptr != i.ptr || sops[3].ptr != j.ptr || sops[1].ptr == mm.c.ptr {
             return None;
         }
+        // The fused kernel reads A and B while it writes the epilogue's
+        // output row by row: they must be different memory.
+        let out = sops[1];
+        if [mm.a, mm.b, mm.c].iter().any(|m| crate::vectorize_loops::may_alias(out, *m)) {
+            return None;
+        }
+        if !can_delay(outer, e, mm) {
+            return None;
+        }
         let widest = crate::vectorize_loops::check_body(inner, j, mm.n, &[*c_load])?;
         (widest <= elem_bits).then_some(Epilogue { outer: e, inner, c_load: *c_load })
     }
+}
+
+/// Whether the matmul nest `outer` may run later, just before `until` (the
+/// epilogue, later in the same block): the fused kernel goes there, since
+/// the epilogue may read values and buffers that the ops in between define
+/// or fill (a bias broadcast into a temporary). That moves the matmul's
+/// effects (reads of A, B and C, writes of C) past those ops, so none of
+/// them may write A, B or C or free them (they cannot read C: the epilogue
+/// is its only reader). Ops are known by name; any other op refuses.
+fn can_delay(outer: MlirOperation, until: MlirOperation, mm: &Matmul) -> bool {
+    let touches = |m: MlirValue| [mm.a, mm.b, mm.c].iter().any(|x| crate::vectorize_loops::may_alias(m, *x));
+    let harmless = |op: MlirOperation| -> bool {
+        let name = ir::name(op);
+        match name.as_str() {
+            "affine.store" | "memref.store" | "vector.store" => !touches(ir::operand(op, 1)),
+            "memref.dealloc" => !touches(ir::operand(op, 0)),
+            "affine.load" | "memref.load" | "vector.load" | "memref.alloc" | "memref.alloca" => true,
+            "affine.parallel" | "affine.for" | "affine.if" | "scf.for" | "scf.parallel" | "scf.if" => true,
+            "affine.yield" | "affine.apply" | "scf.yield" | "scf.reduce" | "scf.reduce.return" => true,
+            "vector.broadcast" | "vector.fma" | "vector.reduction" => true,
+            n => n.starts_with("arith.") || n.starts_with("math."),
+        }
+    };
+    // SAFETY: walking live ops of one block; `until` follows `outer` in it.
+    let mut op = unsafe { sys::mlirOperationGetNextInBlock(outer) };
+    while !op.ptr.is_null() && op.ptr != until.ptr {
+        if !harmless(op) || !ir::walk(op).into_iter().all(harmless) {
+            return false;
+        }
+        // SAFETY: as above.
+        op = unsafe { sys::mlirOperationGetNextInBlock(op) };
+    }
+    !op.ptr.is_null()
 }
 
 /// The blocking of the micro-kernel: `mr` rows by `nv` vectors of columns
@@ -268,11 +313,15 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
     }
     let index = b.index_type();
     let vty = b.ty(&format!("vector<{w}x{ty}>"));
-    let at = |op: MlirOperation| ir::insert_before(outer, op);
-    let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
-    let m_full = mm.m - mm.m % t.mr;
     let elem_bits = if ty == "f32" { 32 } else { 64 };
     let epilogue = if t.kc == mm.k { find_epilogue(outer, mm, elem_bits) } else { None };
+    // With an epilogue the kernel takes its place: what it reads from
+    // outside is defined (and filled) by then, and A, B and C are unchanged
+    // since the matmul (`can_delay`).
+    let site = epilogue.as_ref().map_or(outer, |e| e.outer);
+    let at = |op: MlirOperation| ir::insert_before(site, op);
+    let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
+    let m_full = mm.m - mm.m % t.mr;
     let ivt = b.ty(&format!("vector<{w}xindex>"));
     let iota = ir::result(at(crate::vectorize_loops::iota(&b, loc, w as usize)), 0);
     // Column blocks in parallel, rows inside: a packed block of B's columns
