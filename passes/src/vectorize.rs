@@ -455,6 +455,12 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
         ir::replace_op(outer, &[]);
     } else {
         narrow(mm.inner);
+        if epilogue.is_some() {
+            // Next to the kernel, as without an epilogue: the leftover
+            // columns may move as the kernel did (`can_delay`).
+            // SAFETY: both ops are live, in one block.
+            unsafe { sys::mlirOperationMoveBefore(outer, site) };
+        }
     }
 }
 
