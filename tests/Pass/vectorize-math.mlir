@@ -35,16 +35,14 @@ func.func @ex(%x: tensor<37xf32>) -> tensor<37xf32> {
 // CHECK-NOT: math.tanh
 // CHECK: scf.for
 // CHECK: %[[X:[0-9]+]] = vector.load
+// Both paths on |x|: the polynomial for |x| < 0.55, 1 - 2 / (e^(2|x|) + 1)
+// beyond, and x's sign copied back.
 // CHECK: %[[AX:[0-9]+]] = math.absf %[[X]] : vector<8xf32>
-// The polynomial for |x| < 0.55, and x itself for |x| < 1e-4.
-// CHECK: %[[TINY:[0-9]+]] = arith.cmpf olt, %[[AX]]
-// CHECK: %[[SMALL:[0-9]+]] = arith.select %[[TINY]], %[[X]]
-// 1 - 2 / (e^(2|x|) + 1) with its sign.
 // CHECK: math.floor
 // CHECK: arith.divf {{.*}} : vector<8xf32>
-// CHECK: arith.negf
 // CHECK: %[[BIG:[0-9]+]] = arith.cmpf oge, %[[AX]]
-// CHECK: %[[R:[0-9]+]] = arith.select %[[BIG]], %{{[0-9]+}}, %[[SMALL]] : vector<8xi1>, vector<8xf32>
+// CHECK: %[[T:[0-9]+]] = arith.select %[[BIG]], %{{[0-9]+}}, %{{[0-9]+}} : vector<8xi1>, vector<8xf32>
+// CHECK: %[[R:[0-9]+]] = math.copysign %[[T]], %[[X]] {{.*}}: vector<8xf32>
 // CHECK: vector.store %[[R]]
 func.func @th(%x: tensor<37xf32>) -> tensor<37xf32> {
   %t = strata.tanh %x : tensor<37xf32>
