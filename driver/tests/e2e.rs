@@ -1264,7 +1264,6 @@ fn math_inputs() -> Vec<f32> {
         -104.0,
         -87.5,
         88.72283,
-        88.722839,
         88.72284,
         -103.97,
         -103.972,
@@ -1289,6 +1288,11 @@ fn math_inputs() -> Vec<f32> {
         44.5,
         -44.5,
     ];
+    // The floats next to exp's overflow, underflow-to-0 and denormal
+    // thresholds.
+    for t in [88.72283_f32, -103.97208, -87.33655] {
+        xs.extend((0..8).map(|d| f32::from_bits(t.to_bits() - 4 + d)));
+    }
     let n = 60_000;
     xs.extend((0..=n).map(|i| -110.0 + 205.0 * i as f32 / n as f32));
     for bits in (0u32..0x7f80_0000).step_by(40_009) {

@@ -621,7 +621,7 @@ impl MathBuilder {
         let u = self.f("arith.mulf", ax, ax);
         let q = self.horner(
             u,
-            &[-6.61022783297905182e-3, 2.13093886669568390e-2, -5.39094288284922354e-2, 1.33331137290361113e-1, -3.33333320079775730e-1],
+            &[-6.610227832979052e-3, 2.130938866695684e-2, -5.3909428828492235e-2, 1.333311372903611e-1, -3.3333332007977573e-1],
         );
         // Rounds to |x| itself for |x| < 1e-4 (|x|^3 / 3 is below half an
         // ulp there); a denormal's square is 0.
