@@ -2,10 +2,11 @@
 // (which then runs where the epilogue was) only when nothing changes: not
 // when a nest in between overwrites an input of the matmul, nor when the
 // epilogue writes over one the kernel still reads. Then the kernel stays at
-// the matmul's place, and the epilogue is vectorized on its own. The width
-// is given, so the output does not depend on the host.
-// RUN: strata-opt %s --pass-pipeline='builtin.module(strata-vectorize{vector-width=256})' | FileCheck %s
-// RUN: strata-opt %s --pass-pipeline='builtin.module(strata-vectorize{vector-width=256})' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// the matmul's place, and the epilogue is vectorized on its own. The target
+// is named (znver3: AVX2, 8 f32 lanes), so the output does not depend on
+// the host.
+// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(strata-vectorize)' | FileCheck %s
+// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 
 // REMARK-NOT: epilogue fused
 // REMARK: vectorize-epilogue-alias.mlir:{{.*}} remark: strata-vectorize: elementwise epilogue fused into the matmul kernel

@@ -4,13 +4,13 @@
 // subtraction's output, a transpose's, the bias broadcast into its own
 // temporary when linalg's elementwise fusion is off). Once the kernel sat
 // at the matmul's place and the verifier said "operand #1 does not
-// dominate this use". The width is given, so the output does not depend on
-// the host.
-// RUN: strata-opt %s --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{fuse-elementwise=false},canonicalize,cse,strata-tile{tile-sizes=6},strata-vectorize{vector-width=256})' | FileCheck %s
-// RUN: strata-opt %s --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine,canonicalize,cse,strata-tile{tile-sizes=6},strata-vectorize{vector-width=256})' | FileCheck %s --check-prefix=FUSED
-// Every level, at the host's width, down to the LLVM dialect.
-// RUN: strata-opt %s --strata-pipeline=O2 | FileCheck %s --check-prefix=LLVM
-// RUN: strata-opt %s --strata-pipeline=O3 | FileCheck %s --check-prefix=LLVM
+// dominate this use". The target is named (znver3: AVX2, 8 f32 lanes), so
+// the output does not depend on the host.
+// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{fuse-elementwise=false},canonicalize,cse,strata-tile,strata-vectorize)' | FileCheck %s
+// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine,canonicalize,cse,strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=FUSED
+// O2 and O3 down to the LLVM dialect, under AVX2 and AVX-512.
+// RUN: strata-opt %s --strata-target=znver3 --strata-pipeline=O2 | FileCheck %s --check-prefix=LLVM
+// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-pipeline=O3 | FileCheck %s --check-prefix=LLVM
 
 // CHECK-LABEL: func.func @chain(
 // CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<16x16xf32>, %[[B:[a-z0-9_]+]]: memref<16x16xf32>, %[[OUT:[a-z0-9_]+]]: memref<16x16xf32> {bufferize.result}

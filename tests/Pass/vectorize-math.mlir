@@ -1,10 +1,10 @@
 // strata-vectorize rewrites f32 exp and tanh into arithmetic that
 // vectorizes: the edges (overflow to inf, underflow through denormals to 0,
 // NaN, infinities, tiny tanh arguments) are selects, never branches or
-// libm calls, so the vector loop keeps them. The width is given, so the
-// output does not depend on the host.
-// RUN: strata-opt %s --pass-pipeline='builtin.module(strata-lower-to-affine,strata-vectorize{vector-width=256})' | FileCheck %s
-// RUN: strata-opt %s --strata-pipeline=O3 | FileCheck %s --check-prefix=LLVM
+// libm calls, so the vector loop keeps them. The target is named (znver3:
+// AVX2, 8 f32 lanes), so the output does not depend on the host.
+// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(strata-lower-to-affine,strata-vectorize)' | FileCheck %s
+// RUN: strata-opt %s --strata-target=znver3 --strata-pipeline=O3 | FileCheck %s --check-prefix=LLVM
 
 // CHECK-LABEL: func.func @ex(
 // CHECK-NOT: math.exp
