@@ -87,7 +87,7 @@ fn reduction_kind(name: &str, ty: &str) -> Option<(&'static str, String)> {
 
 /// Whether `m` is a buffer no other memref can alias: one the kernel
 /// allocated, or an output parameter bufferization created.
-fn private_buffer(m: MlirValue) -> bool {
+pub(crate) fn private_buffer(m: MlirValue) -> bool {
     // SAFETY: value and attribute queries on live IR.
     unsafe {
         if sys::mlirValueIsAOpResult(m) {
@@ -104,6 +104,25 @@ fn private_buffer(m: MlirValue) -> bool {
         let name = "bufferize.result";
         !sys::mlirDictionaryAttrGetElementByName(dict, ir::sref(name)).ptr.is_null()
     }
+}
+
+/// Whether the memrefs `x` and `y` may share memory. Only two different
+/// roots are known apart: a `memref.alloc` and any other root, or a
+/// bufferization out-parameter and another function argument. Views and
+/// anything else may alias anything.
+pub(crate) fn may_alias(x: MlirValue, y: MlirValue) -> bool {
+    if x.ptr == y.ptr {
+        return true;
+    }
+    // SAFETY: value queries on live IR.
+    let root = |v: MlirValue| unsafe {
+        if sys::mlirValueIsAOpResult(v) {
+            ir::name(sys::mlirOpResultGetOwner(v)) == "memref.alloc"
+        } else {
+            ir::name(sys::mlirBlockGetParentOperation(sys::mlirBlockArgumentGetOwner(v))) == "func.func"
+        }
+    };
+    !(root(x) && root(y) && (private_buffer(x) || private_buffer(y)))
 }
 
 fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
