@@ -154,8 +154,12 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         return Ok(());
     }
 
+    let races_before = strata_runtime::race::races_found();
     let results = kernel.call(&args.entry, &mut values).map_err(|e| e.to_string())?;
     flush_c_stdout();
+    if strata_runtime::race::races_found() > races_before {
+        return Err("the kernel raced (--strata-races=runtime, above); its results are not printed".into());
+    }
     // A function without results shows its memref arguments instead.
     let shown: Vec<Buffer> = if sig.results.is_empty() {
         values.into_iter().zip(&sig.inputs).filter(|(_, t)| matches!(t.kind, ArgKind::Memref(_))).map(|(v, _)| v).collect()

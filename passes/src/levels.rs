@@ -39,6 +39,9 @@ pub enum Races {
     Warn,
     /// No check.
     Off,
+    /// The static check's findings as warnings, and every outermost
+    /// `parallel_for` instrumented to find races while it runs.
+    Runtime,
 }
 
 impl std::str::FromStr for Races {
@@ -48,10 +51,8 @@ impl std::str::FromStr for Races {
             "error" => Ok(Races::Error),
             "warn" => Ok(Races::Warn),
             "off" => Ok(Races::Off),
-            "runtime" => Err(PipelineError::new(
-                "--strata-races=runtime (the run-time race checker) is not implemented yet: use error, warn or off",
-            )),
-            _ => Err(PipelineError::new(format!("unknown --strata-races mode '{s}': expected error, warn or off"))),
+            "runtime" => Ok(Races::Runtime),
+            _ => Err(PipelineError::new(format!("unknown --strata-races mode '{s}': expected error, warn, off or runtime"))),
         }
     }
 }
@@ -77,6 +78,7 @@ pub fn pipeline_with(level: Level, races: Races) -> Pipeline {
         Races::Error => steps.push("strata-check-races"),
         Races::Warn => steps.push("strata-check-races{mode=warn}"),
         Races::Off => {}
+        Races::Runtime => steps.extend(["strata-check-races{mode=warn}", "strata-instrument-races"]),
     }
     if level >= Level::O2 {
         steps.extend(["strata-tile", "strata-vectorize"]);
@@ -110,6 +112,7 @@ mod tests {
         assert!("O4".parse::<Level>().unwrap_err().to_string().contains("expected O0"));
         assert!(pipeline_with(Level::O3, Races::Warn).to_text().contains("strata-check-races{mode=warn}"));
         assert!(!pipeline_with(Level::O3, Races::Off).to_text().contains("strata-check-races"));
-        assert!("runtime".parse::<Races>().unwrap_err().to_string().contains("not implemented yet"));
+        assert!(pipeline_with(Level::O0, Races::Runtime).to_text().contains("strata-instrument-races"));
+        assert!("sometimes".parse::<Races>().unwrap_err().to_string().contains("expected error, warn, off or runtime"));
     }
 }

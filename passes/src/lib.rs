@@ -18,6 +18,7 @@ mod convert_to_linalg;
 mod expand_float_atomics;
 mod fuse;
 pub mod ir;
+mod instrument_races;
 mod lower_parallel_reductions;
 mod lower_to_affine;
 mod lower_to_llvm;

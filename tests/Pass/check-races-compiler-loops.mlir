@@ -4,14 +4,14 @@
 // RUN: strata-opt %s --strata-pipeline=O0 --strata-remarks 2>&1 >/dev/null | FileCheck %s
 // RUN: strata-opt %s --strata-pipeline=O3 --strata-remarks 2>&1 >/dev/null | FileCheck %s
 // RUN: strata-opt %s --strata-pipeline=O3 --strata-races=off --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=OFF
-// RUN: not strata-opt %s --strata-pipeline=O3 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=RUNTIME
+// RUN: not strata-opt %s --strata-pipeline=O3 --strata-races=sometimes 2>&1 | FileCheck %s --check-prefix=BADMODE
 // CHECK-NOT: warning
 // CHECK-NOT: error
 // CHECK: remark: strata-check-races: affine.parallel is free of data races
 // CHECK-NOT: warning
 // CHECK-NOT: error
 // OFF-NOT: strata-check-races
-// RUNTIME: error: --strata-races=runtime (the run-time race checker) is not implemented yet
+// BADMODE: error: unknown --strata-races mode 'sometimes': expected error, warn, off or runtime
 func.func @t(%a: tensor<5x7x3xf32>) -> tensor<3x5x7xf32> {
   %0 = strata.transpose %a permutation = [2, 0, 1] : tensor<5x7x3xf32> -> tensor<3x5x7xf32>
   return %0 : tensor<3x5x7xf32>
