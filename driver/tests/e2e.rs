@@ -1072,9 +1072,9 @@ fn halves(e: ElemType, shape: &[usize], seed: u64) -> Buffer {
         })
         .collect();
     if e == ElemType::F32 {
-        Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>())
+        Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>()).unwrap()
     } else {
-        Buffer::from_f64(shape, &v)
+        Buffer::from_f64(shape, &v).unwrap()
     }
 }
 
@@ -1227,7 +1227,7 @@ fn matmul_epilogue_not_fused_across_writes_of_its_inputs() {
         let k = Kernel::compile(&src, "alias.mlir", &options).unwrap_or_else(|err| panic!("{err}\n{src}"));
         let (a, b) = (halves(ElemType::F32, &[16, 16], 6), halves(ElemType::F32, &[16, 16], 7));
         let ab = triple_loop(&a.to_f64_vec(), &b.to_f64_vec(), 16, 16, 16);
-        let mut args = [a.clone(), b.clone(), Buffer::from_f32(&[16, 16], &[0.0; 256])];
+        let mut args = [a.clone(), b.clone(), Buffer::from_f32(&[16, 16], &[0.0; 256]).unwrap()];
         k.call("zero_a", &mut args).unwrap();
         check(&format!("zero_a at {bits} bits"), &args[2], &ab, 0.0);
         check(&format!("zero_a at {bits} bits: A"), &args[0], &[0.0; 256], 0.0);
@@ -1308,7 +1308,7 @@ fn math_inputs() -> Vec<f32> {
 fn check_ulps(what: &str, xs: &[f32], got: &Buffer, want: fn(f64) -> f64, bound: u64) -> u64 {
     let mut worst = 0;
     for (i, x) in xs.iter().enumerate() {
-        let (g, w) = (got.get_f64(i) as f32, want(*x as f64) as f32);
+        let (g, w) = (got.get_f64(i).unwrap() as f32, want(*x as f64) as f32);
         if w.is_nan() {
             assert!(g.is_nan(), "{what}({x:e}) = {g:e}, want NaN");
             continue;
@@ -1344,12 +1344,12 @@ fn f32_exp_and_tanh_within_their_ulp_bounds_at_the_edges() {
     }
     for (what, o) in &options {
         let k = Kernel::compile(&src, "math.mlir", o).unwrap();
-        let out = k.call("f", &mut [Buffer::from_f32(&[n], &xs)]).unwrap();
+        let out = k.call("f", &mut [Buffer::from_f32(&[n], &xs).unwrap()]).unwrap();
         let worst_exp = check_ulps(&format!("{what}: exp"), &xs, &out[0], f64::exp, 1);
         let worst_tanh = check_ulps(&format!("{what}: tanh"), &xs, &out[1], f64::tanh, 2);
         eprintln!("{what}: {n} inputs, worst exp {worst_exp} ulp, worst tanh {worst_tanh} ulp");
         for (i, x) in xs.iter().enumerate() {
-            let (e, t) = (out[0].get_f64(i), out[1].get_f64(i));
+            let (e, t) = (out[0].get_f64(i).unwrap(), out[1].get_f64(i).unwrap());
             if *x > 88.7229 {
                 assert_eq!(e, f64::INFINITY, "{what}: exp({x:e})");
             }
@@ -1409,9 +1409,9 @@ fn masked_softmax_gives_exact_zeros() {
     options.extend([128, 256, 512].map(|bits| o3_at(bits, true)));
     for (n, o) in options.iter().enumerate() {
         let k = Kernel::compile(&src, "softmax.mlir", o).unwrap();
-        let got = k.call("softmax", &mut [Buffer::from_f32(&[rows, cols], &x)]).unwrap().remove(0);
+        let got = k.call("softmax", &mut [Buffer::from_f32(&[rows, cols], &x).unwrap()]).unwrap().remove(0);
         for (ij, w) in want.iter().enumerate() {
-            let g = got.get_f64(ij);
+            let g = got.get_f64(ij).unwrap();
             if x[ij] < -1e29 {
                 assert_eq!(g.to_bits(), 0, "options #{n}: element {ij} (masked) is {g:e}, want 0");
             } else {
