@@ -803,7 +803,55 @@ fn inner_ids(e: &Expr, out: &mut Vec<usize>) {
     }
 }
 
+/// The name the source gave `v` (`%buf`), read at its location in the
+/// source file, else the name MLIR prints (`%arg0`).
 fn value_name(v: MlirValue) -> String {
+    source_name(v).unwrap_or_else(|| printed_name(v))
+}
+
+/// `%name` at `v`'s definition in its source file: a block argument's
+/// location is the argument itself; an op result's is the op, after
+/// `%name = ` on the same line.
+fn source_name(v: MlirValue) -> Option<String> {
+    // SAFETY: location queries on a live value.
+    let (file, line, col) = unsafe {
+        let loc = sys::mlirValueGetLocation(v);
+        if !sys::mlirLocationIsAFileLineColRange(loc) {
+            return None;
+        }
+        (
+            ir::string_of(sys::mlirIdentifierStr(sys::mlirLocationFileLineColRangeGetFilename(loc))),
+            sys::mlirLocationFileLineColRangeGetStartLine(loc) as usize,
+            sys::mlirLocationFileLineColRangeGetStartColumn(loc) as usize,
+        )
+    };
+    let text = std::fs::read_to_string(&file).ok()?;
+    let row = text.lines().nth(line.checked_sub(1)?)?;
+    let at = row.get(col.checked_sub(1)?..)?;
+    let is_name = |c: char| c.is_ascii_alphanumeric() || "_$.-".contains(c);
+    let name = |s: &str| -> Option<String> {
+        let rest = s.strip_prefix('%')?;
+        let n: String = rest.chars().take_while(|c| is_name(*c)).collect();
+        (!n.is_empty()).then(|| format!("%{n}"))
+    };
+    // SAFETY: a live value.
+    if unsafe { sys::mlirValueIsABlockArgument(v) } {
+        return name(at);
+    }
+    // One result: `%name = op` (or `%name:2 = op`), the op at `col`.
+    let before = row.get(..col - 1)?.trim_end().strip_suffix('=')?.trim_end();
+    let start = before.rfind('%')?;
+    let token = before[start..].split(':').next()?;
+    // SAFETY: a live op result.
+    let single = unsafe { sys::mlirOperationGetNumResults(sys::mlirOpResultGetOwner(v)) } == 1;
+    if single && !token.contains(',') {
+        name(token)
+    } else {
+        None
+    }
+}
+
+fn printed_name(v: MlirValue) -> String {
     let mut out = String::new();
     unsafe extern "C" fn collect(s: sys::MlirStringRef, data: *mut std::ffi::c_void) {
         // SAFETY: `data` is the String below.

@@ -5,12 +5,12 @@
 // RUN: strata-opt %s --split-input-file --verify-diagnostics --strata-check-races
 // RUN: strata-opt %s --split-input-file --strata-check-races=mode=warn 2>&1 | FileCheck %s --check-prefix=WARN
 
-// WARN: warning: data race: iterations 0 and 1 of this strata.parallel_for both write %arg0[0]
+// WARN: warning: data race: iterations 0 and 1 of this strata.parallel_for both write %buf[0]
 func.func @constant_index(%buf: memref<8xf32>, %v: f32) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c8 = arith.constant 8 : index
-  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %arg0[0]}}
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %buf[0]}}
   strata.parallel_for %i = %c0 to %c8 step %c1 {
     // expected-note@+1 {{memref.store}}
     memref.store %v, %buf[%c0] : memref<8xf32>
@@ -24,7 +24,7 @@ func.func @constant_index(%buf: memref<8xf32>, %v: f32) {
 func.func @constant_index_dynamic(%buf: memref<8xf32>, %v: f32, %n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %arg0[0]}}
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %buf[0]}}
   strata.parallel_for %i = %c0 to %n step %c1 {
     // expected-note@+1 {{memref.store}}
     memref.store %v, %buf[%c0] : memref<8xf32>
@@ -39,7 +39,7 @@ func.func @floordiv(%buf: memref<8xf32>, %v: f32) {
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
   %c16 = arith.constant 16 : index
-  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %arg0[0]}}
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %buf[0]}}
   strata.parallel_for %i = %c0 to %c16 step %c1 {
     %h = arith.floordivsi %i, %c2 : index
     // expected-note@+1 {{memref.store}}
@@ -55,7 +55,7 @@ func.func @mod(%buf: memref<4xi32>, %v: i32) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %c100 = arith.constant 100 : index
-  // expected-error@+1 {{data race: iterations 0 and 4 of this strata.parallel_for both write %arg0[0]}}
+  // expected-error@+1 {{data race: iterations 0 and 4 of this strata.parallel_for both write %buf[0]}}
   strata.parallel_for %i = %c0 to %c100 step %c1 {
     %m = arith.remsi %i, %c4 : index
     // expected-note@+1 {{memref.store}}
@@ -71,7 +71,7 @@ func.func @shifted(%a: memref<100xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c99 = arith.constant 99 : index
-  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for write and read %arg0[1]}}
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for write and read %a[1]}}
   strata.parallel_for %i = %c0 to %c99 step %c1 {
     %x = memref.load %a[%i] : memref<100xf32>
     %y = arith.addf %x, %x : f32
@@ -90,7 +90,7 @@ func.func @overlapping_stores(%a: memref<12xf32>, %v: f32) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %c8 = arith.constant 8 : index
-  // expected-error@+1 {{data race: iterations 0 and 4 of this strata.parallel_for both write %arg0[4]}}
+  // expected-error@+1 {{data race: iterations 0 and 4 of this strata.parallel_for both write %a[4]}}
   strata.parallel_for %i = %c0 to %c8 step %c1 {
     // expected-note@+1 {{memref.store}}
     memref.store %v, %a[%i] : memref<12xf32>
@@ -108,7 +108,7 @@ func.func @nested(%buf: memref<4x8xf32>, %v: f32) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %c8 = arith.constant 8 : index
-  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %arg0[0, 0]}}
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %buf[0, 0]}}
   strata.parallel_for %i = %c0 to %c4 step %c1 {
     strata.parallel_for %j = %c0 to %c8 step %c1 {
       // expected-note@+1 {{memref.store}}
@@ -125,7 +125,7 @@ func.func @scf_parallel_2d(%buf: memref<4x8xf32>, %v: f32) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %c8 = arith.constant 8 : index
-  // expected-error@+1 {{data race: iterations (0, 0) and (1, 0) of this scf.parallel both write %arg0[0, 0]}}
+  // expected-error@+1 {{data race: iterations (0, 0) and (1, 0) of this scf.parallel both write %buf[0, 0]}}
   scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
     // expected-note@+1 {{memref.store}}
     memref.store %v, %buf[%c0, %j] : memref<4x8xf32>
@@ -142,7 +142,7 @@ func.func @histogram_plain(%h: memref<256xi32>, %x: memref<1000xindex>) {
   %c1 = arith.constant 1 : index
   %c1000 = arith.constant 1000 : index
   %one = arith.constant 1 : i32
-  // expected-warning@+1 {{possible data race: cannot prove that iterations of this strata.parallel_for touch different elements of %arg0: its index depends on a value loaded inside the loop (an indirect index); if they may write the same element, use memref.atomic_rmw}}
+  // expected-warning@+1 {{possible data race: cannot prove that iterations of this strata.parallel_for touch different elements of %h: its index depends on a value loaded inside the loop (an indirect index); if they may write the same element, use memref.atomic_rmw}}
   strata.parallel_for %i = %c0 to %c1000 step %c1 {
     %b = memref.load %x[%i] : memref<1000xindex>
     %old = memref.load %h[%b] : memref<256xi32>
@@ -161,7 +161,7 @@ func.func @unknown_call(%buf: memref<8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c8 = arith.constant 8 : index
-  // expected-warning@+1 {{possible data race: this strata.parallel_for passes %arg0 to func.call, whose accesses cannot be checked}}
+  // expected-warning@+1 {{possible data race: this strata.parallel_for passes %buf to func.call, whose accesses cannot be checked}}
   strata.parallel_for %i = %c0 to %c8 step %c1 {
     // expected-note@+1 {{the call}}
     func.call @opaque(%buf) : (memref<8xf32>) -> ()

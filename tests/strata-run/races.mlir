@@ -8,9 +8,9 @@
 // RUN: strata-run %s -e hist --input=1000xi32=3 --input=16xi32=0 --threads=2 | FileCheck %s --check-prefix=HIST
 // RUN: strata-run %s -e hist --input=1000xi32=3 --input=16xi32=0 --threads=2 --pass-pipeline='builtin.module(strata-lower-to-affine,strata-check-races{mode=warn},strata-parallelize{runtime=omp},strata-lower-to-llvm)' | FileCheck %s --check-prefix=HIST
 // RUN: strata-run %s -e scatter --input=1000xf32=0.5 --input=1000xi64=2 --input=7xf32=0 --threads=2 | FileCheck %s --check-prefix=SCATTER
-// ERR: racy.mlir:7:3: error: pass 'strata-check-races' failed: data race: iterations 0 and 1 of this strata.parallel_for both write %arg0[3]
+// ERR: racy.mlir:7:3: error: pass 'strata-check-races' failed: data race: iterations 0 and 1 of this strata.parallel_for both write %buf[3]
 // ERR-NOT: 8xf32=
-// WARN: warning: data race: iterations 0 and 1 of this strata.parallel_for both write %arg0[3]
+// WARN: warning: data race: iterations 0 and 1 of this strata.parallel_for both write %buf[3]
 // WARN: 8xf32=[0,0,0,1,0,0,0,0]
 // OFF-NOT: warning
 // OFF: 8xf32=[0,0,0,1,0,0,0,0]
