@@ -77,6 +77,13 @@ fn every_builder_builds_verified_ops() {
     let pf_region = Region::new();
     pf_region.append_block(pf_body);
     block.append_operation(ops::parallel_for(arg(5), arg(5), arg(5), Some(16), pf_region, loc).unwrap());
+    let pr_body = Block::new(&[(index, loc)]);
+    pr_body.append_operation(ops::yield_(&[arg(4)], loc).unwrap());
+    let pr_region = Region::new();
+    pr_region.append_block(pr_body);
+    block.append_operation(
+        ops::parallel_for_reduce(arg(5), arg(5), arg(5), None, &[(ReduceKind::Max, arg(4))], pr_region, loc).unwrap(),
+    );
 
     let results = [rd.result(0).unwrap().into(), rb.result(0).unwrap().into()];
     let result_types: Vec<Type> = results.iter().map(|v: &Value| melior::ir::ValueLike::r#type(v)).collect();
@@ -112,6 +119,7 @@ fn every_builder_builds_verified_ops() {
         "strata.reduce \"max\"", "dims = [0, 1, 2, 3] : tensor<2x5x4x7xf32> -> tensor<f32>",
         "strata.reduce \"add\"", "dims = [1] : tensor<2x5x4xi64> -> tensor<2x4xi64>",
         "strata.parallel_for %arg6 = %arg5 to %arg5 step %arg5 grain 16",
+        "strata.parallel_for %arg6 = %arg5 to %arg5 step %arg5 reduce(\"max\" %arg4 : f32) {",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }
