@@ -1,0 +1,213 @@
+//! Inputs at the edges of size: nesting as deep as `parse_module` allows
+//! (and deeper, which must be a located error, never a stack overflow).
+//!
+//! Runs the tools as processes: a stack overflow kills the process, which
+//! must show as a failed assertion here, not as a dead test harness.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Output},
+};
+
+use strata_dialect::{nesting_too_deep, MAX_NESTING};
+
+/// Writes `text` to a file of its own under the target's scratch directory.
+fn write_input(name: &str, text: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("limits-{}-{name}.mlir", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn tool(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin).args(args).env("RUST_BACKTRACE", "0").output().unwrap()
+}
+
+fn opt(args: &[&str]) -> Output {
+    tool(env!("CARGO_BIN_EXE_strata-opt"), args)
+}
+
+fn run(args: &[&str]) -> Output {
+    tool(env!("CARGO_BIN_EXE_strata-run"), args)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Exit 0; a signal (`code()` is `None`) or an error fails with the output.
+fn assert_ok(what: &str, o: &Output) {
+    assert_eq!(o.status.code(), Some(0), "{what}: {:?}\n--- stderr ---\n{}", o.status, stderr(o));
+}
+
+/// A nested input: its text, and where its first bracket deeper than
+/// `MAX_NESTING` is (1-based line and column), if it has one.
+struct Nested {
+    text: String,
+    too_deep_at: Option<(usize, usize)>,
+}
+
+const SIGNATURE: &str = "func.func @main(%m: memref<1xi32>)";
+
+/// `levels` regions nested in the function's body, one per line: `head(i)`
+/// opens level i (ending in `{`), `tail(i)` follows its `}`. The function's
+/// body is level 0, so the innermost ops are `levels + 1` deep, and a
+/// bracket in one of them (one at most per line) `levels + 2`.
+fn nested_regions(
+    levels: usize,
+    preamble: &[&str],
+    innermost: &[&str],
+    head: impl Fn(usize) -> String,
+    tail: impl Fn(usize) -> String,
+    epilogue: &[&str],
+) -> Nested {
+    let mut lines = vec![format!("{SIGNATURE} {{")];
+    lines.extend(preamble.iter().map(|s| s.to_string()));
+    let mut too_deep_at = None;
+    for i in 1..=levels {
+        let line = head(i);
+        if i + 1 == MAX_NESTING + 1 {
+            too_deep_at = Some((lines.len() + 1, line.rfind('{').unwrap() + 1));
+        }
+        lines.push(line);
+    }
+    for line in innermost {
+        if let Some(col) = line.find(['(', '[', '{', '<']) {
+            if levels + 2 > MAX_NESTING && too_deep_at.is_none() {
+                too_deep_at = Some((lines.len() + 1, col + 1));
+            }
+        }
+        lines.push(line.to_string());
+    }
+    for i in (1..=levels).rev() {
+        lines.push("}".into());
+        lines.push(tail(i));
+    }
+    lines.extend(epilogue.iter().map(|s| s.to_string()));
+    lines.push("return".into());
+    lines.push("}".into());
+    Nested { text: lines.join("\n") + "\n", too_deep_at }
+}
+
+/// `scf.execute_region`s nested `levels` deep; the innermost yields 1,
+/// which the function stores to `%m[0]`.
+fn execute_regions(levels: usize) -> Nested {
+    nested_regions(
+        levels,
+        &[],
+        &["%c = arith.constant 1 : i32", "scf.yield %c : i32"],
+        |i| format!("%r{i} = scf.execute_region -> i32 {{"),
+        |i| if i > 1 { format!("scf.yield %r{i} : i32") } else { String::new() },
+        &["%z = arith.constant 0 : index", "memref.store %r1, %m[%z] : memref<1xi32>"],
+    )
+}
+
+/// `strata.parallel_for`s of one iteration nested `levels` deep; the
+/// innermost stores 1 to `%m[0]`.
+fn parallel_fors(levels: usize) -> Nested {
+    nested_regions(
+        levels,
+        &["%c0 = arith.constant 0 : index", "%c1 = arith.constant 1 : index"],
+        &["%c = arith.constant 1 : i32", "memref.store %c, %m[%c0] : memref<1xi32>"],
+        |i| format!("strata.parallel_for %i{i} = %c0 to %c1 step %c1 {{"),
+        |_| String::new(),
+        &[],
+    )
+}
+
+/// An attribute of the function `depth` brackets deep: `open` nested
+/// around `inner`, inside `outer` (`outer.0`, the nest, `outer.1`).
+/// `open`'s bracket is at byte `at` of it; the first `open` is `base` deep
+/// (the attribute dictionary is 1).
+fn nested_attribute(depth: usize, outer: (&str, &str), base: usize, open: &str, at: usize, inner: &str, close: &str) -> Nested {
+    let levels = depth + 1 - base;
+    let prefix = format!("{SIGNATURE} attributes {{deep = {}", outer.0);
+    let nest = format!("{}{inner}{}", open.repeat(levels), close.repeat(levels));
+    let text = format!("{prefix}{nest}{}}} {{\nreturn\n}}\n", outer.1);
+    // The k-th `open` (from 0) is base + k deep.
+    let too_deep_at = (depth > MAX_NESTING).then(|| (1, prefix.len() + (MAX_NESTING + 1 - base) * open.len() + at + 1));
+    Nested { text, too_deep_at }
+}
+
+/// Every kind of nesting, `depth` brackets deep in all.
+fn every_kind(depth: usize) -> Vec<(&'static str, Nested)> {
+    vec![
+        ("scf.execute_region", execute_regions(depth - 1)),
+        // The innermost op's `%m[...]` is one deeper.
+        ("strata.parallel_for", parallel_fors(depth - 2)),
+        ("array attribute", nested_attribute(depth, ("", ""), 2, "[", 0, "1", "]")),
+        ("dictionary attribute", nested_attribute(depth, ("", ""), 2, "{a = ", 0, "1", "}")),
+        ("tuple type", nested_attribute(depth, ("", ""), 2, "tuple<", 5, "i32", ">")),
+        // `{`, `<`, then `(` around the result list.
+        ("affine expression", nested_attribute(depth, ("affine_map<(d0) -> (", ")>"), 4, "(", 0, "d0", ")")),
+    ]
+}
+
+#[test]
+fn nesting_too_deep_is_a_located_error_in_both_tools() {
+    for depth in [MAX_NESTING + 1, 10_000] {
+        for (kind, input) in every_kind(depth) {
+            let (line, col) = input.too_deep_at.expect("deeper than the limit");
+            assert_eq!(nesting_too_deep(&input.text, MAX_NESTING), Some((line, col)), "{kind} at depth {depth}");
+            let path = write_input(&format!("deep-{depth}"), &input.text);
+            let file = path.to_str().unwrap();
+            let want = format!("{file}:{line}:{col}: error: nesting deeper than {MAX_NESTING} levels");
+            let outputs = [
+                ("strata-opt", opt(&[file])),
+                ("strata-opt O3", opt(&[file, "--strata-pipeline=O3"])),
+                ("strata-run", run(&[file, "--input=1xi32=0"])),
+                ("strata-run O3", run(&[file, "--input=1xi32=0", "--strata-pipeline=O3"])),
+            ];
+            for (what, o) in outputs {
+                let err = stderr(&o);
+                assert_eq!(o.status.code(), Some(1), "{what}, {kind} {depth} deep: {:?}\n{err}", o.status);
+                assert!(err.contains(&want), "{what}, {kind} {depth} deep: want '{want}' in\n{err}");
+            }
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[test]
+fn nesting_at_the_limit_runs_at_every_level() {
+    for (kind, input) in every_kind(MAX_NESTING) {
+        // The input is exactly at the limit: one level less would refuse it.
+        assert_eq!(nesting_too_deep(&input.text, MAX_NESTING), None, "{kind}");
+        assert!(nesting_too_deep(&input.text, MAX_NESTING - 1).is_some(), "{kind}");
+        let path = write_input("limit", &input.text);
+        let file = path.to_str().unwrap();
+        let stores = kind.starts_with("scf") || kind.starts_with("strata");
+        let want = if stores { "1xi32=[1]" } else { "1xi32=[0]" };
+        assert_ok(&format!("strata-opt, {kind}"), &opt(&[file]));
+        for level in ["O0", "O1", "O2", "O3"] {
+            let pipeline = format!("--strata-pipeline={level}");
+            assert_ok(&format!("strata-opt {level}, {kind}"), &opt(&[file, &pipeline]));
+            // LLVM's loop passes take time quadratic in the depth of a loop
+            // nest (about 30 s for 1000 loops); nothing folds the one-trip
+            // loops at O0, so the JIT does not optimize there.
+            let jit = if level == "O0" && kind == "strata.parallel_for" { "-O0" } else { "-O3" };
+            let o = run(&[file, "--input=1xi32=0", &pipeline, jit]);
+            assert_ok(&format!("strata-run {level}, {kind}"), &o);
+            assert_eq!(stdout(&o).trim(), want, "strata-run {level}, {kind}");
+        }
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[test]
+fn brackets_in_strings_and_comments_do_not_count() {
+    let deep = "[".repeat(3 * MAX_NESTING);
+    let text = format!(
+        "// {deep}\n{SIGNATURE} attributes {{note = \"{deep} \\\" {deep}\"}} {{\n  // {deep}\n  return\n}}\n\
+         #set = affine_set<(d0) : (d0 - 1 >= 0)>\n"
+    );
+    assert_eq!(nesting_too_deep(&text, MAX_NESTING), None);
+    // The first bracket outside the comment is the signature's `(`.
+    assert_eq!(nesting_too_deep(&text, 0), Some((2, SIGNATURE.find('(').unwrap() + 1)));
+    let path = write_input("strings", &text);
+    assert_ok("strata-opt", &opt(&[path.to_str().unwrap()]));
+    let _ = std::fs::remove_file(path);
+}
