@@ -1,5 +1,6 @@
 //! Inputs at the edges of size: nesting as deep as `parse_module` allows
-//! (and deeper, which must be a located error, never a stack overflow).
+//! (and deeper, which must be a located error, never a stack overflow), and
+//! elementwise chains long enough that a quadratic `strata-fuse` would show.
 //!
 //! Runs the tools as processes: a stack overflow kills the process, which
 //! must show as a failed assertion here, not as a dead test harness.
@@ -209,5 +210,84 @@ fn brackets_in_strings_and_comments_do_not_count() {
     assert_eq!(nesting_too_deep(&text, 0), Some((2, SIGNATURE.find('(').unwrap() + 1)));
     let path = write_input("strings", &text);
     assert_ok("strata-opt", &opt(&[path.to_str().unwrap()]));
+    let _ = std::fs::remove_file(path);
+}
+
+/// One step of the integer chain: its op, and the same on one element.
+type Step = (&'static str, fn(i32, i32, i32) -> i32);
+
+/// `x` through the steps, applied in turn: every op's result feeds the
+/// next, `%b` and `%c` are the other operands.
+const STEPS: [Step; 7] = [
+    ("strata.add %x, %b", |x, b, _| x.wrapping_add(b)),
+    ("strata.mul %x, %c", |x, _, c| x.wrapping_mul(c)),
+    ("strata.sub %b, %x", |x, b, _| b.wrapping_sub(x)),
+    ("strata.max %x, %c", |x, _, c| x.max(c)),
+    ("strata.sub %x, %c", |x, _, c| x.wrapping_sub(c)),
+    ("strata.neg %x", |x, _, _| x.wrapping_neg()),
+    ("strata.min %x, %b", |x, b, _| x.min(b)),
+];
+
+/// A chain of `n` elementwise ops on `tensor<16xi32>`, as MLIR text.
+fn integer_chain(n: usize) -> String {
+    let mut s = String::from("func.func @main(%a: tensor<16xi32>, %b: tensor<16xi32>, %c: tensor<16xi32>) -> tensor<16xi32> {\n");
+    let mut x = "%a".to_string();
+    for i in 0..n {
+        let op = STEPS[i % STEPS.len()].0.replace("%x", &x);
+        s.push_str(&format!("  %v{i} = {op} : tensor<16xi32>\n"));
+        x = format!("%v{i}");
+    }
+    s.push_str(&format!("  return {x} : tensor<16xi32>\n}}\n"));
+    s
+}
+
+#[test]
+fn a_long_chain_fuses_into_one_map_and_computes_the_chain() {
+    const N: usize = 2000;
+    let path = write_input("chain", &integer_chain(N));
+    let file = path.to_str().unwrap();
+
+    let fused = opt(&[file, "--strata-fuse"]);
+    assert_ok("strata-opt --strata-fuse", &fused);
+    let text = stdout(&fused);
+    assert_eq!(text.matches("strata.map").count(), 1, "one map:\n{text}");
+    for op in ["strata.add", "strata.sub", "strata.mul", "strata.max", "strata.min", "strata.neg"] {
+        assert!(!text.contains(op), "{op} left unfused");
+    }
+    // At least one scalar op per step (an integer neg is 0 - x: two).
+    let scalar_ops = text.matches(" = arith.").count();
+    assert!(scalar_ops >= N, "{scalar_ops} scalar ops for {N} steps");
+
+    let a: Vec<i32> = (0..16).map(|i| i * 7 - 50).collect();
+    let b: Vec<i32> = (0..16).map(|i| 3 - i * i).collect();
+    let c: Vec<i32> = (0..16).map(|i| i * 1_000_003 + 5).collect();
+    let want: Vec<i32> = (0..16)
+        .map(|e| (0..N).fold(a[e], |x, i| STEPS[i % STEPS.len()].1(x, b[e], c[e])))
+        .collect();
+    assert!(want.iter().any(|w| *w != want[0]), "the chain should not be constant: {want:?}");
+    let spec = |v: &[i32]| format!("--input=16xi32={}", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+    let want_text = format!("16xi32=[{}]", want.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+    for level in ["O0", "O3"] {
+        let o = run(&[file, &spec(&a), &spec(&b), &spec(&c), &format!("--strata-pipeline={level}")]);
+        assert_ok(&format!("strata-run {level}"), &o);
+        assert_eq!(stdout(&o).trim(), want_text, "strata-run {level}");
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+/// `strata-fuse` is linear in the chain's length: 20,000 ops take about
+/// 0.5 s in a debug build. Rescanning the function after every fusion (as
+/// it once did) made it quadratic: 1.7 s for 2,000 ops in a release build,
+/// so minutes for these.
+#[test]
+fn fusing_a_very_long_chain_takes_linear_time() {
+    const N: usize = 20_000;
+    let path = write_input("long-chain", &integer_chain(N));
+    let start = std::time::Instant::now();
+    let fused = opt(&[path.to_str().unwrap(), "--strata-fuse"]);
+    let took = start.elapsed();
+    assert_ok("strata-opt --strata-fuse", &fused);
+    assert_eq!(stdout(&fused).matches("strata.map").count(), 1);
+    assert!(took.as_secs() < 30, "fusing {N} ops took {took:?}");
     let _ = std::fs::remove_file(path);
 }
