@@ -291,3 +291,65 @@ fn fusing_a_very_long_chain_takes_linear_time() {
     assert!(took.as_secs() < 30, "fusing {N} ops took {took:?}");
     let _ = std::fs::remove_file(path);
 }
+
+/// A tree rather than a chain: `levels` levels of pairwise `add`/`sub`
+/// over `2^levels` leaves `a * b + k` (`k` the leaf's number, a constant
+/// tensor), every value used once. Returns the MLIR text and the result
+/// for one element.
+fn integer_tree(levels: u32) -> (String, fn(i32, i32, u32) -> i32) {
+    let mut s = String::from("func.func @main(%a: tensor<16xi32>, %b: tensor<16xi32>) -> tensor<16xi32> {\n");
+    let mut layer: Vec<String> = Vec::new();
+    for k in 0..1usize << levels {
+        s.push_str(&format!("  %k{k} = arith.constant dense<{k}> : tensor<16xi32>\n"));
+        s.push_str(&format!("  %p{k} = strata.mul %a, %b : tensor<16xi32>\n"));
+        s.push_str(&format!("  %l{k} = strata.add %p{k}, %k{k} : tensor<16xi32>\n"));
+        layer.push(format!("%l{k}"));
+    }
+    let mut n = 0;
+    while layer.len() > 1 {
+        let mut next = Vec::new();
+        for (i, pair) in layer.chunks(2).enumerate() {
+            let op = if i % 2 == 0 { "add" } else { "sub" };
+            s.push_str(&format!("  %t{n} = strata.{op} {}, {} : tensor<16xi32>\n", pair[0], pair[1]));
+            next.push(format!("%t{n}"));
+            n += 1;
+        }
+        layer = next;
+    }
+    s.push_str(&format!("  return {} : tensor<16xi32>\n}}\n", layer[0]));
+    fn eval(a: i32, b: i32, levels: u32) -> i32 {
+        let mut layer: Vec<i32> = (0..1i32 << levels).map(|k| a.wrapping_mul(b).wrapping_add(k)).collect();
+        while layer.len() > 1 {
+            layer = layer
+                .chunks(2)
+                .enumerate()
+                .map(|(i, p)| if i % 2 == 0 { p[0].wrapping_add(p[1]) } else { p[0].wrapping_sub(p[1]) })
+                .collect();
+        }
+        layer[0]
+    }
+    (s, eval)
+}
+
+#[test]
+fn a_tree_of_single_use_ops_fuses_into_one_map() {
+    const LEVELS: u32 = 8;
+    let (text, eval) = integer_tree(LEVELS);
+    let path = write_input("tree", &text);
+    let file = path.to_str().unwrap();
+    let fused = opt(&[file, "--strata-fuse"]);
+    assert_ok("strata-opt --strata-fuse", &fused);
+    let out = stdout(&fused);
+    assert_eq!(out.matches("strata.map").count(), 1, "one map:\n{out}");
+    // Every leaf's multiply is computed once: no work is duplicated.
+    assert_eq!(out.matches("arith.muli").count(), 1 << LEVELS);
+
+    let a: Vec<i32> = (0..16).map(|i| i * 3 - 20).collect();
+    let b: Vec<i32> = (0..16).map(|i| 7 - i * i).collect();
+    let spec = |v: &[i32]| format!("--input=16xi32={}", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+    let want: Vec<String> = (0..16).map(|e| eval(a[e], b[e], LEVELS).to_string()).collect();
+    let o = run(&[file, &spec(&a), &spec(&b)]);
+    assert_ok("strata-run", &o);
+    assert_eq!(stdout(&o).trim(), format!("16xi32=[{}]", want.join(",")));
+    let _ = std::fs::remove_file(path);
+}
