@@ -267,7 +267,9 @@ fn a_long_chain_fuses_into_one_map_and_computes_the_chain() {
     assert!(want.iter().any(|w| *w != want[0]), "the chain should not be constant: {want:?}");
     let spec = |v: &[i32]| format!("--input=16xi32={}", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
     let want_text = format!("16xi32=[{}]", want.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","));
-    for level in ["O0", "O3"] {
+    // Not O0: it does not fuse, and the JIT then takes most of a minute
+    // over 2,000 loops.
+    for level in ["O2", "O3"] {
         let o = run(&[file, &spec(&a), &spec(&b), &spec(&c), &format!("--strata-pipeline={level}")]);
         assert_ok(&format!("strata-run {level}"), &o);
         assert_eq!(stdout(&o).trim(), want_text, "strata-run {level}");
