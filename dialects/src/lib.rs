@@ -89,8 +89,10 @@ pub fn set_print_op_on_diagnostic(context: &Context, enable: bool) {
 /// signal, no diagnostic). Measured on the 8 MiB main thread of both tools
 /// (LLVM 22): the parser dies at about 3,600 nested regions and 6,100
 /// nested attributes; at this limit every pipeline O0..O3 of both tools
-/// runs in well under half of that stack. Real kernels nest a few dozen
-/// levels at most.
+/// runs in well under half of that stack (3 MiB is enough). Real kernels
+/// nest a few dozen levels at most. Threads that Rust spawns get 2 MiB
+/// unless told otherwise: a library caller compiling input this deep off
+/// the main thread should give that thread a larger stack.
 pub const MAX_NESTING: usize = 1000;
 
 /// Where `source` first nests brackets deeper than `limit`: the 1-based
