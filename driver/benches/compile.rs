@@ -52,7 +52,7 @@ fn compile_chain(c: &mut Criterion) {
     let source = chain(8000);
     let options = CompileOptions { level: Level::O3, ..Default::default() };
     let mut group = c.benchmark_group("compile 8000-op elementwise chain");
-    group.sample_size(10).measurement_time(Duration::from_secs(40));
+    group.sample_size(10).measurement_time(Duration::from_secs(60));
     group.bench_function("O3", |b| b.iter(|| Kernel::compile(&source, "chain.mlir", &options).unwrap()));
     group.finish();
 }
