@@ -232,17 +232,37 @@ pub fn ops_in(b: MlirBlock) -> Vec<MlirOperation> {
     out
 }
 
-/// Every op nested in `root` (not `root` itself), pre-order.
+/// The ops directly inside `op`: each region's blocks' ops, in order.
+pub fn children(op: MlirOperation) -> Vec<MlirOperation> {
+    let mut out = Vec::new();
+    // SAFETY: walking a live op's regions, blocks and ops.
+    unsafe {
+        for i in 0..sys::mlirOperationGetNumRegions(op) {
+            let mut block = sys::mlirRegionGetFirstBlock(sys::mlirOperationGetRegion(op, i));
+            while !block.ptr.is_null() {
+                out.extend(ops_in(block));
+                block = sys::mlirBlockGetNextInRegion(block);
+            }
+        }
+    }
+    out
+}
+
+/// Every op nested in `root` (not `root` itself), pre-order (an op before
+/// the ops in its regions, as MLIR's walk). Iterative, with a stack on the
+/// heap: MLIR's own walk recurses once per nesting level, which overflows
+/// the thread's stack on deeply nested input.
 pub fn walk(root: MlirOperation) -> Vec<MlirOperation> {
     let mut out: Vec<MlirOperation> = Vec::new();
-    unsafe extern "C" fn visit(op: MlirOperation, data: *mut std::ffi::c_void) -> sys::MlirWalkResult {
-        // SAFETY: `data` is the Vec below.
-        unsafe { (*(data as *mut Vec<MlirOperation>)).push(op) };
-        sys::MlirWalkResult_MlirWalkResultAdvance
+    // Ops still to visit, the next one on top.
+    let mut pending: Vec<MlirOperation> = children(root);
+    pending.reverse();
+    while let Some(op) = pending.pop() {
+        out.push(op);
+        let start = pending.len();
+        pending.extend(children(op));
+        pending[start..].reverse();
     }
-    // SAFETY: `out` outlives the walk; the walk only records handles.
-    unsafe { sys::mlirOperationWalk(root, Some(visit), &mut out as *mut _ as *mut _, sys::MlirWalkOrder_MlirWalkPreOrder) };
-    out.retain(|op| op.ptr != root.ptr);
     out
 }
 

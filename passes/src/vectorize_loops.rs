@@ -396,7 +396,11 @@ impl Vectorizer {
     }
 
     fn vty(&self, t: MlirType) -> MlirType {
-        self.b.ty(&format!("vector<{}x{}>", self.w, ir::print_type(t)))
+        // Built directly, not parsed from text: this runs once per op.
+        // SAFETY: the shape outlives the call; a bad element type gives null.
+        let v = unsafe { sys::mlirVectorTypeGetChecked(self.loc, 1, [self.w as i64].as_ptr(), t) };
+        assert!(!v.ptr.is_null(), "internal: no vector of {}", ir::print_type(t));
+        v
     }
 
     /// The vector form of `v`: mapped, or (defined outside) broadcast.
