@@ -958,7 +958,7 @@ impl CheckRaces {
 impl StrataPass for CheckRaces {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
         let mut result = Ok(());
-        for op in ir::walk(root.to_raw()) {
+        for op in ir::find(root.to_raw(), &["strata.parallel_for", "scf.parallel", "affine.parallel"]) {
             if let Some(lp) = Loop::of(op) {
                 if self.check(&lp).is_err() {
                     result = Err(PassFailed);

@@ -39,8 +39,8 @@ struct ExpandFloatAtomics;
 
 impl StrataPass for ExpandFloatAtomics {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
-        for op in ir::walk(root.to_raw()) {
-            if ir::name(op) == "memref.generic_atomic_rmw" {
+        for op in ir::find(root.to_raw(), &["memref.generic_atomic_rmw"]) {
+            {
                 let elem = ir::print_type(ir::value_type(ir::result(op, 0)));
                 if elem == "f32" || elem == "f64" {
                     expand(op, if elem == "f32" { 32 } else { 64 });

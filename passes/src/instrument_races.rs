@@ -51,10 +51,8 @@ impl StrataPass for InstrumentRaces {
             ir::emit_error(module, "'strata-instrument-races' runs on a builtin.module");
             return Err(PassFailed);
         }
-        let loops: Vec<MlirOperation> = ir::walk(module)
-            .into_iter()
-            .filter(|op| ir::name(*op) == "strata.parallel_for" && !nested(*op))
-            .collect();
+        let loops: Vec<MlirOperation> =
+            ir::find(module, &["strata.parallel_for"]).into_iter().filter(|op| !nested(*op)).collect();
         if loops.is_empty() {
             return Ok(());
         }

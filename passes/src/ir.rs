@@ -266,6 +266,40 @@ pub fn walk(root: MlirOperation) -> Vec<MlirOperation> {
     out
 }
 
+/// The ops nested in `root` (not `root` itself) named one of `names`, in
+/// pre-order. Passes that look for a few kinds of op use this rather than
+/// [`walk`]: MLIR's own walk, comparing uniqued names, allocates nothing
+/// per op (on a 100k-op module `walk` and `name` took a tenth of a second
+/// per pass). Nesting is bounded by the parser's limit, so MLIR's
+/// recursive walk is safe here.
+pub fn find(root: MlirOperation, names: &[&str]) -> Vec<MlirOperation> {
+    struct State {
+        root: MlirOperation,
+        names: Vec<sys::MlirIdentifier>,
+        out: Vec<MlirOperation>,
+    }
+    unsafe extern "C" fn visit(op: MlirOperation, data: *mut std::ffi::c_void) -> sys::MlirWalkResult {
+        // SAFETY: `data` is the State below; `op` is live during the walk.
+        unsafe {
+            let state = &mut *(data as *mut State);
+            let name = sys::mlirOperationGetName(op);
+            if op.ptr != state.root.ptr && state.names.iter().any(|n| sys::mlirIdentifierEqual(*n, name)) {
+                state.out.push(op);
+            }
+        }
+        sys::MlirWalkResult_MlirWalkResultAdvance
+    }
+    // SAFETY: identifiers are uniqued in the op's context.
+    let ctx = unsafe { sys::mlirOperationGetContext(root) };
+    let names = names.iter().map(|n| unsafe { sys::mlirIdentifierGet(ctx, sref(n)) }).collect();
+    let mut state = State { root, names, out: Vec::new() };
+    // SAFETY: `state` outlives the walk; the walk only records handles.
+    unsafe {
+        sys::mlirOperationWalk(root, Some(visit), &mut state as *mut State as *mut _, sys::MlirWalkOrder_MlirWalkPreOrder)
+    };
+    state.out
+}
+
 /// Emits an error at `op`.
 pub fn emit_error(op: MlirOperation, message: &str) {
     let message = CString::new(message.replace('\0', " ")).unwrap_or_default();

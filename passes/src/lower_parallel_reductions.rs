@@ -45,9 +45,9 @@ struct LowerParallelReductions;
 impl StrataPass for LowerParallelReductions {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
         let chunks = 4 * Target::of_module(root.to_raw()).cores.max(1);
-        let loops: Vec<MlirOperation> = ir::walk(root.to_raw())
+        let loops: Vec<MlirOperation> = ir::find(root.to_raw(), &["strata.parallel_for"])
             .into_iter()
-            .filter(|op| ir::name(*op) == "strata.parallel_for" && ir::operands(*op).len() > 3)
+            .filter(|op| ir::operands(*op).len() > 3)
             .collect();
         for op in loops {
             lower(op, chunks);

@@ -65,8 +65,7 @@ impl StrataPass for ParallelForToScf {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
         // Innermost last: pre-order lists outer loops first, and rewriting an
         // outer loop moves (does not destroy) the inner ones.
-        let loops: Vec<_> =
-            ir::walk(root.to_raw()).into_iter().filter(|op| ir::name(*op) == "strata.parallel_for").collect();
+        let loops = ir::find(root.to_raw(), &["strata.parallel_for"]);
         for op in loops {
             let b = Builder::of_op(op);
             let loc = ir::location(op);
@@ -108,7 +107,7 @@ struct InlineAllocaScopes;
 impl StrataPass for InlineAllocaScopes {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
         let scopes: Vec<_> =
-            ir::walk(root.to_raw()).into_iter().filter(|op| ir::name(*op) == "memref.alloca_scope").collect();
+            ir::find(root.to_raw(), &["memref.alloca_scope"]);
         for scope in scopes {
             if ir::walk(scope).iter().any(|op| ir::name(*op) == "memref.alloca") {
                 continue;

@@ -71,7 +71,7 @@ impl StrataPass for Tile {
             return Err(PassFailed);
         }
         let target = Target::of_module(root.to_raw());
-        for op in ir::walk(root.to_raw()) {
+        for op in ir::find(root.to_raw(), &["affine.parallel"]) {
             let Some(mm) = match_matmul(op) else { continue };
             let bytes = if ir::print_type(mm.elem) == "f32" { 4 } else { 8 };
             let mut t = choose(mm.k, bytes, &target);

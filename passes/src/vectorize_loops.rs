@@ -41,17 +41,15 @@ pub(crate) fn iota(b: &Builder, loc: sys::MlirLocation, w: usize) -> MlirOperati
 
 /// Vectorizes every matching loop under `root`.
 pub fn run(root: MlirOperation, bits: usize) {
-    let loops: Vec<MlirOperation> = ir::walk(root)
-        .into_iter()
-        .filter(|op| ir::name(*op) == "affine.parallel" && is_innermost(*op))
-        .collect();
+    let loops: Vec<MlirOperation> =
+        ir::find(root, &["affine.parallel"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in loops {
         if let Some(plan) = check(op, bits) {
             vectorize(op, &plan);
         }
     }
     let reductions: Vec<MlirOperation> =
-        ir::walk(root).into_iter().filter(|op| ir::name(*op) == "affine.for" && is_innermost(*op)).collect();
+        ir::find(root, &["affine.for"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in reductions {
         if let Some(r) = match_reduction(op, bits) {
             vectorize_reduction(op, &r);
@@ -243,7 +241,7 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
 }
 
 fn is_innermost(op: MlirOperation) -> bool {
-    !ir::walk(op).iter().any(|o| matches!(ir::name(*o).as_str(), "affine.parallel" | "affine.for" | "scf.parallel"))
+    ir::find(op, &["affine.parallel", "affine.for", "scf.parallel"]).is_empty()
 }
 
 struct Plan {
