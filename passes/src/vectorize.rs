@@ -30,6 +30,8 @@
 //! 2-D matmul to (operand order and identity index maps are checked).
 //! Guarantees the same sums in the same `k` order, fused multiply-adds.
 
+use std::collections::HashMap;
+
 use mlir_sys::{self as sys, MlirOperation, MlirType, MlirValue};
 
 use crate::{
@@ -505,8 +507,11 @@ fn expand_math(root: MlirOperation) {
             ir::print_type(ir::value_type(ir::result(*op, 0))) == "f32"
         })
         .collect();
+    // One copy of each constant per function, at its entry: an 8,000-op
+    // chain expanded 40,000 constants that every later pass walked.
+    let mut constants: HashMap<(usize, u64, bool), MlirValue> = HashMap::new();
     for op in targets {
-        let m = MathBuilder::new(op);
+        let m = MathBuilder::new(op, &mut constants);
         let x = ir::operand(op, 0);
         let value = if ir::name(op) == "math.exp" { m.exp(x) } else { m.tanh(x) };
         crate::remark(op, &format!("strata-vectorize: f32 {} expanded into arithmetic so that it vectorizes", ir::name(op)));
@@ -515,9 +520,14 @@ fn expand_math(root: MlirOperation) {
 }
 
 /// `arith` f32 code inserted before one op (see [`expand_math`]).
-struct MathBuilder {
+struct MathBuilder<'a> {
     b: Builder,
     at: MlirOperation,
+    /// The entry block of the enclosing function (where constants go), if
+    /// there is one.
+    entry: Option<sys::MlirBlock>,
+    /// Constants made so far, by (entry block, bits, integer).
+    constants: std::cell::RefCell<&'a mut HashMap<(usize, u64, bool), MlirValue>>,
     loc: sys::MlirLocation,
     f32t: MlirType,
     i32t: MlirType,
@@ -532,12 +542,35 @@ const OGE: i64 = 3;
 const OLT: i64 = 4;
 const UNO: i64 = 14;
 
-impl MathBuilder {
-    fn new(at: MlirOperation) -> Self {
+impl<'a> MathBuilder<'a> {
+    fn new(at: MlirOperation, constants: &'a mut HashMap<(usize, u64, bool), MlirValue>) -> Self {
         let b = Builder::of_op(at);
         let (f32t, i32t) = (b.ty("f32"), b.ty("i32"));
         let contract = b.attr("#arith.fastmath<contract>");
-        MathBuilder { b, at, loc: ir::location(at), f32t, i32t, contract }
+        let mut f = ir::parent(at);
+        while !f.ptr.is_null() && ir::name(f) != "func.func" {
+            f = ir::parent(f);
+        }
+        let entry = (!f.ptr.is_null()).then(|| ir::first_block(ir::region(f, 0))).filter(|b| !b.ptr.is_null());
+        MathBuilder { b, at, entry, constants: std::cell::RefCell::new(constants), loc: ir::location(at), f32t, i32t, contract }
+    }
+
+    /// The constant `value` of type `ty`, made once per function.
+    fn constant(&self, key: (u64, bool), ty: MlirType, value: sys::MlirAttribute) -> MlirValue {
+        let Some(entry) = self.entry else {
+            let op = self.b.op("arith.constant", self.loc, &[], &[ty], &[("value", value)], 0);
+            return ir::result(ir::insert_before(self.at, op), 0);
+        };
+        let k = (entry.ptr as usize, key.0, key.1);
+        if let Some(v) = self.constants.borrow().get(&k) {
+            return *v;
+        }
+        let op = self.b.op("arith.constant", self.loc, &[], &[ty], &[("value", value)], 0);
+        // SAFETY: a detached op into a live block, at its start.
+        unsafe { sys::mlirBlockInsertOwnedOperation(entry, 0, op) };
+        let v = ir::result(op, 0);
+        self.constants.borrow_mut().insert(k, v);
+        v
     }
 
     fn emit(&self, name: &str, operands: &[MlirValue], ty: MlirType, attrs: &[(&str, sys::MlirAttribute)]) -> MlirValue {
@@ -550,15 +583,13 @@ impl MathBuilder {
         let nearest: f32 = format!("{v:.9e}").parse().unwrap_or(v as f32);
         // SAFETY: a float attribute of a live type; exact, as `nearest` is an f32.
         let value = unsafe { sys::mlirFloatAttrDoubleGet(self.b.ctx, self.f32t, nearest as f64) };
-        let op = self.b.op("arith.constant", self.loc, &[], &[self.f32t], &[("value", value)], 0);
-        ir::result(ir::insert_before(self.at, op), 0)
+        self.constant((nearest.to_bits() as u64, false), self.f32t, value)
     }
 
     fn ci(&self, v: i32) -> MlirValue {
         // SAFETY: an integer attribute of a live type.
         let value = unsafe { sys::mlirIntegerAttrGet(self.i32t, v as i64) };
-        let op = self.b.op("arith.constant", self.loc, &[], &[self.i32t], &[("value", value)], 0);
-        ir::result(ir::insert_before(self.at, op), 0)
+        self.constant((v as u32 as u64, true), self.i32t, value)
     }
 
     /// A binary f32 op. Multiplies and adds may contract into fused
