@@ -843,31 +843,27 @@ fn every_target_width_gives_the_same_results() {
     }
 }
 
+/// A histogram of `%x` into bins of `ty` with `memref.atomic_rmw`.
+fn histogram(name: &str, ty: &str) -> String {
+    format!(
+        r#"
+func.func @{name}(%x: memref<1000xi32>, %h: memref<256x{ty}>) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1000 : index
+  %one = arith.constant 1 : {ty}
+  strata.parallel_for %i = %c0 to %n step %c1 {{
+    %v = memref.load %x[%i] : memref<1000xi32>
+    %b = arith.index_cast %v : i32 to index
+    %old = memref.atomic_rmw addi %one, %h[%b] : ({ty}, memref<256x{ty}>) -> {ty}
+  }}
+  return
+}}
+"#
+    )
+}
+
 const ATOMICS: &str = r#"
-func.func @hist32(%x: memref<1000xi32>, %h: memref<256xi32>) {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %n = arith.constant 1000 : index
-  %one = arith.constant 1 : i32
-  strata.parallel_for %i = %c0 to %n step %c1 {
-    %v = memref.load %x[%i] : memref<1000xi32>
-    %b = arith.index_cast %v : i32 to index
-    %old = memref.atomic_rmw addi %one, %h[%b] : (i32, memref<256xi32>) -> i32
-  }
-  return
-}
-func.func @hist64(%x: memref<1000xi32>, %h: memref<256xi64>) {
-  %c0 = arith.constant 0 : index
-  %c1 = arith.constant 1 : index
-  %n = arith.constant 1000 : index
-  %one = arith.constant 1 : i64
-  strata.parallel_for %i = %c0 to %n step %c1 {
-    %v = memref.load %x[%i] : memref<1000xi32>
-    %b = arith.index_cast %v : i32 to index
-    %old = memref.atomic_rmw addi %one, %h[%b] : (i64, memref<256xi64>) -> i64
-  }
-  return
-}
 func.func @scatter32(%x: memref<1000xi32>, %w: memref<1000xf32>, %out: memref<256xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -936,7 +932,7 @@ fn atomics_at_every_worker_count_and_runtime() {
     let dir = std::env::temp_dir().join(format!("strata-atomics-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("atomics.mlir");
-    std::fs::write(&file, ATOMICS).unwrap();
+    std::fs::write(&file, histogram("hist32", "i32") + &histogram("hist64", "i64") + ATOMICS).unwrap();
     let bins: Vec<i64> = (0..1000i64).map(|i| (i * 7919 + i * i) % 256).collect();
     // Small integers and halves: every sum is exact in any order.
     let weights: Vec<f64> = (0..1000).map(|i| ((i % 13) as f64 - 6.0) * 0.5).collect();

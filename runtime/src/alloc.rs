@@ -43,19 +43,26 @@ unsafe extern "C" {
 /// or libc's `free`.
 pub unsafe extern "C" fn strata_malloc(size: usize) -> *mut u8 {
     // SAFETY: plain libc allocation and a size query on its result.
-    unsafe {
-        let p = malloc(size);
-        if p.is_null() {
-            if size == 0 {
-                return p;
-            }
-            out_of_memory(size);
+    unsafe { counted(malloc(size), size) }
+}
+
+/// Counts the block `p` that an allocation of `size` bytes returned, or
+/// reports that it failed.
+///
+/// # Safety
+/// `p` is null or a live block from libc's allocator.
+unsafe fn counted(p: *mut u8, size: usize) -> *mut u8 {
+    if p.is_null() {
+        if size == 0 {
+            return p;
         }
-        let bytes = malloc_usable_size(p) as i64;
-        let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        p
+        out_of_memory(size);
     }
+    // SAFETY: a live libc block.
+    let bytes = unsafe { malloc_usable_size(p) } as i64;
+    let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK.fetch_max(live, Ordering::Relaxed);
+    p
 }
 
 /// `aligned_alloc` for kernels (MLIR's coroutine frames, `memref.alloc`
@@ -70,19 +77,7 @@ pub unsafe extern "C" fn strata_aligned_alloc(align: usize, size: usize) -> *mut
         fn aligned_alloc(align: usize, size: usize) -> *mut u8;
     }
     // SAFETY: plain libc allocation and a size query on its result.
-    unsafe {
-        let p = aligned_alloc(align, size);
-        if p.is_null() {
-            if size == 0 {
-                return p;
-            }
-            out_of_memory(size);
-        }
-        let bytes = malloc_usable_size(p) as i64;
-        let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        p
-    }
+    unsafe { counted(aligned_alloc(align, size), size) }
 }
 
 /// The message and exit for a failed allocation. Not `exit`: other threads
