@@ -693,6 +693,19 @@ fn check_matmul(e: ElemType, (m, kk, n): (usize, usize, usize), options: &Compil
     check(&format!("matmul {ot} {what}"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
 }
 
+/// The MLP layer and Mandelbrot kernels of [`MLP`] under `options`,
+/// against their references.
+fn check_mlp_and_mandelbrot(options: &CompileOptions, what: &str) {
+    let k = Kernel::compile(MLP, "mlp.mlir", options).unwrap();
+    let x = data(ElemType::F32, &[37, 29], 31, false, false);
+    let w = data(ElemType::F32, &[29, 19], 32, false, false);
+    let b = data(ElemType::F32, &[19], 33, false, false);
+    let got = k.call("mlp", &mut [x.clone(), w.clone(), b.clone()]).unwrap().remove(0);
+    check(&format!("mlp {what}"), &got, &mlp_ref(&x.to_f64_vec(), &w.to_f64_vec(), &b.to_f64_vec()), 1e-5);
+    let got = k.call("mandel", &mut []).unwrap().remove(0);
+    check(&format!("mandelbrot {what}"), &got, &mandel_ref(), 0.0);
+}
+
 /// The vectorizer at AVX2's and SSE's widths (as on a CPU without
 /// AVX-512): same results.
 #[test]
@@ -703,14 +716,7 @@ fn narrower_vector_widths_give_the_same_results() {
             .to_text()
             .replace("strata-vectorize", &format!("strata-vectorize{{vector-width={bits}}}"));
         let options = CompileOptions { pipeline: Some(pipeline), ..Default::default() };
-        let k = Kernel::compile(MLP, "mlp.mlir", &options).unwrap();
-        let x = data(ElemType::F32, &[37, 29], 31, false, false);
-        let w = data(ElemType::F32, &[29, 19], 32, false, false);
-        let b = data(ElemType::F32, &[19], 33, false, false);
-        let got = k.call("mlp", &mut [x.clone(), w.clone(), b.clone()]).unwrap().remove(0);
-        check(&format!("mlp at {bits} bits"), &got, &mlp_ref(&x.to_f64_vec(), &w.to_f64_vec(), &b.to_f64_vec()), 1e-5);
-        let got = k.call("mandel", &mut []).unwrap().remove(0);
-        check(&format!("mandelbrot at {bits} bits"), &got, &mandel_ref(), 0.0);
+        check_mlp_and_mandelbrot(&options, &format!("at {bits} bits"));
         for e in [ElemType::F32, ElemType::F64] {
             check_matmul(e, (67, 45, 101), &options, &format!("at {bits} bits"));
         }
@@ -829,14 +835,7 @@ fn every_target_width_gives_the_same_results() {
             assert!(refused.to_string().contains("does not have"), "{refused}");
             continue;
         }
-        let k = Kernel::compile(MLP, "mlp.mlir", &options).unwrap();
-        let x = data(ElemType::F32, &[37, 29], 31, false, false);
-        let w = data(ElemType::F32, &[29, 19], 32, false, false);
-        let b = data(ElemType::F32, &[19], 33, false, false);
-        let got = k.call("mlp", &mut [x.clone(), w.clone(), b.clone()]).unwrap().remove(0);
-        check(&format!("mlp on {name}"), &got, &mlp_ref(&x.to_f64_vec(), &w.to_f64_vec(), &b.to_f64_vec()), 1e-5);
-        let got = k.call("mandel", &mut []).unwrap().remove(0);
-        check(&format!("mandelbrot on {name}"), &got, &mandel_ref(), 0.0);
+        check_mlp_and_mandelbrot(&options, &format!("on {name}"));
         for e in ELEMS {
             check_matmul(e, (23, 45, 71), &options, &format!("on {name}"));
         }
