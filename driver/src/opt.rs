@@ -73,6 +73,10 @@ pub struct OptArgs {
     /// Print the IR after a pass that failed.
     #[arg(long = "mlir-print-ir-after-failure")]
     pub print_ir_after_failure: bool,
+    /// Verify the IR after every pass (mlir-opt's default); with `false`,
+    /// once at the end of the pipeline.
+    #[arg(long = "verify-each", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub verify_each: bool,
     /// Report the time each pass took.
     #[arg(long = "mlir-timing")]
     pub timing: bool,
@@ -365,6 +369,10 @@ fn run_pipeline(context: &Context, args: &OptArgs, pipeline: &Pipeline, module: 
             );
         }
     }
+    if !args.verify_each {
+        // SAFETY: `pm` is live.
+        unsafe { mlir_sys::mlirPassManagerEnableVerifier(pm.to_raw(), false) }
+    }
     if args.timing {
         // SAFETY: `pm` is live; the report prints when it is dropped.
         unsafe { mlir_sys::mlirPassManagerEnableTiming(pm.to_raw()) }
@@ -372,6 +380,11 @@ fn run_pipeline(context: &Context, args: &OptArgs, pipeline: &Pipeline, module: 
     // SAFETY: the module and the pass manager share `context`.
     let result = unsafe { mlir_sys::mlirPassManagerRunOnOp(pm.to_raw(), module.as_operation().to_raw()) };
     if result.value == 0 {
+        return Err(None);
+    }
+    // Without verification between passes, the result is verified once.
+    // SAFETY: a live module; diagnostics go to the context's handler.
+    if !args.verify_each && !unsafe { mlir_sys::mlirOperationVerify(module.as_operation().to_raw()) } {
         return Err(None);
     }
     Ok(())
