@@ -230,9 +230,10 @@ impl Pool {
             if !self.spin_for_epoch(seen) {
                 let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
                 // `sleepers` goes up before `epoch` is read again, and the
-                // dispatcher bumps `epoch` before reading `sleepers` (all
-                // SeqCst): either we see the new epoch here, or it sees us
-                // and notifies, under the lock we hold until `wait`.
+                // dispatcher bumps `epoch` before reading `sleepers` (by a
+                // read-modify-write, see `wait_for_zero`): either we see the
+                // new epoch here, or it sees us and notifies, under the lock
+                // we hold until `wait`.
                 self.sleepers.fetch_add(1, SeqCst);
                 while self.epoch.load(SeqCst) == seen {
                     guard = self.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
@@ -245,8 +246,8 @@ impl Pool {
             // announcement we missed, and then wait for the next one forever.
             seen = self.epoch.load(SeqCst);
             // `active` goes up before `job` is read, and the dispatcher
-            // clears `job` before reading `active`: either we read null, or
-            // the dispatcher waits for us to leave.
+            // clears `job` before reading `active` (by a read-modify-write):
+            // either we read null, or the dispatcher waits for us to leave.
             self.active.fetch_add(1, SeqCst);
             let job = self.job.load(SeqCst);
             if !job.is_null() {
@@ -422,6 +423,28 @@ mod tests {
         assert!(hits.iter().all(|h| h.load(SeqCst) == 100_000));
     }
 
+    unsafe extern "C" fn write_index(ctx: *mut c_void, begin: i64, end: i64) {
+        for i in begin..end {
+            // SAFETY: `ctx` is a live `[u64]` of at least `end` elements;
+            // each index is written by one chunk only.
+            unsafe { *(ctx as *mut u64).add(i as usize) = i as u64 * 3 };
+        }
+    }
+
+    /// Plain (not atomic) writes by the workers are visible to the
+    /// dispatcher once `dispatch` returns: what generated code relies on.
+    /// ThreadSanitizer checks the ordering (see the loom module's notes).
+    #[test]
+    fn plain_writes_are_visible_after_dispatch() {
+        set_threads(2);
+        for round in 0..200u64 {
+            let n = 64 + round as usize;
+            let mut out = vec![u64::MAX; n];
+            unsafe { dispatch(write_index, out.as_mut_ptr() as *mut c_void, n as i64, 1) };
+            assert!(out.iter().enumerate().all(|(i, v)| *v == i as u64 * 3), "round {round}");
+        }
+    }
+
     /// The protocol without the process-wide pool: a private pool's
     /// workers run a job, then `stop` ends them (what the loom model does,
     /// on real threads).
@@ -447,9 +470,13 @@ mod tests {
     }
 }
 
-/// Model checks of the dispatch protocol: `RUSTFLAGS="--cfg loom" cargo
-/// test -p strata-runtime --release --lib loom` (LOOM_MAX_PREEMPTIONS=3
-/// bounds the search; the defaults of `scripts/test.sh` do not build these).
+/// Model checks of the dispatch protocol: `RUSTFLAGS="--cfg loom"
+/// LOOM_MAX_PREEMPTIONS=3 cargo test -p strata-runtime --release --lib
+/// --target-dir target/loom loom` (the bound keeps it to minutes; plain
+/// `cargo test` does not build these). The std tests above also run under
+/// ThreadSanitizer: `RUSTFLAGS=-Zsanitizer=thread cargo +nightly test
+/// -Zbuild-std --target x86_64-unknown-linux-gnu -p strata-runtime --lib
+/// --target-dir target/tsan` (needs the nightly `rust-src` component).
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
