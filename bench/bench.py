@@ -88,6 +88,15 @@ def kernels():
         label=f"parallel_for scale f32 {n} (in place)", group="parallel_scale", size=n,
         strata=(kernel_file("parallel_scale", N=n), [f"--input={n}xf32=1"]),
         c=("parallel_scale", n), numpy=lambda n=n: scale_np(n), work=2.0 * n * 4, unit="GB/s", runs=9))
+    for name, label in [("sum_reduce", "strata.reduce"), ("sum_parallel_for", "parallel_for reduce")]:
+        out.append(dict(
+            label=f"sum f32 {n} ({label})", group="sum", size=n,
+            strata=(kernel_file(name, N=n), [f"--input={n}xf32=0.5"]),
+            c=("sum", n), numpy=lambda n=n: sum_np(n), work=1.0 * n * 4, unit="GB/s", runs=9))
+    out.append(dict(
+        label=f"histogram {n} i32 into 256 bins (atomic_rmw)", group="histogram", size=n,
+        strata=(kernel_file("histogram", N=n), [f"--input={n}xi32=3", "--input=256xi64=0"]),
+        c=("histogram", n), numpy=lambda n=n: histogram_np(n), work=1.0 * n * 4, unit="GB/s", runs=5))
     return out
 
 
@@ -141,6 +150,16 @@ def scale_np(n):
         np.multiply(buf, 2.0, out=buf)
         np.add(buf, 1.0, out=buf)
     return f
+
+
+def sum_np(n):
+    x = np.full(n, 0.5, np.float32)
+    return lambda: x.sum()
+
+def histogram_np(n):
+    # The same data as Strata's (every value 3): bincount into 256 bins.
+    x = np.full(n, 3, np.int32)
+    return lambda: np.bincount(x, minlength=256)
 
 
 # --- Measurement -----------------------------------------------------------

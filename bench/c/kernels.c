@@ -106,6 +106,23 @@ static void scale(size_t n, float *buf) {
   for (size_t i = 0; i < n; i++) buf[i] = buf[i] * 2.0f + 1.0f;
 }
 
+static double sum(size_t n, const float *x) {
+  double total = 0;
+  float acc = 0;
+#pragma omp parallel for reduction(+ : acc)
+  for (size_t i = 0; i < n; i++) acc += x[i];
+  total = acc;
+  return total;
+}
+
+static void histogram(size_t n, const int *x, long *h) {
+#pragma omp parallel for
+  for (size_t i = 0; i < n; i++) {
+#pragma omp atomic
+    h[x[i] & 255]++;
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: kernels NAME SIZE RUNS\n");
@@ -114,11 +131,14 @@ int main(int argc, char **argv) {
   const char *name = argv[1];
   int n = atoi(argv[2]), runs = atoi(argv[3]);
   int rows = 1024;
-  size_t nn = !strcmp(name, "parallel_scale") ? (size_t)n
+  int flat = !strcmp(name, "parallel_scale") || !strcmp(name, "sum") || !strcmp(name, "histogram");
+  size_t nn = flat ? (size_t)n
               : (!strcmp(name, "softmax") || !strcmp(name, "layernorm")) ? (size_t)rows * n
                                                                           : (size_t)n * n;
   float *a = filled(nn, 0.5f), *b = filled(nn, 0.25f), *c = filled(nn, 0.1f), *y = filled(nn, 0.0f);
   int *iy = malloc(nn * sizeof(int));
+  if (!strcmp(name, "histogram"))
+    for (size_t i = 0; i < nn; i++) iy[i] = 3; /* Strata's and NumPy's data */
   double *t = malloc(sizeof(double) * (runs + 1));
   for (int r = 0; r <= runs; r++) {
     double t0 = now_ms();
@@ -129,6 +149,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(name, "tanh_fma")) tanh_fma(nn, a, b, c, y);
     else if (!strcmp(name, "mandelbrot")) mandelbrot(n, iy);
     else if (!strcmp(name, "parallel_scale")) scale((size_t)n, a);
+    else if (!strcmp(name, "sum")) y[nn / 3] = (float)sum(nn, a);
+    else if (!strcmp(name, "histogram")) {
+      static long h[256];
+      histogram(nn, iy, h);
+    }
     else { fprintf(stderr, "unknown kernel %s\n", name); return 2; }
     t[r] = now_ms() - t0;
   }

@@ -16,6 +16,8 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "strata/StrataDialect.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(Strata, strata,
@@ -32,9 +34,16 @@ void strataPrintRegisteredPasses(void) {
 MlirModule strataParseModule(MlirContext context, MlirStringRef source,
                              MlirStringRef sourceName) {
   mlir::ParserConfig config(unwrap(context));
+  // MLIR's lexer finds the end of its buffer by the NUL that MemoryBuffer
+  // promises after it; `parseSourceString` does not copy, so text that ends
+  // inside a token (an unterminated string, say) would be lexed on into
+  // whatever memory follows. A copy is NUL-terminated.
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(unwrap(source), unwrap(sourceName)),
+      llvm::SMLoc());
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(unwrap(source), config,
-                                              unwrap(sourceName));
+      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, config);
   return wrap(module.release());
 }
 
@@ -44,4 +53,15 @@ void strataContextPrintOpOnDiagnostic(MlirContext context, bool enable) {
 
 void strataEmitRemark(MlirLocation location, const char *message) {
   mlir::emitRemark(unwrap(location)) << message;
+}
+
+void strataEmitDiagnosticWithNote(MlirLocation location, int severity,
+                                  const char *message, MlirLocation noteAt,
+                                  const char *note) {
+  mlir::InFlightDiagnostic d = severity == 0
+                                   ? mlir::emitError(unwrap(location))
+                                   : mlir::emitWarning(unwrap(location));
+  d << message;
+  if (note && *note)
+    d.attachNote(unwrap(noteAt)) << note;
 }

@@ -384,7 +384,8 @@ LogicalResult ReduceOp::verify() {
 // ParallelForOp
 //===----------------------------------------------------------------------===//
 
-// strata.parallel_for %i = %lb to %ub step %s (grain N)? attr-dict region
+// strata.parallel_for %i = %lb to %ub step %s (grain N)?
+//     (reduce(("KIND" %init : TYPE),+))? attr-dict region
 ParseResult ParallelForOp::parse(OpAsmParser &parser, OperationState &state) {
   OpAsmParser::Argument iv;
   OpAsmParser::UnresolvedOperand lb, ub, step;
@@ -402,11 +403,35 @@ ParseResult ParallelForOp::parse(OpAsmParser &parser, OperationState &state) {
     state.addAttribute(getGrainAttrName(state.name),
                        parser.getBuilder().getI64IntegerAttr(grain));
   }
+  SmallVector<OpAsmParser::UnresolvedOperand> inits;
+  SmallVector<Type> types;
+  SmallVector<Attribute> kinds;
+  if (succeeded(parser.parseOptionalKeyword("reduce"))) {
+    auto one = [&]() -> ParseResult {
+      std::string kind;
+      OpAsmParser::UnresolvedOperand init;
+      Type type;
+      if (parser.parseString(&kind) || parser.parseOperand(init) ||
+          parser.parseColonType(type))
+        return failure();
+      kinds.push_back(parser.getBuilder().getStringAttr(kind));
+      inits.push_back(init);
+      types.push_back(type);
+      return success();
+    };
+    if (parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Paren, one))
+      return failure();
+    state.addAttribute(getKindsAttrName(state.name),
+                       parser.getBuilder().getArrayAttr(kinds));
+  }
   if (parser.parseOptionalAttrDictWithKeyword(state.attributes) ||
       parser.resolveOperand(lb, indexTy, state.operands) ||
       parser.resolveOperand(ub, indexTy, state.operands) ||
-      parser.resolveOperand(step, indexTy, state.operands))
+      parser.resolveOperand(step, indexTy, state.operands) ||
+      parser.resolveOperands(inits, types, parser.getNameLoc(),
+                             state.operands))
     return failure();
+  state.addTypes(types);
   Region *body = state.addRegion();
   if (parser.parseRegion(*body, {iv}))
     return failure();
@@ -425,10 +450,28 @@ void ParallelForOp::print(OpAsmPrinter &p) {
     << getUb() << " step " << getStep();
   if (auto grain = getGrainAttr())
     p << " grain " << grain.getInt();
-  p.printOptionalAttrDictWithKeyword((*this)->getAttrs(), {getGrainAttrName()});
+  auto kinds = getKindsAttr();
+  bool printKinds = kinds && kinds.size() == getInits().size() &&
+                    llvm::all_of(kinds, [](Attribute a) {
+                      return isa<StringAttr>(a);
+                    });
+  if (printKinds && !getInits().empty()) {
+    p << " reduce(";
+    for (auto [i, init] : llvm::enumerate(getInits())) {
+      if (i)
+        p << ", ";
+      p << "\"" << cast<StringAttr>(kinds[i]).getValue() << "\" " << init
+        << " : " << init.getType();
+    }
+    p << ")";
+  }
+  SmallVector<StringRef> elided = {getGrainAttrName()};
+  if (printKinds)
+    elided.push_back(getKindsAttrName());
+  p.printOptionalAttrDictWithKeyword((*this)->getAttrs(), elided);
   p << " ";
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false,
-                /*printBlockTerminators=*/false);
+                /*printBlockTerminators=*/!getInits().empty());
 }
 
 LogicalResult ParallelForOp::verify() {
@@ -439,6 +482,31 @@ LogicalResult ParallelForOp::verify() {
   if (matchPattern(getStep(), m_ConstantInt(&step)) && !step.isStrictlyPositive())
     return emitOpError() << "step must be positive, found "
                          << step.getSExtValue();
+  size_t n = getInits().size();
+  auto kinds = getKindsAttr();
+  size_t nk = kinds ? kinds.size() : 0;
+  if (nk != n)
+    return emitOpError() << "has " << n << " reduction init value(s) but "
+                         << nk << " reduction kind(s)";
+  if (getResults().size() != n)
+    return emitOpError() << "has " << n << " reduction(s) but "
+                         << getResults().size() << " result(s)";
+  for (size_t i = 0; i < n; ++i) {
+    auto kind = dyn_cast<StringAttr>(kinds[i]);
+    StringRef k = kind ? kind.getValue() : "";
+    if (k != "add" && k != "mul" && k != "max" && k != "min")
+      return emitOpError() << "reduction #" << i << " has kind '" << k
+                           << "': expected add, mul, max or min";
+    Type t = getInits()[i].getType();
+    if (!t.isF32() && !t.isF64() && !t.isInteger(32) && !t.isInteger(64) &&
+        !t.isIndex())
+      return emitOpError() << "reduction #" << i << " is of type " << t
+                           << ": expected f32, f64, i32, i64 or index";
+    if (getResults()[i].getType() != t)
+      return emitOpError() << "result #" << i << " is of type "
+                           << getResults()[i].getType()
+                           << ", but its init value is of type " << t;
+  }
   return success();
 }
 
@@ -449,9 +517,22 @@ LogicalResult ParallelForOp::verifyRegions() {
            << "body must have exactly one 'index' argument, found "
            << body.getNumArguments() << " argument(s)";
   auto yield = cast<YieldOp>(body.getTerminator());
-  if (!yield.getValues().empty())
-    return yield.emitOpError() << "in 'strata.parallel_for' must yield no "
-                                  "values, found "
-                               << yield.getValues().size();
+  if (getInits().empty()) {
+    if (!yield.getValues().empty())
+      return yield.emitOpError() << "in 'strata.parallel_for' must yield no "
+                                    "values, found "
+                                 << yield.getValues().size();
+    return success();
+  }
+  if (yield.getValues().size() != getInits().size())
+    return yield.emitOpError()
+           << "in 'strata.parallel_for' must yield one value per reduction ("
+           << getInits().size() << "), found " << yield.getValues().size();
+  for (auto [i, v] : llvm::enumerate(yield.getValues()))
+    if (v.getType() != getInits()[i].getType())
+      return yield.emitOpError()
+             << "value #" << i << " is of type " << v.getType()
+             << ", but reduction #" << i << " is of type "
+             << getInits()[i].getType();
   return success();
 }

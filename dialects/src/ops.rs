@@ -6,8 +6,8 @@
 //! every other rule is the verifier's, so build, then verify.
 
 use melior::ir::{
-    operation::OperationBuilder, r#type::RankedTensorType, Block, Location, Operation, Region, Type, TypeLike, Value,
-    ValueLike,
+    operation::OperationBuilder, r#type::RankedTensorType, Attribute, Block, Location, Operation, Region,
+    Type, TypeLike, Value, ValueLike,
 };
 
 /// A builder could not compute a result type from its operands.
@@ -107,7 +107,7 @@ mod raw {
         ir::{Attribute, Identifier, Location, Type},
         StringRef,
     };
-    use melior::ir::TypeLike;
+    use melior::ir::{AttributeLike, TypeLike};
     use mlir_sys as sys;
 
     fn ctx(loc: Location) -> sys::MlirContext {
@@ -141,6 +141,12 @@ mod raw {
         let value = StringRef::new(value);
         // SAFETY: MLIR copies the string into the context.
         unsafe { Attribute::from_raw(sys::mlirStringAttrGet(ctx(loc), value.to_raw())) }
+    }
+
+    pub fn array<'c>(loc: Location<'c>, elements: &[Attribute<'c>]) -> Attribute<'c> {
+        let raw: Vec<sys::MlirAttribute> = elements.iter().map(|a| a.to_raw()).collect();
+        // SAFETY: `raw` is read during the call only.
+        unsafe { Attribute::from_raw(sys::mlirArrayAttrGet(ctx(loc), raw.len() as isize, raw.as_ptr())) }
     }
 
     pub fn named<'c>(loc: Location<'c>, name: &str, attribute: Attribute<'c>) -> (Identifier<'c>, Attribute<'c>) {
@@ -326,6 +332,31 @@ pub fn parallel_for<'c>(
     location: Location<'c>,
 ) -> Result<Operation<'c>, BuildError> {
     let mut builder = OperationBuilder::new("strata.parallel_for", location).add_operands(&[lb, ub, step]);
+    if let Some(grain) = grain {
+        builder = builder.add_attributes(&[raw::named(location, "grain", raw::i64_attr(location, grain))]);
+    }
+    build(builder.add_regions([body]))
+}
+
+/// `strata.parallel_for ... reduce(...)` (docs/dialect.md): as
+/// [`parallel_for`], and each iteration's `body` yields one value per
+/// `(kind, init)`; the op's results are the inits combined with them.
+pub fn parallel_for_reduce<'c>(
+    lb: Value<'c, '_>,
+    ub: Value<'c, '_>,
+    step: Value<'c, '_>,
+    grain: Option<i64>,
+    reductions: &[(ReduceKind, Value<'c, '_>)],
+    body: Region<'c>,
+    location: Location<'c>,
+) -> Result<Operation<'c>, BuildError> {
+    let inits: Vec<Value> = reductions.iter().map(|(_, v)| *v).collect();
+    let kinds: Vec<Attribute> = reductions.iter().map(|(k, _)| raw::string(location, k.as_str())).collect();
+    let mut builder = OperationBuilder::new("strata.parallel_for", location)
+        .add_operands(&[lb, ub, step])
+        .add_operands(&inits)
+        .add_results(&inits.iter().map(|v| v.r#type()).collect::<Vec<_>>())
+        .add_attributes(&[raw::named(location, "kinds", raw::array(location, &kinds))]);
     if let Some(grain) = grain {
         builder = builder.add_attributes(&[raw::named(location, "grain", raw::i64_attr(location, grain))]);
     }

@@ -77,6 +77,13 @@ fn every_builder_builds_verified_ops() {
     let pf_region = Region::new();
     pf_region.append_block(pf_body);
     block.append_operation(ops::parallel_for(arg(5), arg(5), arg(5), Some(16), pf_region, loc).unwrap());
+    let pr_body = Block::new(&[(index, loc)]);
+    pr_body.append_operation(ops::yield_(&[arg(4)], loc).unwrap());
+    let pr_region = Region::new();
+    pr_region.append_block(pr_body);
+    block.append_operation(
+        ops::parallel_for_reduce(arg(5), arg(5), arg(5), None, &[(ReduceKind::Max, arg(4))], pr_region, loc).unwrap(),
+    );
 
     let results = [rd.result(0).unwrap().into(), rb.result(0).unwrap().into()];
     let result_types: Vec<Type> = results.iter().map(|v: &Value| melior::ir::ValueLike::r#type(v)).collect();
@@ -112,6 +119,7 @@ fn every_builder_builds_verified_ops() {
         "strata.reduce \"max\"", "dims = [0, 1, 2, 3] : tensor<2x5x4x7xf32> -> tensor<f32>",
         "strata.reduce \"add\"", "dims = [1] : tensor<2x5x4xi64> -> tensor<2x4xi64>",
         "strata.parallel_for %arg6 = %arg5 to %arg5 step %arg5 grain 16",
+        "strata.parallel_for %arg6 = %arg5 to %arg5 step %arg5 reduce(\"max\" %arg4 : f32) {",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }
@@ -140,4 +148,26 @@ fn builders_refuse_untypeable_operands_and_verifier_catches_the_rest() {
     assert!(!add.verify());
     assert!(ops::is_element_type(f32t));
     assert!(!ops::is_element_type(Type::index(&context)));
+}
+
+/// The parser must stop at the end of the text it is given, even when the
+/// text ends inside a token and more MLIR follows it in memory (as it does
+/// for each chunk of `--split-input-file`): it once lexed on past the end,
+/// which was a flaky SIGSEGV when the bytes after it were not mapped, and
+/// otherwise an error about text that is not in the input.
+#[test]
+fn parsing_stops_at_the_end_of_the_text() {
+    let context = crate::new_context();
+    let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = messages.clone();
+    context.attach_diagnostic_handler(move |d| {
+        sink.lock().unwrap().push(d.to_string());
+        true
+    });
+    let full = "func.func @f() attributes {note = \"unterminated\"} {\n  return\n}\n";
+    let cut = &full[..full.find("unterminated").unwrap() + 4];
+    assert!(crate::parse_module(&context, cut, "cut.mlir").is_none(), "parsed past the end of: {cut}");
+    let got = messages.lock().unwrap().join("\n");
+    assert!(got.contains("expected '\"' in string literal"), "{got}");
+    assert!(crate::parse_module(&context, full, "full.mlir").is_some());
 }

@@ -2,7 +2,7 @@
 //! buffers, read the results.
 //!
 //! ```
-//! use strata_driver::jit::{Buffer, CompileOptions, Kernel};
+//! use strata_driver::jit::{Buffer, CompileOptions, Error, Kernel};
 //!
 //! let source = r#"
 //!   func.func @main(%a: tensor<2x2xf32>, %b: tensor<2x2xf32>) -> tensor<2x2xf32> {
@@ -11,15 +11,18 @@
 //!   }"#;
 //! let kernel = Kernel::compile(source, "matmul.mlir", &CompileOptions::default())?;
 //! let mut args = [
-//!     Buffer::from_f32(&[2, 2], &[1.0, 2.0, 3.0, 4.0]),
-//!     Buffer::from_f32(&[2, 2], &[1.0, 0.0, 0.0, 1.0]),
+//!     Buffer::from_f32(&[2, 2], &[1.0, 2.0, 3.0, 4.0])?,
+//!     Buffer::from_f32(&[2, 2], &[1.0, 0.0, 0.0, 1.0])?,
 //! ];
 //! let results = kernel.call("main", &mut args)?;
 //! assert_eq!(results[0].to_f64_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+//! assert_eq!(results[0].get_f64(3)?, 4.0);
 //!
 //! // Mistakes are errors, not crashes.
-//! let wrong = kernel.call("main", &mut [Buffer::from_f32(&[1], &[0.0])]);
+//! let wrong = kernel.call("main", &mut [Buffer::from_f32(&[1], &[0.0])?]);
 //! assert_eq!(wrong.unwrap_err().to_string(), "the function takes 2 argument(s), 1 given");
+//! assert!(matches!(Buffer::from_f32(&[2, 2], &[1.0]), Err(Error::BufferLength { expected: 4, given: 1, .. })));
+//! assert!(matches!(results[0].get_f64(4), Err(Error::OutOfRange { index: 4, len: 4 })));
 //! # Ok::<(), strata_driver::jit::Error>(())
 //! ```
 //!
@@ -27,8 +30,13 @@
 //! memref arguments are passed as memref descriptors over the caller's
 //! buffers; every tensor or memref *result* is a trailing out-parameter the
 //! caller allocates (the kernel writes it in place); scalar results are
-//! returned. The JIT is MLIR's `ExecutionEngine`, driven through `mlir_sys`
-//! because melior's wrapper ignores a failed creation.
+//! returned (several as one struct). Before the first call of a function,
+//! the lowered `llvm.func` is checked against this convention, so a
+//! mismatch is an error rather than a wild read. Functions are called by
+//! the signature `strata-lower-to-affine` records (`strata.signature`), so
+//! the output of `strata-opt` at any level is called as its source was.
+//! The JIT is MLIR's `ExecutionEngine`, driven through `mlir_sys` because
+//! melior's wrapper ignores a failed creation.
 
 use std::{ffi::CString, fmt};
 
@@ -46,8 +54,9 @@ use strata_passes::{
 
 use crate::diagnostics::Collector;
 
-/// Errors of the library API, each one line.
-#[derive(Debug, thiserror::Error)]
+/// Errors of the library API, each one line. Variants carry what went
+/// wrong as fields; the messages are what the tools print.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     /// Parse or verification failed; the diagnostics, rendered.
     #[error("{0}")]
@@ -56,12 +65,66 @@ pub enum Error {
     Pipeline(String),
     #[error("no function named '{0}' in the module")]
     NoFunction(String),
-    #[error("{0}")]
-    Arguments(String),
+    #[error("the function takes {expected} argument(s), {given} given")]
+    ArgumentCount { expected: usize, given: usize },
+    /// `given` is the buffer's type as `DIMSxTYPE`.
+    #[error("argument #{index} is {given}, but the function takes {expected}")]
+    ArgumentType { index: usize, expected: ArgType, given: String },
+    /// A parameter or result of a type buffers cannot carry (a dynamic
+    /// shape, an element type other than f32/f64/i32/i64, a vector, ...).
+    #[error("{slot} #{index} of '{function}' has unsupported type {ty}: {reason}")]
+    UnsupportedType { function: String, slot: Slot, index: usize, ty: String, reason: String },
+    /// An LLVM-dialect function whose source types were not recorded, and
+    /// whose LLVM types (pointers) do not say its buffers' shapes.
+    #[error(
+        "'{function}' is an LLVM-dialect function without a recorded signature (strata.signature), and its \
+         parameters ({params}) do not say its buffers' shapes: compile it from a higher level"
+    )]
+    UnknownSignature { function: String, params: String },
+    /// The lowered function does not take what the calling convention
+    /// passes for its signature (a pipeline that kept memref results).
+    #[error(
+        "'{function}' cannot be called as {signature}: it was lowered to ({found}) but the calling convention \
+         passes ({expected}); results must become out-parameters (strata-lower-to-affine)"
+    )]
+    CallingConvention { function: String, signature: String, expected: String, found: String },
+    #[error("'{function}' takes {count} argument(s): JIT can't invoke a main function expecting arguments")]
+    EntryPointArguments { function: String, count: usize },
+    #[error("'{function}' returns {found}: only single {expected} function result supported")]
+    EntryPointResult { function: String, expected: &'static str, found: String },
+    #[error("'{function}' returns {found}: expected void function")]
+    EntryPointVoid { function: String, found: String },
+    #[error("out of memory: cannot allocate {bytes} bytes")]
+    Alloc { bytes: u128 },
+    #[error("shared library '{path}' {reason}")]
+    BadSharedLib { path: String, reason: String },
+    #[error("a buffer of shape {shape:?} holds {expected} element(s), {given} given")]
+    BufferLength { shape: Vec<usize>, expected: usize, given: usize },
+    #[error("element {index} is out of range: the buffer holds {len}")]
+    OutOfRange { index: usize, len: usize },
     #[error("{0}")]
     Jit(String),
+    /// The target is unknown, or this host cannot execute it.
+    #[error("{0}")]
+    Target(String),
     #[error("function '{0}' cannot be linked (a symbol it needs is missing: see the JIT's message above)")]
     Link(String),
+}
+
+/// Which side of a signature a type is on, in messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Parameter,
+    Result,
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Slot::Parameter => "parameter",
+            Slot::Result => "result",
+        })
+    }
 }
 
 /// Element types of the spec, plus `index` for scalars.
@@ -163,9 +226,25 @@ pub struct Buffer {
 }
 
 impl Buffer {
+    /// A zero-filled buffer. Aborts if memory runs out, as `Vec` does;
+    /// [`Buffer::try_zeros`] returns an error instead.
     pub fn zeros(elem: ElemType, shape: &[usize]) -> Self {
         let n: usize = shape.iter().product();
         Buffer { elem, shape: shape.to_vec(), words: vec![0; (n * elem.size()).div_ceil(8).max(1)] }
+    }
+
+    /// A zero-filled buffer, or [`Error::Alloc`] if its bytes cannot be
+    /// allocated (or do not fit in the address space).
+    pub fn try_zeros(elem: ElemType, shape: &[usize]) -> Result<Self, Error> {
+        let bytes = shape.iter().fold(elem.size() as u128, |a, d| a.saturating_mul(*d as u128));
+        let words = usize::try_from(bytes.div_ceil(8).max(1))
+            .ok()
+            .filter(|w| w.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
+            .ok_or(Error::Alloc { bytes })?;
+        let mut storage: Vec<u64> = Vec::new();
+        storage.try_reserve_exact(words).map_err(|_| Error::Alloc { bytes })?;
+        storage.resize(words, 0);
+        Ok(Buffer { elem, shape: shape.to_vec(), words: storage })
     }
 
     pub fn len(&self) -> usize {
@@ -191,64 +270,79 @@ impl Buffer {
         self.words.as_mut_ptr() as *mut u8
     }
 
-    pub fn from_f32(shape: &[usize], v: &[f32]) -> Self {
-        Self::from_bytes(ElemType::F32, shape, v.iter().flat_map(|x| x.to_le_bytes()))
+    /// A buffer of `shape` holding `v` (row-major); an error unless `v`
+    /// has exactly as many elements as the shape.
+    pub fn from_f32(shape: &[usize], v: &[f32]) -> Result<Self, Error> {
+        Self::from_bytes(ElemType::F32, shape, v.len(), v.iter().flat_map(|x| x.to_le_bytes()))
     }
-    pub fn from_f64(shape: &[usize], v: &[f64]) -> Self {
-        Self::from_bytes(ElemType::F64, shape, v.iter().flat_map(|x| x.to_le_bytes()))
+    pub fn from_f64(shape: &[usize], v: &[f64]) -> Result<Self, Error> {
+        Self::from_bytes(ElemType::F64, shape, v.len(), v.iter().flat_map(|x| x.to_le_bytes()))
     }
-    pub fn from_i32(shape: &[usize], v: &[i32]) -> Self {
-        Self::from_bytes(ElemType::I32, shape, v.iter().flat_map(|x| x.to_le_bytes()))
+    pub fn from_i32(shape: &[usize], v: &[i32]) -> Result<Self, Error> {
+        Self::from_bytes(ElemType::I32, shape, v.len(), v.iter().flat_map(|x| x.to_le_bytes()))
     }
-    pub fn from_i64(shape: &[usize], v: &[i64]) -> Self {
-        Self::from_bytes(ElemType::I64, shape, v.iter().flat_map(|x| x.to_le_bytes()))
+    pub fn from_i64(shape: &[usize], v: &[i64]) -> Result<Self, Error> {
+        Self::from_bytes(ElemType::I64, shape, v.len(), v.iter().flat_map(|x| x.to_le_bytes()))
     }
 
-    fn from_bytes(elem: ElemType, shape: &[usize], bytes: impl Iterator<Item = u8>) -> Self {
-        let mut b = Buffer::zeros(elem, shape);
-        let dst = b.bytes_mut();
-        let mut n = 0;
-        for (d, s) in dst.iter_mut().zip(bytes) {
+    fn from_bytes(elem: ElemType, shape: &[usize], given: usize, bytes: impl Iterator<Item = u8>) -> Result<Self, Error> {
+        let expected = shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d));
+        if expected != Some(given) {
+            let expected = expected.unwrap_or(usize::MAX);
+            return Err(Error::BufferLength { shape: shape.to_vec(), expected, given });
+        }
+        let mut b = Buffer::try_zeros(elem, shape)?;
+        for (d, s) in b.bytes_mut().iter_mut().zip(bytes) {
             *d = s;
-            n += 1;
         }
-        assert_eq!(n, dst.len(), "buffer of shape {shape:?} needs {} elements", dst.len() / elem.size());
-        b
+        Ok(b)
     }
 
-    /// Element `i` (row-major) as f64, whatever the element type.
-    pub fn get_f64(&self, i: usize) -> f64 {
-        let s = self.elem.size();
-        let b = &self.bytes()[i * s..(i + 1) * s];
-        match self.elem {
-            ElemType::F32 => f32::from_le_bytes(b.try_into().unwrap()) as f64,
-            ElemType::F64 => f64::from_le_bytes(b.try_into().unwrap()),
-            ElemType::I32 => i32::from_le_bytes(b.try_into().unwrap()) as f64,
-            ElemType::I64 | ElemType::Index => i64::from_le_bytes(b.try_into().unwrap()) as f64,
+    /// The bytes of element `i`, or an error past the end.
+    fn element(&self, i: usize) -> Result<&[u8], Error> {
+        let len = self.len();
+        if i >= len {
+            return Err(Error::OutOfRange { index: i, len });
         }
+        let s = self.elem.size();
+        Ok(&self.bytes()[i * s..(i + 1) * s])
     }
 
-    /// Element `i` as i64 (integers only; floats truncate).
-    pub fn get_i64(&self, i: usize) -> i64 {
-        let s = self.elem.size();
-        let b = &self.bytes()[i * s..(i + 1) * s];
-        match self.elem {
-            ElemType::I32 => i32::from_le_bytes(b.try_into().unwrap()) as i64,
-            ElemType::I64 | ElemType::Index => i64::from_le_bytes(b.try_into().unwrap()),
-            _ => self.get_f64(i) as i64,
-        }
+    /// Element `i` (row-major) as f64, whatever the element type; an error
+    /// if `i` is out of range.
+    pub fn get_f64(&self, i: usize) -> Result<f64, Error> {
+        // `element` returns exactly the element's size in bytes.
+        let b = self.element(i)?;
+        Ok(match self.elem {
+            ElemType::F32 => f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
+            ElemType::F64 => f64::from_le_bytes(b.try_into().expect("8 bytes")),
+            ElemType::I32 => i32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
+            ElemType::I64 | ElemType::Index => i64::from_le_bytes(b.try_into().expect("8 bytes")) as f64,
+        })
+    }
+
+    /// Element `i` as i64 (integers only; floats truncate); an error if
+    /// `i` is out of range.
+    pub fn get_i64(&self, i: usize) -> Result<i64, Error> {
+        let b = self.element(i)?;
+        Ok(match self.elem {
+            ElemType::I32 => i32::from_le_bytes(b.try_into().expect("4 bytes")) as i64,
+            ElemType::I64 | ElemType::Index => i64::from_le_bytes(b.try_into().expect("8 bytes")),
+            _ => self.get_f64(i)? as i64,
+        })
     }
 
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        (0..self.len()).map(|i| self.get_f64(i)).collect()
+        (0..self.len()).map(|i| self.get_f64(i).expect("in range")).collect()
     }
 
     pub fn to_i64_vec(&self) -> Vec<i64> {
-        (0..self.len()).map(|i| self.get_i64(i)).collect()
+        (0..self.len()).map(|i| self.get_i64(i).expect("in range")).collect()
     }
 
     /// Writes element `i` from its textual form.
     pub fn set_from_text(&mut self, i: usize, text: &str) -> Result<(), String> {
+        self.element(i).map_err(|e| e.to_string())?;
         let s = self.elem.size();
         let bad = || format!("'{text}' is not a valid {} value", self.elem.name());
         let bytes: Vec<u8> = match self.elem {
@@ -288,21 +382,29 @@ pub struct CompileOptions {
     pub jit_opt_level: i32,
     /// Shared libraries the JIT loads (e.g. MLIR's `c_runner_utils`).
     pub shared_libs: Vec<String>,
+    /// `--strata-target`: `host`, or an LLVM CPU name with optional
+    /// `,+feature,-feature` overrides. `None`: the module's own
+    /// `strata.target` if it has one (IR from `strata-opt`), else
+    /// `$STRATA_TARGET`'s, else the host.
+    pub target: Option<String>,
+    /// The default pipeline's race check (`--strata-races`).
+    pub races: levels::Races,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { level: Level::O3, pipeline: None, jit_opt_level: 3, shared_libs: Vec::new() }
+        CompileOptions { level: Level::O3, pipeline: None, jit_opt_level: 3, shared_libs: Vec::new(), target: None, races: levels::Races::Error }
     }
 }
 
 /// A compiled module, ready to call.
 pub struct Kernel {
     engine: sys::MlirExecutionEngine,
-    signatures: Vec<(String, Signature)>,
+    signatures: Vec<Function>,
     /// Packed entry points looked up so far (a JIT lookup costs more than a
-    /// small kernel's call).
-    entries: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    /// small kernel's call), and whether the lowered function was checked
+    /// against its signature's calling convention.
+    entries: std::sync::Mutex<std::collections::HashMap<String, (usize, bool)>>,
     remarks: Vec<String>,
     // Dropped after the engine (fields drop in order after `Drop::drop`).
     _module: Module<'static>,
@@ -321,9 +423,20 @@ impl Drop for Kernel {
     }
 }
 
-/// The signatures of every function in `module`, as written (before any
-/// lowering changes them).
-fn signatures(module: &Module) -> Vec<(String, Signature)> {
+/// A function of the module, as written (before any lowering changes it).
+#[derive(Clone, Debug)]
+struct Function {
+    name: String,
+    /// Parameter and result types in MLIR syntax (an LLVM-dialect
+    /// function's LLVM types, unless it records its source signature).
+    params: Vec<String>,
+    results: Vec<String>,
+    /// What calls with buffers use, or why the function cannot take them.
+    sig: Result<Signature, Error>,
+}
+
+/// The functions of `module` (`func.func`, and `llvm.func` with a body).
+fn functions(module: &Module) -> Vec<Function> {
     let mut out = Vec::new();
     for op in ir::ops_in(module.body().to_raw()) {
         let name = ir::name(op);
@@ -331,48 +444,106 @@ fn signatures(module: &Module) -> Vec<(String, Signature)> {
             continue;
         }
         let Some(sym) = ir::attribute(op, "sym_name") else { continue };
-        // SAFETY: sym_name is a string attribute; function_type a type attribute.
+        // SAFETY: sym_name is a string attribute.
         let sym = ir::string_of(unsafe { sys::mlirStringAttrGetValue(sym) });
-        let Some(fty) = ir::attribute(op, "function_type") else { continue };
-        let fty = unsafe { sys::mlirTypeAttrGetValue(fty) };
-        let sig = if name == "func.func" {
-            // SAFETY: a function type.
-            let (ni, nr) = unsafe { (sys::mlirFunctionTypeGetNumInputs(fty), sys::mlirFunctionTypeGetNumResults(fty)) };
-            let inputs: Result<Vec<_>, _> = (0..ni).map(|i| arg_type(unsafe { sys::mlirFunctionTypeGetInput(fty, i) })).collect();
-            let results: Result<Vec<_>, _> =
-                (0..nr).map(|i| arg_type(unsafe { sys::mlirFunctionTypeGetResult(fty, i) })).collect();
-            match (inputs, results) {
-                (Ok(inputs), Ok(results)) => Signature { inputs, results },
-                // Not callable with buffers (e.g. dynamic shapes); it can
-                // still be the target of `--entry-point-result`.
-                _ => Signature { inputs: vec![], results: vec![] },
-            }
-        } else {
-            // An LLVM-dialect function: only callable through the
-            // mlir-runner-compatible entry point (no arguments).
-            Signature { inputs: vec![], results: vec![] }
+        // `strata-lower-to-affine` records the source signature, which
+        // survives every later step; a function lowered part or all of the
+        // way (its results now out-parameters) is called by it, as its
+        // source was.
+        let fty = match ir::attribute(op, "strata.signature").or_else(|| ir::attribute(op, "function_type")) {
+            Some(a) => a,
+            None => continue,
         };
-        out.push((sym, sig));
+        // SAFETY: both attributes are type attributes (verified IR).
+        let fty = unsafe { sys::mlirTypeAttrGetValue(fty) };
+        // SAFETY: type queries on a live type.
+        let f = if unsafe { sys::mlirTypeIsAFunction(fty) } {
+            source_function(sym, fty)
+        } else {
+            llvm_function(sym, fty)
+        };
+        out.push(f);
     }
     out
 }
 
+fn source_function(name: String, fty: sys::MlirType) -> Function {
+    // SAFETY: a function type.
+    let (ni, nr) = unsafe { (sys::mlirFunctionTypeGetNumInputs(fty), sys::mlirFunctionTypeGetNumResults(fty)) };
+    let params: Vec<sys::MlirType> = (0..ni).map(|i| unsafe { sys::mlirFunctionTypeGetInput(fty, i) }).collect();
+    let results: Vec<sys::MlirType> = (0..nr).map(|i| unsafe { sys::mlirFunctionTypeGetResult(fty, i) }).collect();
+    let convert = |slot: Slot, types: &[sys::MlirType]| -> Result<Vec<ArgType>, Error> {
+        types
+            .iter()
+            .enumerate()
+            .map(|(index, t)| {
+                arg_type(*t).map_err(|reason| Error::UnsupportedType {
+                    function: name.clone(),
+                    slot,
+                    index,
+                    ty: ir::print_type(*t),
+                    reason,
+                })
+            })
+            .collect()
+    };
+    let sig = convert(Slot::Parameter, &params)
+        .and_then(|inputs| Ok(Signature { inputs, results: convert(Slot::Result, &results)? }));
+    Function {
+        params: params.iter().map(|t| ir::print_type(*t)).collect(),
+        results: results.iter().map(|t| ir::print_type(*t)).collect(),
+        sig,
+        name,
+    }
+}
+
+/// An LLVM-dialect function without a recorded signature: callable with
+/// buffers only if every type is a scalar (pointers hide shapes).
+fn llvm_function(name: String, fty: sys::MlirType) -> Function {
+    // SAFETY: an LLVM function type (what llvm.func's verifier requires).
+    let n = unsafe { sys::mlirLLVMFunctionTypeGetNumInputs(fty) };
+    let params: Vec<String> = (0..n).map(|i| ir::print_type(unsafe { sys::mlirLLVMFunctionTypeGetInput(fty, i) })).collect();
+    let ret = ir::print_type(unsafe { sys::mlirLLVMFunctionTypeGetReturnType(fty) });
+    let results: Vec<String> = if ret == "!llvm.void" { vec![] } else { vec![ret] };
+    let scalar = |t: &String| ElemType::parse(t).filter(|e| *e != ElemType::Index);
+    let sig = match (params.iter().map(scalar).collect::<Option<Vec<_>>>(), results.iter().map(scalar).collect::<Option<Vec<_>>>()) {
+        (Some(inputs), Some(results)) => Ok(Signature {
+            inputs: inputs.into_iter().map(|elem| ArgType { elem, kind: ArgKind::Scalar }).collect(),
+            results: results.into_iter().map(|elem| ArgType { elem, kind: ArgKind::Scalar }).collect(),
+        }),
+        _ => Err(Error::UnknownSignature { function: name.clone(), params: params.join(", ") }),
+    };
+    Function { name, params, results, sig }
+}
+
+/// The type a buffer or scalar argument carries, or why none can.
 fn arg_type(t: sys::MlirType) -> Result<ArgType, String> {
     let text = ir::print_type(t);
+    let elements = "element types are f32, f64, i32, i64 and index";
     // SAFETY: type queries on a live type.
     unsafe {
         if sys::mlirTypeIsARankedTensor(t) || sys::mlirTypeIsAMemRef(t) {
             if !sys::mlirShapedTypeHasStaticShape(t) {
-                return Err(format!("type {text} has a dynamic shape"));
+                return Err("its shape is not static".into());
             }
             let (shape, elem) = ir::shape(t);
-            let elem = ElemType::parse(&ir::print_type(elem)).ok_or_else(|| format!("unsupported element type in {text}"))?;
+            let elem_text = ir::print_type(elem);
+            let elem = ElemType::parse(&elem_text)
+                .ok_or_else(|| format!("element type {elem_text} is not supported ({elements})"))?;
             let shape = shape.iter().map(|d| *d as usize).collect();
             let kind = if sys::mlirTypeIsAMemRef(t) { ArgKind::Memref(shape) } else { ArgKind::Tensor(shape) };
             return Ok(ArgType { elem, kind });
         }
+        if sys::mlirTypeIsAVector(t) {
+            return Err("vectors cannot be passed (pass a tensor or memref of static shape)".into());
+        }
+        if sys::mlirTypeIsAShaped(t) {
+            return Err("it is unranked (pass a tensor or memref of static shape)".into());
+        }
     }
-    ElemType::parse(&text).map(|elem| ArgType { elem, kind: ArgKind::Scalar }).ok_or_else(|| format!("unsupported type {text}"))
+    ElemType::parse(&text)
+        .map(|elem| ArgType { elem, kind: ArgKind::Scalar })
+        .ok_or_else(|| "scalars are f32, f64, i32, i64 and index".to_string())
 }
 
 impl Kernel {
@@ -380,6 +551,7 @@ impl Kernel {
     /// lowers it with the default pipeline (or `options.pipeline`) and JITs
     /// it. `source_name` names the file in diagnostics.
     pub fn compile(source: &str, source_name: &str, options: &CompileOptions) -> Result<Kernel, Error> {
+        check_shared_libs(&options.shared_libs)?;
         strata_passes::register_upstream_passes();
         let context = Box::new(strata_dialect::new_context());
         // SAFETY: the context is boxed and outlives the module and engine
@@ -406,11 +578,15 @@ impl Kernel {
         };
         let module =
             strata_dialect::parse_module(ctx, source, source_name).ok_or_else(|| Error::Invalid(render(&collector)))?;
-        let signatures = signatures(&module);
+        let signatures = functions(&module);
+        let target = crate::target::for_module(module.as_operation().to_raw(), options.target.as_deref())
+            .map_err(|e| Error::Target(e.to_string()))?;
+        crate::target::check_executable(&target).map_err(|e| Error::Target(e.to_string()))?;
+        target.attach(module.as_operation().to_raw());
 
         let pipeline = match &options.pipeline {
             Some(text) => Pipeline::parse(text).map_err(|e| Error::Pipeline(e.to_string()))?,
-            None => levels::pipeline(options.level),
+            None => levels::pipeline_with(options.level, options.races),
         };
         // One pass manager per step, so that a failure names its pass.
         for step in pipeline.steps().map_err(|e| Error::Pipeline(e.to_string()))? {
@@ -425,14 +601,15 @@ impl Kernel {
             }
         }
 
-        // What the passes reported (with `strata_passes::set_remarks`).
+        // What the passes reported: warnings (a possible data race, say),
+        // and remarks with `strata_passes::set_remarks`.
         let remarks: Vec<String> = collector
             .take()
             .iter()
-            .filter(|d| d.severity == crate::diagnostics::Severity::Remark)
+            .filter(|d| matches!(d.severity, crate::diagnostics::Severity::Remark | crate::diagnostics::Severity::Warning))
             .map(|d| d.render(source_name, None).trim_end().to_string())
             .collect();
-        prefer_host_vector_width(&module);
+        apply_target(&module, &target)?;
         let mut libs = options.shared_libs.clone();
         if uses_openmp(&module) {
             libs.push(format!("{}/lib/libomp.so", llvm_prefix()));
@@ -448,15 +625,21 @@ impl Kernel {
         Ok(Kernel { engine, signatures, entries: Default::default(), remarks, _module: module, _context: context })
     }
 
-    /// The optimization remarks the passes emitted while compiling, as
-    /// `FILE:LINE:COL: remark: ...` lines (empty unless remarks were on).
+    /// The warnings and optimization remarks the passes emitted while
+    /// compiling, as `FILE:LINE:COL: warning: ...` / `remark: ...` lines
+    /// (remarks only when they were turned on), notes included.
     pub fn remarks(&self) -> &[String] {
         &self.remarks
     }
 
-    /// The signature of `name`, as written in the source.
+    /// The signature of `name`, as written in the source; an error if it
+    /// has a type buffers cannot carry.
     pub fn signature(&self, name: &str) -> Result<&Signature, Error> {
-        self.signatures.iter().find(|(n, _)| n == name).map(|(_, s)| s).ok_or_else(|| Error::NoFunction(name.into()))
+        self.function(name)?.sig.as_ref().map_err(Clone::clone)
+    }
+
+    fn function(&self, name: &str) -> Result<&Function, Error> {
+        self.signatures.iter().find(|f| f.name == name).ok_or_else(|| Error::NoFunction(name.into()))
     }
 
     /// Calls `name`. `args` are in order; memref arguments are updated in
@@ -465,8 +648,8 @@ impl Kernel {
     pub fn call(&self, name: &str, args: &mut [Arg]) -> Result<Vec<Buffer>, Error> {
         let sig = self.signature(name)?;
         check_args(sig, args)?;
-        let mut outs: Vec<Buffer> = sig.results.iter().map(|r| Buffer::zeros(r.elem, r.shape())).collect();
-        let entry = self.lookup(name)?;
+        let mut outs = sig.results.iter().map(|r| Buffer::try_zeros(r.elem, r.shape())).collect::<Result<Vec<_>, _>>()?;
+        let entry = self.checked_entry(name, sig)?;
         self.invoke(entry, sig, args, &mut outs);
         Ok(outs)
     }
@@ -477,8 +660,8 @@ impl Kernel {
     pub fn time_calls(&self, name: &str, args: &mut [Arg], runs: usize) -> Result<Vec<std::time::Duration>, Error> {
         let sig = self.signature(name)?.clone();
         check_args(&sig, args)?;
-        let mut outs: Vec<Buffer> = sig.results.iter().map(|r| Buffer::zeros(r.elem, r.shape())).collect();
-        let entry = self.lookup(name)?;
+        let mut outs = sig.results.iter().map(|r| Buffer::try_zeros(r.elem, r.shape())).collect::<Result<Vec<_>, _>>()?;
+        let entry = self.checked_entry(name, &sig)?;
         self.invoke(entry, &sig, args, &mut outs);
         Ok((0..runs)
             .map(|_| {
@@ -490,40 +673,133 @@ impl Kernel {
     }
 
     /// Calls a function of no arguments and returns its scalar result (or
-    /// nothing), as `mlir-runner --entry-point-result` does.
+    /// nothing), as `mlir-runner --entry-point-result` does. As there, the
+    /// function must take no arguments and return exactly `result`
+    /// (`i64` also accepts `index`).
     pub fn call_entry_point(&self, name: &str, result: Option<ElemType>) -> Result<Option<Buffer>, Error> {
+        let f = self.function(name)?;
+        if !f.params.is_empty() {
+            return Err(Error::EntryPointArguments { function: name.into(), count: f.params.len() });
+        }
+        let found = if f.results.is_empty() { "nothing".to_string() } else { f.results.join(", ") };
+        match result {
+            None if !f.results.is_empty() => return Err(Error::EntryPointVoid { function: name.into(), found }),
+            Some(e) => {
+                let fits = |t: &str| t == e.name() || (e == ElemType::I64 && t == "index");
+                if f.results.len() != 1 || !fits(&f.results[0]) {
+                    return Err(Error::EntryPointResult { function: name.into(), expected: e.name(), found });
+                }
+            }
+            None => {}
+        }
         let entry = self.lookup(name)?;
         let mut out = result.map(|e| Buffer::zeros(e, &[]));
         let mut ptrs: Vec<*mut std::ffi::c_void> = Vec::new();
         if let Some(b) = out.as_mut() {
             ptrs.push(b.ptr() as *mut _);
         }
-        // SAFETY: the packed wrapper reads one pointer per result.
+        // SAFETY: the function takes no arguments and returns one scalar of
+        // the result's type or nothing (checked above): the packed wrapper
+        // reads one pointer per result.
         unsafe { entry(ptrs.as_mut_ptr()) };
         Ok(out)
     }
 
     fn lookup(&self, name: &str) -> Result<unsafe extern "C" fn(*mut *mut std::ffi::c_void), Error> {
+        Ok(self.entry(name, None)?)
+    }
+
+    /// The packed entry point of `name`, after checking once that the
+    /// lowered function takes what [`Kernel::invoke`] passes for `sig`:
+    /// calling it with anything else would read or write past the
+    /// pointers it is given.
+    fn checked_entry(&self, name: &str, sig: &Signature) -> Result<unsafe extern "C" fn(*mut *mut std::ffi::c_void), Error> {
+        self.entry(name, Some(sig))
+    }
+
+    fn entry(&self, name: &str, check: Option<&Signature>) -> Result<unsafe extern "C" fn(*mut *mut std::ffi::c_void), Error> {
         let cached = self.entries.lock().ok().and_then(|m| m.get(name).copied());
-        let f = match cached {
-            Some(f) => f as *mut std::ffi::c_void,
+        let (f, checked) = match cached {
+            Some((f, checked)) => (f as *mut std::ffi::c_void, checked),
             // SAFETY: a live engine; the name outlives the call.
-            None => unsafe { sys::mlirExecutionEngineLookupPacked(self.engine, ir::sref(name)) },
+            None => (unsafe { sys::mlirExecutionEngineLookupPacked(self.engine, ir::sref(name)) }, false),
         };
-        if !f.is_null() {
-            if let Ok(mut m) = self.entries.lock() {
-                m.insert(name.to_string(), f as usize);
-            }
-        }
         if f.is_null() {
-            return Err(if self.signatures.iter().any(|(n, _)| n == name) {
+            return Err(if self.signatures.iter().any(|f| f.name == name) {
                 Error::Link(name.into())
             } else {
                 Error::NoFunction(name.into())
             });
         }
+        let checked = match check {
+            Some(sig) if !checked => {
+                self.check_lowered(name, sig)?;
+                true
+            }
+            _ => checked,
+        };
+        if let Ok(mut m) = self.entries.lock() {
+            m.insert(name.to_string(), (f as usize, checked));
+        }
         // SAFETY: MLIR's packed wrappers have this type.
         Ok(unsafe { std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn(*mut *mut std::ffi::c_void)>(f) })
+    }
+
+    /// Compares the lowered `llvm.func` with the convention for `sig`:
+    /// each buffer (parameters, then out-parameters for buffer results) an
+    /// expanded descriptor, each scalar itself, the scalar results
+    /// returned (more than one as a struct).
+    fn check_lowered(&self, name: &str, sig: &Signature) -> Result<(), Error> {
+        let Some(fty) = ir::ops_in(self._module.body().to_raw())
+            .into_iter()
+            .find(|op| {
+                ir::name(*op) == "llvm.func"
+                    && ir::attribute(*op, "sym_name")
+                        // SAFETY: sym_name is a string attribute.
+                        .map(|a| ir::string_of(unsafe { sys::mlirStringAttrGetValue(a) }) == name)
+                        .unwrap_or(false)
+            })
+            .and_then(|op| ir::attribute(op, "function_type"))
+        else {
+            return Ok(()); // the lookup succeeded, so the JIT has it under another form
+        };
+        // SAFETY: llvm.func's function_type is an LLVM function type.
+        let fty = unsafe { sys::mlirTypeAttrGetValue(fty) };
+        let n = unsafe { sys::mlirLLVMFunctionTypeGetNumInputs(fty) };
+        let mut found: Vec<String> =
+            (0..n).map(|i| ir::print_type(unsafe { sys::mlirLLVMFunctionTypeGetInput(fty, i) })).collect();
+        found.push(format!("-> {}", ir::print_type(unsafe { sys::mlirLLVMFunctionTypeGetReturnType(fty) })));
+        let llvm_scalar = |e: ElemType| if e == ElemType::Index { "i64" } else { e.name() };
+        let mut expected: Vec<String> = Vec::new();
+        let buffers = sig.inputs.iter().chain(sig.results.iter().filter(|r| r.is_buffer()));
+        for (i, t) in buffers.enumerate() {
+            if i < sig.inputs.len() && !t.is_buffer() {
+                expected.push(llvm_scalar(t.elem).into());
+                continue;
+            }
+            expected.extend(["!llvm.ptr".to_string(), "!llvm.ptr".into(), "i64".into()]);
+            expected.extend(std::iter::repeat_n("i64".to_string(), 2 * t.shape().len()));
+        }
+        let scalars: Vec<&str> = sig.results.iter().filter(|r| !r.is_buffer()).map(|r| llvm_scalar(r.elem)).collect();
+        expected.push(match scalars.len() {
+            0 => "-> !llvm.void".into(),
+            1 => format!("-> {}", scalars[0]),
+            _ => format!("-> !llvm.struct<({})>", scalars.join(", ")),
+        });
+        if found != expected {
+            let signature = format!(
+                "({}) -> ({})",
+                sig.inputs.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
+                sig.results.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+            );
+            return Err(Error::CallingConvention {
+                function: name.into(),
+                signature,
+                expected: expected.join(", "),
+                found: found.join(", "),
+            });
+        }
+        Ok(())
     }
 
     fn invoke(
@@ -580,55 +856,123 @@ impl Kernel {
                 ptrs.extend(s.iter_mut().map(|x| x as *mut i64 as *mut std::ffi::c_void));
             }
         }
-        for i in scalar_results {
-            ptrs.push(outs[i].ptr() as *mut _);
+        // One scalar result is returned as itself; several as one struct
+        // (C layout: each field at its natural alignment), which the packed
+        // wrapper stores through a single pointer.
+        let mut offsets = Vec::new();
+        let mut end = 0usize;
+        for i in &scalar_results {
+            let size = outs[*i].elem.size();
+            let at = end.next_multiple_of(size);
+            offsets.push(at);
+            end = at + size;
+        }
+        let mut packed = vec![0u64; end.div_ceil(8).max(1)];
+        match scalar_results.len() {
+            0 => {}
+            1 => ptrs.push(outs[scalar_results[0]].ptr() as *mut _),
+            _ => ptrs.push(packed.as_mut_ptr() as *mut _),
         }
         // SAFETY: `ptrs` holds one pointer per LLVM-level argument of the
-        // lowered function (descriptor fields, scalars) then one per scalar
-        // result, all live for the call; checked against the signature.
+        // lowered function (descriptor fields, scalars) then one for the
+        // scalar result(s), all live for the call; checked against the
+        // signature and, once, against the lowered function.
         unsafe { entry(ptrs.as_mut_ptr()) };
+        if scalar_results.len() > 1 {
+            // SAFETY: `packed` holds `end` bytes.
+            let bytes = unsafe { std::slice::from_raw_parts(packed.as_ptr() as *const u8, end) };
+            for (i, at) in scalar_results.iter().zip(offsets) {
+                let size = outs[*i].elem.size();
+                outs[*i].bytes_mut().copy_from_slice(&bytes[at..at + size]);
+            }
+        }
     }
 }
 
 fn check_args(sig: &Signature, args: &[Arg]) -> Result<(), Error> {
     if args.len() != sig.inputs.len() {
-        return Err(Error::Arguments(format!(
-            "the function takes {} argument(s), {} given",
-            sig.inputs.len(),
-            args.len()
-        )));
+        return Err(Error::ArgumentCount { expected: sig.inputs.len(), given: args.len() });
     }
-    for (i, (a, t)) in args.iter().zip(&sig.inputs).enumerate() {
+    for (index, (a, t)) in args.iter().zip(&sig.inputs).enumerate() {
         if a.elem != t.elem || a.shape != t.shape() {
             let dims: String = a.shape.iter().map(|d| format!("{d}x")).collect();
-            return Err(Error::Arguments(format!(
-                "argument #{i} is {dims}{}, but the function takes {t}",
-                a.elem.name()
-            )));
+            return Err(Error::ArgumentType { index, expected: t.clone(), given: format!("{dims}{}", a.elem.name()) });
         }
     }
     Ok(())
 }
 
-
-/// On AVX-512 hosts, lets LLVM keep 512-bit vectors whole. Its default
-/// tuning for these CPUs prefers 256-bit vectors and splits every 512-bit
-/// operation in two unless a function asks for more, which halves the
-/// throughput of the vector code `strata-vectorize` emits.
-fn prefer_host_vector_width(module: &Module) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        let b = ir::Builder::of_op(module.as_operation().to_raw());
-        let attr = b.attr(r#"[["prefer-vector-width", "512"], ["min-legal-vector-width", "512"]]"#);
-        for op in ir::walk(module.as_operation().to_raw()) {
-            // SAFETY: a live op; only functions with a body are annotated.
-            let has_body = unsafe { sys::mlirOperationGetNumRegions(op) } == 1
-                && !ir::first_block(ir::region(op, 0)).ptr.is_null();
-            if ir::name(op) == "llvm.func" && has_body && ir::attribute(op, "passthrough").is_none() {
-                ir::set_attribute(op, "passthrough", attr);
-            }
+/// Each `--shared-libs` path must exist and be a loadable ELF shared
+/// library. MLIR's engine prints an error for a library it cannot load and
+/// goes on without it; here that is an error before anything runs.
+fn check_shared_libs(libs: &[String]) -> Result<(), Error> {
+    unsafe extern "C" {
+        fn dlopen(path: *const std::ffi::c_char, flags: i32) -> *mut std::ffi::c_void;
+        fn dlerror() -> *const std::ffi::c_char;
+    }
+    const RTLD_LAZY: i32 = 1;
+    for path in libs {
+        let bad = |reason: String| Error::BadSharedLib { path: path.clone(), reason };
+        let meta = std::fs::metadata(path).map_err(|_| bad("does not exist".into()))?;
+        if meta.is_dir() {
+            return Err(bad("is a directory".into()));
+        }
+        let mut magic = [0u8; 4];
+        let read = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic));
+        if read.is_err() || &magic != b"\x7fELF" {
+            return Err(bad("is not an ELF shared library".into()));
+        }
+        let c = CString::new(path.as_str()).map_err(|_| bad("has a NUL byte in its name".into()))?;
+        // SAFETY: a NUL-terminated path. The library stays loaded (the
+        // engine loads it again, which only counts a reference).
+        let handle = unsafe { dlopen(c.as_ptr(), RTLD_LAZY) };
+        if handle.is_null() {
+            // SAFETY: dlerror returns null or a C string valid until the
+            // next dl* call on this thread.
+            let e = unsafe { dlerror() };
+            let why = if e.is_null() {
+                "cannot be loaded".to_string()
+            } else {
+                format!("cannot be loaded: {}", unsafe { std::ffi::CStr::from_ptr(e) }.to_string_lossy())
+            };
+            return Err(bad(why));
         }
     }
+    Ok(())
+}
+
+/// Gives every function the target's CPU and its whole feature list, so
+/// that LLVM generates code for the target rather than for the host the
+/// ExecutionEngine's target machine describes (a function's
+/// `target-features` replace the machine's). On 512-bit targets, also lets
+/// LLVM keep 512-bit vectors whole: its default tuning for these CPUs
+/// prefers 256-bit vectors and splits every 512-bit operation in two
+/// unless a function asks for more, which halves the throughput of the
+/// vector code `strata-vectorize` emits.
+fn apply_target(module: &Module, target: &crate::target::Target) -> Result<(), Error> {
+    let features = crate::target::all_features(target).map_err(|e| Error::Target(e.to_string()))?;
+    let b = ir::Builder::of_op(module.as_operation().to_raw());
+    let quoted: Vec<String> = features.iter().map(|f| format!("\"{f}\"")).collect();
+    let features_attr = b.attr(&format!("#llvm.target_features<[{}]>", quoted.join(", ")));
+    // SAFETY: builds a string attribute in the module's context.
+    let cpu_attr = unsafe {
+        sys::mlirStringAttrGet(sys::mlirOperationGetContext(module.as_operation().to_raw()), ir::sref(&target.cpu))
+    };
+    let wide = b.attr(r#"[["prefer-vector-width", "512"], ["min-legal-vector-width", "512"]]"#);
+    for op in ir::walk(module.as_operation().to_raw()) {
+        // SAFETY: a live op; only functions with a body are annotated.
+        let has_body = unsafe { sys::mlirOperationGetNumRegions(op) } == 1
+            && !ir::first_block(ir::region(op, 0)).ptr.is_null();
+        if ir::name(op) != "llvm.func" || !has_body {
+            continue;
+        }
+        ir::set_attribute(op, "target_cpu", cpu_attr);
+        ir::set_attribute(op, "target_features", features_attr);
+        if target.vector_bits == 512 && ir::attribute(op, "passthrough").is_none() {
+            ir::set_attribute(op, "passthrough", wide);
+        }
+    }
+    Ok(())
 }
 
 fn uses_openmp(module: &Module) -> bool {
@@ -661,8 +1005,12 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String]) -> Result<sys
     }
     // Kernels allocate through the runtime's counting allocator, so tests
     // can see leaks and peak memory. Bound before anything is looked up.
-    let symbols: [(&str, *mut std::ffi::c_void); 3] = [
+    let symbols: [(&str, *mut std::ffi::c_void); 7] = [
+        ("strata_race_begin", strata_runtime::race::strata_race_begin as *mut std::ffi::c_void),
+        ("strata_race_access", strata_runtime::race::strata_race_access as *mut std::ffi::c_void),
+        ("strata_race_end", strata_runtime::race::strata_race_end as *mut std::ffi::c_void),
         ("malloc", strata_runtime::alloc::strata_malloc as *mut std::ffi::c_void),
+        ("aligned_alloc", strata_runtime::alloc::strata_aligned_alloc as *mut std::ffi::c_void),
         ("free", strata_runtime::alloc::strata_free as *mut std::ffi::c_void),
         (
             strata_passes::outline_parallel::ENTRY,
@@ -677,4 +1025,27 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String]) -> Result<sys
     unsafe { sys::mlirExecutionEngineInitialize(engine) };
 
     Ok(engine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_mistakes_are_errors() {
+        let e = Buffer::from_f32(&[2, 3], &[1.0; 5]).unwrap_err();
+        assert_eq!(e.to_string(), "a buffer of shape [2, 3] holds 6 element(s), 5 given");
+        assert!(matches!(Buffer::from_f64(&[2], &[1.0; 3]), Err(Error::BufferLength { expected: 2, given: 3, .. })));
+        assert!(matches!(Buffer::from_i32(&[], &[]), Err(Error::BufferLength { expected: 1, given: 0, .. })));
+        assert!(matches!(Buffer::from_i64(&[usize::MAX, 2], &[1]), Err(Error::BufferLength { given: 1, .. })));
+        let b = Buffer::from_i32(&[3], &[7, -8, 9]).unwrap();
+        assert_eq!((b.get_i64(1).unwrap(), b.get_f64(2).unwrap()), (-8, 9.0));
+        assert_eq!(b.get_f64(3).unwrap_err().to_string(), "element 3 is out of range: the buffer holds 3");
+        assert!(matches!(b.get_i64(usize::MAX), Err(Error::OutOfRange { len: 3, .. })));
+        let mut b = b;
+        assert!(b.set_from_text(3, "1").unwrap_err().contains("out of range"));
+        let e = Buffer::try_zeros(ElemType::F64, &[usize::MAX, usize::MAX]).unwrap_err();
+        assert!(matches!(e, Error::Alloc { .. }), "{e}");
+        assert_eq!(Buffer::try_zeros(ElemType::I32, &[2, 2]).unwrap(), Buffer::zeros(ElemType::I32, &[2, 2]));
+    }
 }

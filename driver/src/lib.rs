@@ -8,4 +8,5 @@ pub mod fuzzing;
 pub mod jit;
 pub mod opt;
 pub mod run;
+pub mod target;
 pub mod verify;

@@ -48,6 +48,16 @@ pub struct OptArgs {
     /// Run the default pipeline at this level (O0..O3), ending in the LLVM dialect.
     #[arg(long = "strata-pipeline", value_name = "LEVEL")]
     pub strata_pipeline: Option<String>,
+    /// What code generation may assume: `host` (the default) or an LLVM CPU
+    /// name (`znver3`, `skylake-avx512`, `x86-64-v3`), optionally followed by
+    /// `,+feature,-feature`. Attached to the module as `strata.target` when a
+    /// pipeline runs; a module that has one keeps it unless this is given.
+    #[arg(long = "strata-target", value_name = "NAME")]
+    pub strata_target: Option<String>,
+    /// The default pipeline's race check (`strata-check-races`): `error`
+    /// (provable races are errors), `warn`, or `off`.
+    #[arg(long = "strata-races", value_name = "error|warn|off", default_value = "error")]
+    pub strata_races: String,
     /// Process each chunk between `// -----` lines on its own.
     #[arg(long = "split-input-file")]
     pub split_input_file: bool,
@@ -145,7 +155,9 @@ fn pipeline_of(args: &OptArgs) -> Result<Option<Pipeline>, OptError> {
     }
     if let Some(level) = &args.strata_pipeline {
         let level: Level = level.parse().map_err(|e: strata_passes::PipelineError| OptError::Message(e.to_string()))?;
-        return Ok(Some(levels::pipeline(level)));
+        let races: levels::Races =
+            args.strata_races.parse().map_err(|e: strata_passes::PipelineError| OptError::Message(e.to_string()))?;
+        return Ok(Some(levels::pipeline_with(level, races)));
     }
     if !args.pass_flags.is_empty() {
         return Ok(Some(Pipeline { anchor: "builtin.module".into(), elements: args.pass_flags.clone() }));
@@ -207,6 +219,8 @@ pub fn run(args: &OptArgs) -> Result<(), OptError> {
         return Ok(());
     }
     let pipeline = pipeline_of(args)?;
+    // A bad name is reported once, before any chunk runs.
+    crate::target::from_flag(args.strata_target.as_deref()).map_err(|e| OptError::Message(e.to_string()))?;
     let (name, source) = read_input(&args.input)?;
     strata_passes::set_remarks(args.strata_remarks);
 
@@ -293,6 +307,14 @@ fn process_chunk(
 ) -> Result<String, ()> {
     let module = strata_dialect::parse_module(context, text, name).ok_or(())?;
     if let Some(pipeline) = pipeline {
+        let op = module.as_operation().to_raw();
+        match crate::target::for_module(op, args.strata_target.as_deref()) {
+            Ok(target) => target.attach(op),
+            Err(e) => {
+                eprintln!("{name}: error: {e}");
+                return Err(());
+            }
+        }
         run_pipeline(context, args, pipeline, &module).map_err(|e| {
             if let Some(message) = e {
                 eprintln!("{name}: error: {message}");

@@ -23,6 +23,8 @@ pub struct RunArgs {
     #[arg(long = "output")]
     pub outputs: Vec<String>,
     /// Worker threads (also STRATA_NUM_THREADS); 1 runs on the calling thread.
+    /// At most 256: more is refused (each one is started and woken on every
+    /// parallel loop, which only slows the kernel down).
     #[arg(long = "threads")]
     pub threads: Option<usize>,
     /// The default pipeline's level.
@@ -43,15 +45,32 @@ pub struct RunArgs {
     /// Print what the strata-* passes did, as remarks on standard error.
     #[arg(long = "strata-remarks")]
     pub strata_remarks: bool,
+    /// What code generation may assume: `host` (the default) or an LLVM CPU
+    /// name (`znver3`, `skylake-avx512`, `x86-64-v3`), optionally followed by
+    /// `,+feature,-feature`. A target this host cannot execute is refused.
+    #[arg(long = "strata-target", value_name = "NAME")]
+    pub strata_target: Option<String>,
+    /// The default pipeline's race check: `error` (provable races are
+    /// errors), `warn`, or `off`.
+    #[arg(long = "strata-races", value_name = "error|warn|off", default_value = "error")]
+    pub strata_races: String,
     /// LLVM optimization level of the JIT (mlir-runner's -O0..-O3).
     #[arg(short = 'O', default_value = "3", value_parser = clap::value_parser!(i32).range(0..=3))]
     pub jit_opt: i32,
 }
 
+/// The most threads `--threads` (or `STRATA_NUM_THREADS`) may ask for. A
+/// fixed limit, not a multiple of this host's cores, so a command line
+/// means the same on every host. Far beyond any core count we target; the
+/// point is refusing 10,000, where starting and waking the threads took 20 s
+/// on a 1000-element loop.
+pub const MAX_THREADS: usize = 256;
+
 /// Runs `strata-run`; `Err` is the one-line message to print.
 pub fn run(args: &RunArgs) -> Result<(), String> {
     let source = std::fs::read(&args.file).map_err(|e| format!("cannot read input file '{}': {e}", args.file))?;
     let source = String::from_utf8(source).map_err(|_| format!("input file '{}' is not UTF-8 text", args.file))?;
+    let source_of_count = if args.threads.is_some() { "--threads" } else { "STRATA_NUM_THREADS" };
     let threads = match args.threads {
         Some(n) => Some(n),
         None => match std::env::var("STRATA_NUM_THREADS") {
@@ -61,6 +80,9 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     };
     if threads == Some(0) {
         return Err("--threads must be at least 1".into());
+    }
+    if let Some(n) = threads.filter(|n| *n > MAX_THREADS) {
+        return Err(format!("{source_of_count}={n} is more than {MAX_THREADS}, the most worker threads strata-run starts"));
     }
     if let Some(n) = threads {
         strata_runtime::pool::set_threads(n);
@@ -74,6 +96,8 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         pipeline: args.pass_pipeline.clone(),
         jit_opt_level: args.jit_opt,
         shared_libs: args.shared_libs.clone(),
+        target: args.strata_target.clone(),
+        races: args.strata_races.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?,
     };
     let kernel = Kernel::compile(&source, &args.file, &options).map_err(|e| e.to_string())?;
     for remark in kernel.remarks() {
@@ -130,8 +154,12 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         return Ok(());
     }
 
+    let races_before = strata_runtime::race::races_found();
     let results = kernel.call(&args.entry, &mut values).map_err(|e| e.to_string())?;
     flush_c_stdout();
+    if strata_runtime::race::races_found() > races_before {
+        return Err("the kernel raced (--strata-races=runtime, above); its results are not printed".into());
+    }
     // A function without results shows its memref arguments instead.
     let shown: Vec<Buffer> = if sig.results.is_empty() {
         values.into_iter().zip(&sig.inputs).filter(|(_, t)| matches!(t.kind, ArgKind::Memref(_))).map(|(v, _)| v).collect()
@@ -176,17 +204,15 @@ pub fn parse_input(spec: &str, t: &ArgType) -> Result<Buffer, String> {
         return Ok(b);
     }
     let (ty, values) = spec.split_once('=').ok_or("expected DIMSxTYPE=VALUES, TYPE=VALUE or @PATH.npy")?;
-    let mut parts: Vec<&str> = ty.split('x').collect();
-    let elem_text = parts.pop().unwrap_or("");
-    let elem = ElemType::parse(elem_text).ok_or_else(|| format!("unknown element type '{elem_text}'"))?;
-    let shape: Vec<usize> = parts
+    let (elem, dims) = split_type(ty)?;
+    let shape: Vec<usize> = dims
         .iter()
         .map(|d| d.parse::<usize>().map_err(|_| format!("'{d}' is not a dimension size")))
         .collect::<Result<_, _>>()?;
     if elem != t.elem || shape != expected {
         return Err(format!("the value is {ty}, but the parameter is {t}"));
     }
-    let mut b = Buffer::zeros(elem, &shape);
+    let mut b = Buffer::try_zeros(elem, &shape).map_err(|e| e.to_string())?;
     let items: Vec<&str> = values.split(',').collect();
     let n = b.len();
     if items.len() == 1 {
@@ -203,11 +229,32 @@ pub fn parse_input(spec: &str, t: &ArgType) -> Result<Buffer, String> {
     Ok(b)
 }
 
+/// `DIMSxTYPE` or `TYPE` into the element type and the dimensions. The
+/// type is matched as a whole suffix: `index` itself holds an `x`.
+fn split_type(ty: &str) -> Result<(ElemType, Vec<&str>), String> {
+    for elem in [ElemType::F32, ElemType::F64, ElemType::I32, ElemType::I64, ElemType::Index] {
+        if ty == elem.name() {
+            return Ok((elem, vec![]));
+        }
+        if let Some(dims) = ty.strip_suffix(elem.name()).and_then(|d| d.strip_suffix('x')) {
+            return Ok((elem, dims.split('x').collect()));
+        }
+    }
+    let elem_text = ty.rsplit('x').next().unwrap_or(ty);
+    Err(if elem_text.is_empty() {
+        format!("'{ty}' names no element type (expected DIMSxTYPE or TYPE, TYPE one of f32, f64, i32, i64, index)")
+    } else {
+        format!("unknown element type '{elem_text}'")
+    })
+}
+
+/// Element `i`, which the callers keep in range (they walk `b`'s shape).
 fn format_scalar(b: &Buffer, i: usize) -> String {
+    let in_range = "callers walk the buffer's own shape";
     match b.elem {
-        ElemType::F32 => format!("{}", b.get_f64(i) as f32),
-        ElemType::F64 => format!("{}", b.get_f64(i)),
-        _ => format!("{}", b.get_i64(i)),
+        ElemType::F32 => format!("{}", b.get_f64(i).expect(in_range) as f32),
+        ElemType::F64 => format!("{}", b.get_f64(i).expect(in_range)),
+        _ => format!("{}", b.get_i64(i).expect(in_range)),
     }
 }
 
@@ -245,14 +292,16 @@ pub fn read_npy(path: &Path, elem: ElemType) -> Result<Buffer, String> {
     let dtype = format!("{:?}", npy.dtype());
     let mismatch = |_| format!("'{}' holds {dtype}, but the parameter's element type is {}", path.display(), elem.name());
     let bad = |e: std::io::Error| format!("'{}' is truncated or malformed: {e}", path.display());
-    Ok(match elem {
+    let buffer = match elem {
         ElemType::F32 => Buffer::from_f32(&shape, &npy.data::<f32>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
         ElemType::F64 => Buffer::from_f64(&shape, &npy.data::<f64>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
         ElemType::I32 => Buffer::from_i32(&shape, &npy.data::<i32>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?),
         ElemType::I64 | ElemType::Index => {
             Buffer::from_i64(&shape, &npy.data::<i64>().map_err(mismatch)?.collect::<Result<Vec<_>, _>>().map_err(bad)?)
         }
-    })
+    };
+    // A header whose shape disagrees with the data it holds.
+    buffer.map_err(|e| format!("'{}' is truncated or malformed: {e}", path.display()))
 }
 
 fn write_npy(path: &Path, b: &Buffer) -> std::io::Result<()> {
@@ -268,11 +317,14 @@ fn write_npy(path: &Path, b: &Buffer) -> std::io::Result<()> {
             w.finish()?;
         }};
     }
+    // Indices walk `0..b.len()`: always in range.
+    let f = |i| b.get_f64(i).expect("in range");
+    let n = |i| b.get_i64(i).expect("in range");
     match b.elem {
-        ElemType::F32 => write_as!(f32, |i| b.get_f64(i) as f32),
-        ElemType::F64 => write_as!(f64, |i| b.get_f64(i)),
-        ElemType::I32 => write_as!(i32, |i| b.get_i64(i) as i32),
-        ElemType::I64 | ElemType::Index => write_as!(i64, |i| b.get_i64(i)),
+        ElemType::F32 => write_as!(f32, |i| f(i) as f32),
+        ElemType::F64 => write_as!(f64, f),
+        ElemType::I32 => write_as!(i32, |i| n(i) as i32),
+        ElemType::I64 | ElemType::Index => write_as!(i64, n),
     }
     file.flush()
 }
@@ -295,6 +347,11 @@ mod tests {
         assert_eq!(format_buffer(&b), "f64=-2.5");
         let b = parse_input("i32=3", &t(ElemType::I32, &[])).unwrap();
         assert_eq!(format_buffer(&b), "i32=3");
+        // `index` holds an `x`: it once parsed as dims ["inde"] and type ''.
+        let b = parse_input("index=3", &ArgType { elem: ElemType::Index, kind: ArgKind::Scalar }).unwrap();
+        assert_eq!(format_buffer(&b), "index=3");
+        let b = parse_input("2xindex=4,-5", &t(ElemType::Index, &[2])).unwrap();
+        assert_eq!(b.to_i64_vec(), vec![4, -5]);
     }
 
     #[test]
@@ -305,6 +362,10 @@ mod tests {
         assert_eq!(e, "the value is 3x2xf32, but the parameter is tensor<2x3xf32>");
         let e = parse_input("2x3xf16=1", &t(ElemType::F32, &[2, 3])).unwrap_err();
         assert_eq!(e, "unknown element type 'f16'");
+        let e = parse_input("index=3", &ArgType { elem: ElemType::I64, kind: ArgKind::Scalar }).unwrap_err();
+        assert_eq!(e, "the value is index, but the parameter is i64");
+        let e = parse_input("2x=3", &t(ElemType::I64, &[2])).unwrap_err();
+        assert!(e.contains("names no element type"), "{e}");
         let e = parse_input("2xi32=1,x", &t(ElemType::I32, &[2])).unwrap_err();
         assert_eq!(e, "'x' is not a valid i32 value");
         assert!(parse_input("nonsense", &t(ElemType::I32, &[2])).is_err());
@@ -315,7 +376,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("strata-npy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.npy");
-        let b = Buffer::from_i32(&[2, 2], &[1, -2, 3, 4]);
+        let b = Buffer::from_i32(&[2, 2], &[1, -2, 3, 4]).unwrap();
         write_npy(&p, &b).unwrap();
         assert_eq!(read_npy(&p, ElemType::I32).unwrap(), b);
         assert!(read_npy(&p, ElemType::F32).unwrap_err().contains("element type is f32"));

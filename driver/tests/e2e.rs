@@ -56,6 +56,7 @@ fn data(e: ElemType, shape: &[usize], seed: u64, positive: bool, nonzero: bool) 
         ElemType::I32 => Buffer::from_i32(shape, &ints.iter().map(|v| *v as i32).collect::<Vec<_>>()),
         _ => Buffer::from_i64(shape, &ints),
     }
+    .unwrap()
 }
 
 fn compile(src: &str) -> Kernel {
@@ -211,7 +212,7 @@ fn shape_ops_fill_and_reduce() {
         check(&format!("transpose 2d {en}"), &tr2, &want, 0.0);
         let v = data(e, &[], 9, false, false);
         let fill = k.call("fill", &mut [v.clone()]).unwrap().remove(0);
-        check(&format!("fill {en}"), &fill, &[v.get_f64(0); 21], 0.0);
+        check(&format!("fill {en}"), &fill, &[v.get_f64(0).unwrap(); 21], 0.0);
 
         // reduce: every kind over several dim sets of a 3x4x5 input.
         let shape = [3usize, 4, 5];
@@ -667,9 +668,9 @@ fn f32_exp_and_tanh_approximations_are_accurate() {
            return %e, %t : tensor<{n}xf32>, tensor<{n}xf32>\n}}\n"
     );
     let xs: Vec<f32> = (0..n).map(|i| -86.0 + 172.0 * i as f32 / (n - 1) as f32).collect();
-    let out = compile(&src).call("f", &mut [Buffer::from_f32(&[n], &xs)]).unwrap();
+    let out = compile(&src).call("f", &mut [Buffer::from_f32(&[n], &xs).unwrap()]).unwrap();
     for (i, x) in xs.iter().enumerate() {
-        let (e, t) = (out[0].get_f64(i), out[1].get_f64(i));
+        let (e, t) = (out[0].get_f64(i).unwrap(), out[1].get_f64(i).unwrap());
         let (we, wt) = ((*x as f64).exp(), (*x as f64).tanh());
         assert!((e - we).abs() <= 4e-7 * we, "exp({x}) = {e}, want {we}");
         assert!((t - wt).abs() <= 4e-7 * wt.abs().max(1e-30) + 1e-7, "tanh({x}) = {t}, want {wt}");
@@ -692,6 +693,19 @@ fn check_matmul(e: ElemType, (m, kk, n): (usize, usize, usize), options: &Compil
     check(&format!("matmul {ot} {what}"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
 }
 
+/// The MLP layer and Mandelbrot kernels of [`MLP`] under `options`,
+/// against their references.
+fn check_mlp_and_mandelbrot(options: &CompileOptions, what: &str) {
+    let k = Kernel::compile(MLP, "mlp.mlir", options).unwrap();
+    let x = data(ElemType::F32, &[37, 29], 31, false, false);
+    let w = data(ElemType::F32, &[29, 19], 32, false, false);
+    let b = data(ElemType::F32, &[19], 33, false, false);
+    let got = k.call("mlp", &mut [x.clone(), w.clone(), b.clone()]).unwrap().remove(0);
+    check(&format!("mlp {what}"), &got, &mlp_ref(&x.to_f64_vec(), &w.to_f64_vec(), &b.to_f64_vec()), 1e-5);
+    let got = k.call("mandel", &mut []).unwrap().remove(0);
+    check(&format!("mandelbrot {what}"), &got, &mandel_ref(), 0.0);
+}
+
 /// The vectorizer at AVX2's and SSE's widths (as on a CPU without
 /// AVX-512): same results.
 #[test]
@@ -702,14 +716,7 @@ fn narrower_vector_widths_give_the_same_results() {
             .to_text()
             .replace("strata-vectorize", &format!("strata-vectorize{{vector-width={bits}}}"));
         let options = CompileOptions { pipeline: Some(pipeline), ..Default::default() };
-        let k = Kernel::compile(MLP, "mlp.mlir", &options).unwrap();
-        let x = data(ElemType::F32, &[37, 29], 31, false, false);
-        let w = data(ElemType::F32, &[29, 19], 32, false, false);
-        let b = data(ElemType::F32, &[19], 33, false, false);
-        let got = k.call("mlp", &mut [x.clone(), w.clone(), b.clone()]).unwrap().remove(0);
-        check(&format!("mlp at {bits} bits"), &got, &mlp_ref(&x.to_f64_vec(), &w.to_f64_vec(), &b.to_f64_vec()), 1e-5);
-        let got = k.call("mandel", &mut []).unwrap().remove(0);
-        check(&format!("mandelbrot at {bits} bits"), &got, &mandel_ref(), 0.0);
+        check_mlp_and_mandelbrot(&options, &format!("at {bits} bits"));
         for e in [ElemType::F32, ElemType::F64] {
             check_matmul(e, (67, 45, 101), &options, &format!("at {bits} bits"));
         }
@@ -804,6 +811,606 @@ fn mlp_with_fused_epilogue() {
                     .collect();
                 check(&format!("mlp {m}x{kk}x{n} {en}"), &got, &want, if e == ElemType::F32 { 1e-5 } else { 1e-12 });
                 assert_eq!(strata_runtime::alloc::live_bytes(), 0, "the MLP leaked");
+            }
+        }
+    }
+}
+
+/// The same kernels under every x86-64 vector width, chosen by target
+/// name rather than by the host: SSE (`x86-64`), AVX2 (`x86-64-v3`,
+/// `znver3`) and AVX-512 (`skylake-avx512`, `x86-64-v4`). On an AVX-512
+/// host all of them run; elsewhere the AVX-512 ones must be refused with a
+/// target error (and `strata-opt` still emits their code: lit's
+/// `strata-opt/target.mlir`).
+#[test]
+fn every_target_width_gives_the_same_results() {
+    let _turn = serial();
+    let host = strata_driver::target::resolve("host").unwrap();
+    for name in ["x86-64", "x86-64-v3", "znver3", "skylake-avx512", "x86-64-v4"] {
+        let target = strata_driver::target::resolve(name).unwrap();
+        let options = CompileOptions { target: Some(name.into()), ..Default::default() };
+        if strata_driver::target::check_executable(&target).is_err() {
+            assert!(host.vector_bits < target.vector_bits, "{name} refused on a host with {} bits", host.vector_bits);
+            let refused = Kernel::compile(MLP, "mlp.mlir", &options).err().expect("a target the host lacks is refused");
+            assert!(refused.to_string().contains("does not have"), "{refused}");
+            continue;
+        }
+        check_mlp_and_mandelbrot(&options, &format!("on {name}"));
+        for e in ELEMS {
+            check_matmul(e, (23, 45, 71), &options, &format!("on {name}"));
+        }
+    }
+}
+
+/// A histogram of `%x` into bins of `ty` with `memref.atomic_rmw`.
+fn histogram(name: &str, ty: &str) -> String {
+    format!(
+        r#"
+func.func @{name}(%x: memref<1000xi32>, %h: memref<256x{ty}>) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1000 : index
+  %one = arith.constant 1 : {ty}
+  strata.parallel_for %i = %c0 to %n step %c1 {{
+    %v = memref.load %x[%i] : memref<1000xi32>
+    %b = arith.index_cast %v : i32 to index
+    %old = memref.atomic_rmw addi %one, %h[%b] : ({ty}, memref<256x{ty}>) -> {ty}
+  }}
+  return
+}}
+"#
+    )
+}
+
+const ATOMICS: &str = r#"
+func.func @scatter32(%x: memref<1000xi32>, %w: memref<1000xf32>, %out: memref<256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1000 : index
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %v = memref.load %x[%i] : memref<1000xi32>
+    %b = arith.index_cast %v : i32 to index
+    %a = memref.load %w[%i] : memref<1000xf32>
+    %old = memref.atomic_rmw addf %a, %out[%b] : (f32, memref<256xf32>) -> f32
+  }
+  return
+}
+func.func @scatter64(%x: memref<1000xi32>, %w: memref<1000xf64>, %out: memref<256xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1000 : index
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %v = memref.load %x[%i] : memref<1000xi32>
+    %b = arith.index_cast %v : i32 to index
+    %a = memref.load %w[%i] : memref<1000xf64>
+    %new = memref.generic_atomic_rmw %out[%b] : memref<256xf64> {
+    ^bb0(%cur: f64):
+      %s = arith.addf %cur, %a : f64
+      memref.atomic_yield %s : f64
+    }
+  }
+  return
+}
+func.func @max32(%w: memref<1000xf32>, %out: memref<1xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1000 : index
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %a = memref.load %w[%i] : memref<1000xf32>
+    %new = memref.generic_atomic_rmw %out[%c0] : memref<1xf32> {
+    ^bb0(%cur: f32):
+      %m = arith.maximumf %cur, %a : f32
+      memref.atomic_yield %m : f32
+    }
+  }
+  return
+}
+func.func @min64(%x: memref<1000xi32>, %out: memref<1xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1000 : index
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %v = memref.load %x[%i] : memref<1000xi32>
+    %e = arith.extsi %v : i32 to i64
+    %new = memref.generic_atomic_rmw %out[%c0] : memref<1xi64> {
+    ^bb0(%cur: i64):
+      %m = arith.minsi %cur, %e : i64
+      memref.atomic_yield %m : i64
+    }
+  }
+  return
+}
+"#;
+
+/// Atomic read-modify-writes in `parallel_for` bodies (`memref.atomic_rmw`
+/// and `memref.generic_atomic_rmw`, f32, f64, i32 and i64: histograms,
+/// scatter-adds, a max and a min) give exact results at 1, 2, 3 and 8
+/// workers, on the pool and on OpenMP, against a plain Rust loop.
+#[test]
+fn atomics_at_every_worker_count_and_runtime() {
+    let dir = std::env::temp_dir().join(format!("strata-atomics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("atomics.mlir");
+    std::fs::write(&file, histogram("hist32", "i32") + &histogram("hist64", "i64") + ATOMICS).unwrap();
+    let bins: Vec<i64> = (0..1000i64).map(|i| (i * 7919 + i * i) % 256).collect();
+    // Small integers and halves: every sum is exact in any order.
+    let weights: Vec<f64> = (0..1000).map(|i| ((i % 13) as f64 - 6.0) * 0.5).collect();
+    let list = |v: &[f64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+    let xs = format!("--input=1000xi32={}", list(&bins.iter().map(|b| *b as f64).collect::<Vec<_>>()));
+    let mut counts = vec![0i64; 256];
+    let mut sums = vec![0f64; 256];
+    for (b, w) in bins.iter().zip(&weights) {
+        counts[*b as usize] += 1;
+        sums[*b as usize] += w;
+    }
+    let max = weights.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let omp = "--pass-pipeline=builtin.module(strata-lower-to-affine,strata-check-races,strata-parallelize{runtime=omp},strata-lower-to-llvm)";
+    for runtime in ["pool", "omp"] {
+        for threads in ["1", "2", "3", "8"] {
+            let run = |args: &[&str], header: &str| -> Vec<f64> {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata-run"));
+                cmd.arg(&file).arg(format!("--threads={threads}")).args(args);
+                if runtime == "omp" {
+                    cmd.arg(omp);
+                }
+                let out = cmd.output().unwrap();
+                let what = format!("{args:?} on {runtime} at {threads} threads");
+                assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+                let text = String::from_utf8(out.stdout).unwrap();
+                let last = text.lines().last().unwrap_or_default().to_string();
+                parse_values(&last, header)
+            };
+            let ints = |v: &[i64]| v.iter().map(|c| *c as f64).collect::<Vec<_>>();
+            let w32 = format!("--input=1000xf32={}", list(&weights));
+            let w64 = format!("--input=1000xf64={}", list(&weights));
+            assert_eq!(run(&["-e", "hist32", &xs, "--input=256xi32=0"], "256xi32="), ints(&counts), "hist32 {runtime} {threads}");
+            assert_eq!(run(&["-e", "hist64", &xs, "--input=256xi64=0"], "256xi64="), ints(&counts), "hist64 {runtime} {threads}");
+            assert_eq!(run(&["-e", "scatter32", &xs, &w32, "--input=256xf32=0"], "256xf32="), sums, "scatter32 {runtime} {threads}");
+            assert_eq!(run(&["-e", "scatter64", &xs, &w64, "--input=256xf64=0"], "256xf64="), sums, "scatter64 {runtime} {threads}");
+            assert_eq!(run(&["-e", "max32", &w32, "--input=1xf32=-100"], "1xf32="), vec![max], "max32 {runtime} {threads}");
+            assert_eq!(run(&["-e", "min64", &xs, "--input=1xi64=1000"], "1xi64="), vec![0.0], "min64 {runtime} {threads}");
+        }
+    }
+}
+
+/// A reducing `parallel_for` of every kind (add, mul, max, min) on `ty`:
+/// the four results go to `%out`.
+fn reductions_kernel(ty: &str) -> String {
+    let float = ty.starts_with('f');
+    let c = |v: i64| if float { format!("{v}.0 : {ty}") } else { format!("{v} : {ty}") };
+    let neg = if float { "arith.negf %v".to_string() } else { format!("arith.subi %z, %v") };
+    format!(
+        r#"
+func.func @red(%x: memref<1000x{ty}>, %n64: i64, %out: memref<4x{ty}>) {{
+  %n = arith.index_cast %n64 : i64 to index
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c7 = arith.constant 7 : index
+  %z = arith.constant {zero}
+  %one = arith.constant {one}
+  %lo = arith.constant {lo}
+  %hi = arith.constant {hi}
+  %r:4 = strata.parallel_for %i = %c0 to %n step %c1 reduce("add" %one : {ty}, "mul" %one : {ty}, "max" %lo : {ty}, "min" %hi : {ty}) {{
+    %v = memref.load %x[%i] : memref<1000x{ty}>
+    %m = arith.remsi %i, %c7 : index
+    %flip = arith.cmpi eq, %m, %c0 : index
+    %minus = {neg} : {ty}
+    %w = arith.select %flip, %minus, %one : {ty}
+    strata.yield %v, %w, %v, %v : {ty}, {ty}, {ty}, {ty}
+  }}
+  memref.store %r#0, %out[%c0] : memref<4x{ty}>
+  memref.store %r#1, %out[%c1] : memref<4x{ty}>
+  memref.store %r#2, %out[%c2] : memref<4x{ty}>
+  memref.store %r#3, %out[%c3] : memref<4x{ty}>
+  return
+}}
+"#,
+        zero = c(0),
+        one = c(1),
+        lo = c(-100),
+        hi = c(100),
+        neg = neg.replace("%v", "%one"),
+    )
+}
+
+/// `strata.parallel_for ... reduce(...)`: every kind and element type, trip
+/// counts 0, 1, 7 and 1000, at 1, 2, 3 and 8 workers, against a plain Rust
+/// fold (values are small integers, so even float sums are exact).
+#[test]
+fn parallel_reductions_every_kind_type_and_worker_count() {
+    let dir = std::env::temp_dir().join(format!("strata-reduce-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let xs: Vec<i64> = (0..1000i64).map(|i| (i * 37 + 11) % 41 - 20).collect();
+    let list = xs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+    for ty in ["f32", "f64", "i32", "i64"] {
+        let file = dir.join(format!("red_{ty}.mlir"));
+        std::fs::write(&file, reductions_kernel(ty)).unwrap();
+        for n in [0usize, 1, 7, 1000] {
+            let x = &xs[..n];
+            let sum = 1 + x.iter().sum::<i64>();
+            let prod: i64 = (0..n).map(|i| if i % 7 == 0 { -1 } else { 1 }).product();
+            let max = x.iter().copied().fold(-100, i64::max);
+            let min = x.iter().copied().fold(100, i64::min);
+            let want = vec![sum as f64, prod as f64, max as f64, min as f64];
+            for threads in ["1", "2", "3", "8"] {
+                let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
+                    .arg(&file)
+                    .args(["-e", "red", &format!("--input=1000x{ty}={list}"), &format!("--input=i64={n}")])
+                    .arg(format!("--input=4x{ty}=0"))
+                    .arg(format!("--threads={threads}"))
+                    .output()
+                    .unwrap();
+                let what = format!("{ty} n={n} at {threads} threads");
+                assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+                let text = String::from_utf8(out.stdout).unwrap();
+                let got = parse_values(text.lines().last().unwrap_or_default(), &format!("4x{ty}="));
+                assert_eq!(got, want, "{what}");
+            }
+        }
+    }
+}
+
+/// Inputs whose every sum of products below is exact in f32 (multiples of
+/// 1/2 in [-2, 2]): results must equal the reference whatever the order of
+/// the sums, so they are compared exactly.
+fn halves(e: ElemType, shape: &[usize], seed: u64) -> Buffer {
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let v: Vec<f64> = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 9) as f64 / 2.0 - 2.0
+        })
+        .collect();
+    if e == ElemType::F32 {
+        Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>()).unwrap()
+    } else {
+        Buffer::from_f64(shape, &v).unwrap()
+    }
+}
+
+/// `x (m x k) * y (k x n)` by the plain triple loop.
+fn triple_loop(x: &[f64], y: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+    let mut out = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            for p in 0..k {
+                out[i * n + j] += x[i * k + p] * y[p * n + j];
+            }
+        }
+    }
+    out
+}
+
+fn transposed(x: &[f64], n: usize) -> Vec<f64> {
+    (0..n * n).map(|ij| x[(ij % n) * n + ij / n]).collect()
+}
+
+/// The O3 pipeline with `strata-vectorize` at `bits` (so the test does not
+/// depend on the host) and elementwise fusion on or off.
+fn o3_at(bits: usize, fuse: bool) -> CompileOptions {
+    let mut p = strata_passes::levels::pipeline(Level::O3)
+        .to_text()
+        .replace("strata-vectorize", &format!("strata-vectorize{{vector-width={bits}}}"));
+    if !fuse {
+        p = p.replace("strata-lower-to-affine", "strata-lower-to-affine{fuse-elementwise=false}");
+    }
+    CompileOptions { pipeline: Some(p), ..Default::default() }
+}
+
+/// Kernels where an elementwise nest after a matmul reads buffers that are
+/// defined (or filled) between the two, which `strata-vectorize` once fused
+/// into the matmul kernel at the matmul's place ("operand #1 does not
+/// dominate this use"): a matmul, a subtraction, a matmul of its result
+/// with itself; a matmul, a subtraction, a transpose, a matmul; a transpose
+/// then a matmul; an MLP layer without linalg's elementwise fusion (the
+/// bias broadcast is a nest of its own between the matmul and the add).
+/// At 128, 256 and 512 bits, with and without elementwise fusion, f32 and
+/// f64, sizes that are and are not multiples of the vector width: equal to
+/// the triple loop.
+#[test]
+fn vectorized_matmul_chains_with_later_defined_operands() {
+    let _turn = serial();
+    for bits in [128, 256, 512] {
+        for fuse in [true, false] {
+            let options = o3_at(bits, fuse);
+            for (e, sizes) in [(ElemType::F32, [16, 19, 37]), (ElemType::F64, [8, 13, 21])] {
+                for n in sizes {
+                    let t = ty(&[n, n], e);
+                    let src = format!(
+                        "func.func @chain(%a: {t}, %b: {t}) -> {t} {{\n\
+                           %c = strata.matmul %a, %b : {t}, {t} -> {t}\n  %d = strata.sub %c, %a : {t}\n\
+                           %r = strata.matmul %d, %d : {t}, {t} -> {t}\n  return %r : {t}\n}}\n\
+                         func.func @trans(%a: {t}, %b: {t}) -> {t} {{\n\
+                           %c = strata.matmul %b, %a : {t}, {t} -> {t}\n  %d = strata.sub %c, %a : {t}\n\
+                           %s = strata.transpose %d permutation = [1, 0] : {t} -> {t}\n\
+                           %r = strata.matmul %a, %s : {t}, {t} -> {t}\n  return %r : {t}\n}}\n\
+                         func.func @tmm(%a: {t}, %d: {t}) -> {t} {{\n\
+                           %s = strata.transpose %d permutation = [1, 0] : {t} -> {t}\n\
+                           %r = strata.matmul %s, %a : {t}, {t} -> {t}\n  return %r : {t}\n}}\n"
+                    );
+                    let what = format!("{t} at {bits} bits, fusion {fuse}");
+                    let k = Kernel::compile(&src, "chain.mlir", &options).unwrap_or_else(|err| panic!("{what}: {err}"));
+                    let (a, b) = (halves(e, &[n, n], 1), halves(e, &[n, n], 2));
+                    let (av, bv) = (a.to_f64_vec(), b.to_f64_vec());
+                    let minus_a = |c: Vec<f64>| -> Vec<f64> { c.iter().zip(&av).map(|(x, y)| x - y).collect() };
+                    let d = minus_a(triple_loop(&av, &bv, n, n, n));
+                    let got = k.call("chain", &mut [a.clone(), b.clone()]).unwrap().remove(0);
+                    check(&format!("chain {what}"), &got, &triple_loop(&d, &d, n, n, n), 0.0);
+                    let d = minus_a(triple_loop(&bv, &av, n, n, n));
+                    let got = k.call("trans", &mut [a.clone(), b.clone()]).unwrap().remove(0);
+                    check(&format!("trans {what}"), &got, &triple_loop(&av, &transposed(&d, n), n, n, n), 0.0);
+                    let got = k.call("tmm", &mut [a.clone(), b.clone()]).unwrap().remove(0);
+                    check(&format!("tmm {what}"), &got, &triple_loop(&transposed(&bv, n), &av, n, n, n), 0.0);
+                }
+            }
+            for e in [ElemType::F32, ElemType::F64] {
+                for (m, kk, n) in [(13, 20, 37), (67, 45, 101), (6, 3, 32)] {
+                    let en = e.name();
+                    let (xt, wt, ot) = (ty(&[m, kk], e), ty(&[kk, n], e), ty(&[m, n], e));
+                    let src = format!(
+                        "func.func @mlp(%x: {xt}, %w: {wt}, %bias: tensor<{n}x{en}>) -> {ot} {{\n\
+                           %mm = strata.matmul %x, %w : {xt}, {wt} -> {ot}\n\
+                           %bb = strata.broadcast %bias dims = [0] : tensor<{n}x{en}> -> {ot}\n\
+                           %s = strata.add %mm, %bb : {ot}\n\
+                           %r = strata.map(%s) : ({ot}) -> {ot} {{\n\
+                           ^bb0(%v: {en}):\n    %z = arith.constant 0.0 : {en}\n    %q = arith.maximumf %v, %z : {en}\n    strata.yield %q : {en}\n  }}\n\
+                           return %r : {ot}\n}}\n"
+                    );
+                    let what = format!("mlp {m}x{kk}x{n} {en} at {bits} bits, fusion {fuse}");
+                    let k = Kernel::compile(&src, "mlp.mlir", &options).unwrap_or_else(|err| panic!("{what}: {err}"));
+                    let (x, w, bias) = (halves(e, &[m, kk], 3), halves(e, &[kk, n], 4), halves(e, &[n], 5));
+                    let bv = bias.to_f64_vec();
+                    let want: Vec<f64> = triple_loop(&x.to_f64_vec(), &w.to_f64_vec(), m, kk, n)
+                        .iter()
+                        .enumerate()
+                        .map(|(ij, v)| (v + bv[ij % n]).max(0.0))
+                        .collect();
+                    let got = k.call("mlp", &mut [x, w, bias]).unwrap().remove(0);
+                    check(&what, &got, &want, 0.0);
+                    assert_eq!(strata_runtime::alloc::live_bytes(), 0, "{what} leaked");
+                }
+            }
+        }
+    }
+}
+
+/// A matmul's elementwise epilogue is fused into its kernel (which then
+/// runs where the epilogue was) only where that changes nothing: not when
+/// a nest in between overwrites the matmul's input, nor when the epilogue
+/// writes over an input the kernel still reads. Memref kernels, straight
+/// through `strata-vectorize` at 128 and 256 bits.
+#[test]
+fn matmul_epilogue_not_fused_across_writes_of_its_inputs() {
+    let _turn = serial();
+    let nest = |body: &str| {
+        format!(
+            "  affine.parallel (%i) = (0) to (16) {{\n    affine.parallel (%j) = (0) to (16) {{\n{body}    }}\n  }}\n"
+        )
+    };
+    let t = "memref<16x16xf32>";
+    let matmul = format!(
+        "  %c = memref.alloc() {{alignment = 64 : i64}} : {t}\n{}  affine.parallel (%i) = (0) to (16) {{\n    affine.for %k = 0 to 16 {{\n\
+         \x20     affine.parallel (%j) = (0) to (16) {{\n        %0 = affine.load %a[%i, %k] : {t}\n        %1 = affine.load %b[%k, %j] : {t}\n\
+         \x20       %2 = affine.load %c[%i, %j] : {t}\n        %3 = arith.mulf %0, %1 : f32\n        %4 = arith.addf %2, %3 : f32\n\
+         \x20       affine.store %4, %c[%i, %j] : {t}\n      }}\n    }}\n  }}\n",
+        nest(&format!("      affine.store %z, %c[%i, %j] : {t}\n"))
+    );
+    // out = A*B + A after A is zeroed: A*B.
+    let zero_a = format!(
+        "func.func @zero_a(%a: {t}, %b: {t}, %out: {t}) {{\n  %z = arith.constant 0.0 : f32\n{matmul}{}{}  memref.dealloc %c : {t}\n  return\n}}\n",
+        nest(&format!("      affine.store %z, %a[%i, %j] : {t}\n")),
+        nest(&format!(
+            "      %0 = affine.load %c[%i, %j] : {t}\n      %1 = affine.load %a[%i, %j] : {t}\n      %2 = arith.addf %0, %1 : f32\n      affine.store %2, %out[%i, %j] : {t}\n"
+        ))
+    );
+    // A = A*B + 1, in place.
+    let in_place = format!(
+        "func.func @in_place(%a: {t}, %b: {t}) {{\n  %z = arith.constant 0.0 : f32\n  %one = arith.constant 1.0 : f32\n{matmul}{}  memref.dealloc %c : {t}\n  return\n}}\n",
+        nest(&format!(
+            "      %0 = affine.load %c[%i, %j] : {t}\n      %1 = arith.addf %0, %one : f32\n      affine.store %1, %a[%i, %j] : {t}\n"
+        ))
+    );
+    let src = format!("{zero_a}{in_place}");
+    for bits in [128, 256] {
+        let pipeline = format!("builtin.module(strata-vectorize{{vector-width={bits}}},strata-parallelize,strata-lower-to-llvm)");
+        let options = CompileOptions { pipeline: Some(pipeline), ..Default::default() };
+        let k = Kernel::compile(&src, "alias.mlir", &options).unwrap_or_else(|err| panic!("{err}\n{src}"));
+        let (a, b) = (halves(ElemType::F32, &[16, 16], 6), halves(ElemType::F32, &[16, 16], 7));
+        let ab = triple_loop(&a.to_f64_vec(), &b.to_f64_vec(), 16, 16, 16);
+        let mut args = [a.clone(), b.clone(), Buffer::from_f32(&[16, 16], &[0.0; 256]).unwrap()];
+        k.call("zero_a", &mut args).unwrap();
+        check(&format!("zero_a at {bits} bits"), &args[2], &ab, 0.0);
+        check(&format!("zero_a at {bits} bits: A"), &args[0], &[0.0; 256], 0.0);
+        let mut args = [a.clone(), b.clone()];
+        k.call("in_place", &mut args).unwrap();
+        check(&format!("in_place at {bits} bits"), &args[0], &ab.iter().map(|v| v + 1.0).collect::<Vec<_>>(), 0.0);
+    }
+}
+
+/// The distance between two f32 values in ulps: how many floats lie from
+/// one to the other (denormals counted as any other step; +0 and -0 one
+/// apart).
+fn ulp_distance(a: f32, b: f32) -> u64 {
+    let key = |x: f32| -> i64 {
+        let bits = x.to_bits() as i32 as i64;
+        if bits < 0 { -(bits & 0x7fff_ffff) - 1 } else { bits }
+    };
+    key(a).abs_diff(key(b))
+}
+
+/// Inputs for the math sweeps: the edges (infinities, NaN, zeros, the
+/// overflow and underflow thresholds of `exp`, denormals, tiny and huge
+/// values), a dense sweep of [-110, 95], and floats of every magnitude (a
+/// stride through all bit patterns), both signs.
+fn math_inputs() -> Vec<f32> {
+    let mut xs = vec![
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -f32::NAN,
+        0.0,
+        -0.0,
+        88.8,
+        200.0,
+        -104.0,
+        -87.5,
+        88.72283,
+        88.72284,
+        -103.97,
+        -103.972,
+        -103.98,
+        -87.33654,
+        -87.33655,
+        -100.0,
+        f32::MAX,
+        f32::MIN,
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        1e-45,
+        -1e-45,
+        1e-40,
+        1e-30,
+        -1e-20,
+        1e-4,
+        0.55,
+        -0.55,
+        9.01,
+        -9.02,
+        44.5,
+        -44.5,
+    ];
+    // The floats next to exp's overflow, underflow-to-0 and denormal
+    // thresholds.
+    for t in [88.72283_f32, -103.97208, -87.33655] {
+        xs.extend((0..8).map(|d| f32::from_bits(t.to_bits() - 4 + d)));
+    }
+    let n = 60_000;
+    xs.extend((0..=n).map(|i| -110.0 + 205.0 * i as f32 / n as f32));
+    for bits in (0u32..0x7f80_0000).step_by(40_009) {
+        xs.push(f32::from_bits(bits));
+        xs.push(-f32::from_bits(bits));
+    }
+    xs
+}
+
+/// Checks `got` against the f64 function `want` rounded to f32: NaN where
+/// the reference is NaN, else at most `bound` ulps away.
+fn check_ulps(what: &str, xs: &[f32], got: &Buffer, want: fn(f64) -> f64, bound: u64) -> u64 {
+    let mut worst = 0;
+    for (i, x) in xs.iter().enumerate() {
+        let (g, w) = (got.get_f64(i).unwrap() as f32, want(*x as f64) as f32);
+        if w.is_nan() {
+            assert!(g.is_nan(), "{what}({x:e}) = {g:e}, want NaN");
+            continue;
+        }
+        let d = ulp_distance(g, w);
+        assert!(d <= bound, "{what}({x:e}) = {g:e}, want {w:e}: {d} ulp, more than {bound}");
+        worst = worst.max(d);
+    }
+    worst
+}
+
+/// f32 `exp` and `tanh` at O2 and O3 (the arithmetic expansions of
+/// `strata-vectorize`, in vector loops and their scalar tails) and at
+/// 128, 256 and 512 bits: within the doc comment's bounds (1 ulp for
+/// `exp`, 2 for `tanh`) of the correctly rounded value over the edges and
+/// floats of every magnitude, denormal results included; inf, 0, +-1 and
+/// NaN exactly where IEEE says. Once `exp(88.8)`, `exp(+inf)` were 1.65e38
+/// and `exp(-104)`, `exp(-inf)` 1.65e-38.
+#[test]
+fn f32_exp_and_tanh_within_their_ulp_bounds_at_the_edges() {
+    let _turn = serial();
+    let xs = math_inputs();
+    let n = xs.len();
+    let src = format!(
+        "func.func @f(%x: tensor<{n}xf32>) -> (tensor<{n}xf32>, tensor<{n}xf32>) {{\n\
+           %e = strata.exp %x : tensor<{n}xf32>\n  %t = strata.tanh %x : tensor<{n}xf32>\n\
+           return %e, %t : tensor<{n}xf32>, tensor<{n}xf32>\n}}\n"
+    );
+    let mut options = vec![("O2".to_string(), CompileOptions { level: Level::O2, ..Default::default() })];
+    options.push(("O3".to_string(), CompileOptions::default()));
+    for bits in [128, 256, 512] {
+        options.push((format!("O3 at {bits} bits"), o3_at(bits, true)));
+    }
+    for (what, o) in &options {
+        let k = Kernel::compile(&src, "math.mlir", o).unwrap();
+        let out = k.call("f", &mut [Buffer::from_f32(&[n], &xs).unwrap()]).unwrap();
+        let worst_exp = check_ulps(&format!("{what}: exp"), &xs, &out[0], f64::exp, 1);
+        let worst_tanh = check_ulps(&format!("{what}: tanh"), &xs, &out[1], f64::tanh, 2);
+        eprintln!("{what}: {n} inputs, worst exp {worst_exp} ulp, worst tanh {worst_tanh} ulp");
+        for (i, x) in xs.iter().enumerate() {
+            let (e, t) = (out[0].get_f64(i).unwrap(), out[1].get_f64(i).unwrap());
+            if *x > 88.7229 {
+                assert_eq!(e, f64::INFINITY, "{what}: exp({x:e})");
+            }
+            if *x < -103.973 {
+                assert_eq!(e.to_bits(), 0, "{what}: exp({x:e}) is +0");
+            }
+            if x.abs() > 9.1 {
+                assert_eq!(t, x.signum() as f64, "{what}: tanh({x:e})");
+            }
+            if x.abs() < 1e-4 {
+                assert_eq!((t as f32).to_bits(), x.to_bits(), "{what}: tanh({x:e}) is x");
+            }
+        }
+    }
+}
+
+/// A softmax over rows with masked (-inf, and -1e30) entries, at O2 and O3
+/// and each vector width: exactly 0 where masked, the f64 reference
+/// elsewhere (once 1.65e-38 where masked).
+#[test]
+fn masked_softmax_gives_exact_zeros() {
+    let _turn = serial();
+    let (rows, cols) = (7, 45);
+    let t = format!("tensor<{rows}x{cols}xf32>");
+    let r = format!("tensor<{rows}xf32>");
+    let src = format!(
+        "func.func @softmax(%x: {t}) -> {t} {{\n\
+           %m = strata.reduce \"max\" %x dims = [1] : {t} -> {r}\n\
+           %mb = strata.broadcast %m dims = [1] : {r} -> {t}\n\
+           %d = strata.sub %x, %mb : {t}\n  %e = strata.exp %d : {t}\n\
+           %s = strata.reduce \"add\" %e dims = [1] : {t} -> {r}\n\
+           %sb = strata.broadcast %s dims = [1] : {r} -> {t}\n\
+           %q = strata.div %e, %sb : {t}\n  return %q : {t}\n}}\n"
+    );
+    let base = data(ElemType::F32, &[rows, cols], 91, false, false).to_f64_vec();
+    // Row 0 keeps one entry; the others lose every third, or every fifth
+    // to a large finite mask.
+    let x: Vec<f32> = base
+        .iter()
+        .enumerate()
+        .map(|(ij, v)| {
+            let (i, j) = (ij / cols, ij % cols);
+            let masked = if i == 0 { j != 17 } else { (i + j) % 3 == 0 };
+            if masked { f32::NEG_INFINITY } else if i >= 4 && j % 5 == 0 { -1e30 } else { *v as f32 }
+        })
+        .collect();
+    let want: Vec<f64> = x
+        .chunks(cols)
+        .flat_map(|row| {
+            let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let e: Vec<f64> = row.iter().map(|v| (*v as f64 - m).exp()).collect();
+            let s: f64 = e.iter().sum();
+            e.into_iter().map(move |v| v / s).collect::<Vec<_>>()
+        })
+        .collect();
+    let mut options = vec![CompileOptions { level: Level::O2, ..Default::default() }, CompileOptions::default()];
+    options.extend([128, 256, 512].map(|bits| o3_at(bits, true)));
+    for (n, o) in options.iter().enumerate() {
+        let k = Kernel::compile(&src, "softmax.mlir", o).unwrap();
+        let got = k.call("softmax", &mut [Buffer::from_f32(&[rows, cols], &x).unwrap()]).unwrap().remove(0);
+        for (ij, w) in want.iter().enumerate() {
+            let g = got.get_f64(ij).unwrap();
+            if x[ij] < -1e29 {
+                assert_eq!(g.to_bits(), 0, "options #{n}: element {ij} (masked) is {g:e}, want 0");
+            } else {
+                assert!((g - w).abs() <= 4e-7 * w, "options #{n}: element {ij}: got {g:e}, want {w:e}");
             }
         }
     }

@@ -14,6 +14,22 @@
 //! Matmul iterates (batch, m, k, n), the order in which the innermost loop
 //! runs along contiguous rows.
 //!
+//! Also: a `func.return` that returns one statically shaped tensor or
+//! memref more than once gets a copy for each repeat (`bufferization.
+//! alloc_tensor copy(...)`; `memref.alloc` + `memref.copy`), so every
+//! result is a distinct value. Upstream's `buffer-results-to-out-params
+//! {hoist-static-allocs}` replaces a returned allocation by its
+//! out-parameter and erases it; a second result naming the same allocation
+//! then points at the erased op and the pass crashes. Each result being
+//! its own buffer is also what the caller sees: one out-parameter each.
+//!
+//! Also: each `func.func` gets `strata.signature`, its function type as
+//! written (unless it has one already, so running the pipeline again keeps
+//! the first). The attribute survives lowering to the LLVM dialect, where
+//! the JIT reads it: an `llvm.func`'s pointers do not say the shapes of its
+//! buffers, so without it the LLVM-dialect output of `strata-opt` could not
+//! be called with buffers.
+//!
 //! Assumes verified IR. Guarantees that no `strata` tensor op is left;
 //! `strata.parallel_for` is untouched (it is `strata-parallelize`'s).
 
@@ -53,6 +69,17 @@ impl StrataPass for ConvertToLinalg {
             .collect();
         for op in targets {
             convert(op);
+        }
+        for op in ir::walk(root) {
+            match ir::name(op).as_str() {
+                "func.return" => distinct_results(op),
+                "func.func" if ir::attribute(op, "strata.signature").is_none() => {
+                    if let Some(fty) = ir::attribute(op, "function_type") {
+                        ir::set_attribute(op, "strata.signature", fty);
+                    }
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -190,6 +217,42 @@ fn convert(op: MlirOperation) {
     }
     let out = generic(&b, op, loc, &inputs, &input_maps, &output_map, loops, &reductions, init_value, result_ty, elem, &body);
     ir::replace_op(op, &[out]);
+}
+
+/// Gives each repeated operand of `ret` (a `func.return`) its own copy.
+/// Dynamic shapes are left alone: upstream hoists only static allocations,
+/// and copies into each out-parameter otherwise.
+fn distinct_results(ret: MlirOperation) {
+    let b = Builder::of_op(ret);
+    let loc = ir::location(ret);
+    let operands = ir::operands(ret);
+    for (i, v) in operands.iter().enumerate() {
+        // SAFETY: value and type queries on live handles.
+        let repeated = operands[..i].iter().any(|w| unsafe { mlir_sys::mlirValueEqual(*v, *w) });
+        let ty = ir::value_type(*v);
+        let (is_tensor, is_memref, is_static) = unsafe {
+            (
+                mlir_sys::mlirTypeIsARankedTensor(ty),
+                mlir_sys::mlirTypeIsAMemRef(ty),
+                mlir_sys::mlirTypeIsAShaped(ty) && mlir_sys::mlirShapedTypeHasStaticShape(ty),
+            )
+        };
+        if !repeated || !is_static || !(is_tensor || is_memref) {
+            continue;
+        }
+        let copy = if is_tensor {
+            // Not a linalg copy: elementwise fusion folds identity generics.
+            let segments = [("operandSegmentSizes", b.attr("array<i32: 0, 1, 0>"))];
+            ir::result(ir::insert_before(ret, b.op("bufferization.alloc_tensor", loc, &[*v], &[ty], &segments, 0)), 0)
+        } else {
+            let segments = [("operandSegmentSizes", b.attr("array<i32: 0, 0>"))];
+            let alloc = ir::result(ir::insert_before(ret, b.op("memref.alloc", loc, &[], &[ty], &segments, 0)), 0);
+            ir::insert_before(ret, b.op("memref.copy", loc, &[*v, alloc], &[], &[], 0));
+            alloc
+        };
+        // SAFETY: `ret` has operand `i`; `copy` dominates it.
+        unsafe { mlir_sys::mlirOperationSetOperand(ret, i as isize, copy) };
+    }
 }
 
 fn reduce_kind(op: MlirOperation) -> String {

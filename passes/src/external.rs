@@ -66,6 +66,7 @@ pub(crate) fn create(info: &'static PassInfo, pass: Box<dyn StrataPass>) -> Mlir
             mlir_sys::mlirGetDialectHandle__func__(),
             mlir_sys::mlirGetDialectHandle__vector__(),
             mlir_sys::mlirGetDialectHandle__llvm__(),
+            mlir_sys::mlirGetDialectHandle__bufferization__(),
         ]
     };
     // SAFETY: `info` is a static, so its address is a unique, aligned,

@@ -36,7 +36,7 @@ struct FreeTemporaries;
 impl StrataPass for FreeTemporaries {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
         let allocs: Vec<MlirOperation> =
-            ir::walk(root.to_raw()).into_iter().filter(|op| ir::name(*op) == "memref.alloc").collect();
+            ir::find(root.to_raw(), &["memref.alloc"]);
         for alloc in allocs {
             let buffer = ir::result(alloc, 0);
             // SAFETY: live ops and values throughout; only a new op is added.

@@ -3,18 +3,27 @@
 //!
 //! Matches an elementwise op (`add` `sub` `mul` `div` `max` `min` `neg`
 //! `exp` `log` `sqrt` `tanh`, or a `strata.map`) one of whose operands is
-//! produced by another elementwise op of the same shape that has no other
-//! use. Produces one `strata.map` whose body computes the producer's
-//! element, then the consumer's; repeated until no such pair is left, so a
-//! chain becomes a single map (one loop, no temporaries). A producer with
+//! produced by another elementwise op of the same shape, in the same block,
+//! that has no other use. Every such producer/consumer link is fused: each
+//! group of ops joined by links (a tree whose root is the one op whose
+//! result is not fused further) becomes one `strata.map` whose body computes
+//! each member's element in block order, placed where the root was. A chain
+//! thus becomes a single map (one loop, no temporaries). A producer with
 //! several uses is never merged, so no work is ever duplicated.
+//!
+//! Linear in the size of the function: one walk finds every link, then each
+//! group is built once (a member `strata.map`'s body is copied once), with
+//! no rescan after a fusion. The map's inputs are the group's outside
+//! operands, each distinct value once, in the order that fusing one pair at
+//! a time would give (the consumer's operands, each link replaced by its
+//! producer's inputs).
 //!
 //! What the `strata` ops cannot express at this level is fused later, on
 //! the linalg form inside `strata-lower-to-affine`: broadcasts into their
 //! users, elementwise epilogues, and so on (upstream elementwise fusion).
 //! A matmul is never fused as a producer there either.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use mlir_sys::{self as sys, MlirBlock, MlirOperation, MlirType, MlirValue};
 
@@ -53,8 +62,10 @@ const ELEMENTWISE: [&str; 12] = [
 
 impl StrataPass for Fuse {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
-        while let Some((producer, consumer)) = find_pair(root.to_raw()) {
-            fuse(producer, consumer);
+        // Every group is found before any is rewritten: a rewrite only
+        // touches its own group's ops, so the others' handles stay live.
+        for group in groups(root.to_raw()) {
+            fuse_group(&group);
         }
         Ok(())
     }
@@ -64,24 +75,141 @@ impl StrataPass for Fuse {
     }
 }
 
-fn find_pair(root: MlirOperation) -> Option<(MlirOperation, MlirOperation)> {
-    for producer in ir::walk(root) {
-        if !ELEMENTWISE.contains(&ir::name(producer).as_str()) {
+fn is_elementwise(op: MlirOperation) -> bool {
+    ELEMENTWISE.contains(&ir::name(op).as_str())
+}
+
+/// The consumer that elementwise `producer` fuses into, if any: its one
+/// user, elementwise, in the same block, of the same shape.
+fn fuses_into(producer: MlirOperation) -> Option<MlirOperation> {
+    let out = ir::result(producer, 0);
+    let consumer = ir::single_user(out)?;
+    if consumer.ptr == producer.ptr || !is_elementwise(consumer) {
+        return None;
+    }
+    // SAFETY: both ops are live.
+    let same_block = unsafe { sys::mlirOperationGetBlock(consumer).ptr == sys::mlirOperationGetBlock(producer).ptr };
+    let same_shape = ir::shape(ir::value_type(ir::result(consumer, 0))).0 == ir::shape(ir::value_type(out)).0;
+    (same_block && same_shape).then_some(consumer)
+}
+
+/// One group of linked ops, to become one `strata.map`.
+struct Group {
+    /// In block order; the last one is the root.
+    members: Vec<MlirOperation>,
+    /// For each member (by handle), the members fused into it.
+    producers: HashMap<usize, Vec<MlirOperation>>,
+}
+
+/// Every group of two or more ops under `root`, from one walk.
+fn groups(root: MlirOperation) -> Vec<Group> {
+    let ops = ir::walk(root);
+    // Walk order is block order among the ops of one block.
+    let order: HashMap<usize, usize> = ops.iter().enumerate().map(|(i, op)| (op.ptr as usize, i)).collect();
+    let mut consumer_of: HashMap<usize, MlirOperation> = HashMap::new();
+    let mut producers: HashMap<usize, Vec<MlirOperation>> = HashMap::new();
+    for &op in &ops {
+        if !is_elementwise(op) {
             continue;
         }
-        let out = ir::result(producer, 0);
-        let Some(consumer) = ir::single_user(out) else { continue };
-        if !ELEMENTWISE.contains(&ir::name(consumer).as_str()) {
-            continue;
-        }
-        // SAFETY: both ops are live.
-        let same_block = unsafe { sys::mlirOperationGetBlock(consumer).ptr == sys::mlirOperationGetBlock(producer).ptr };
-        let same_shape = ir::shape(ir::value_type(ir::result(consumer, 0))).0 == ir::shape(ir::value_type(out)).0;
-        if same_block && same_shape {
-            return Some((producer, consumer));
+        if let Some(consumer) = fuses_into(op) {
+            consumer_of.insert(op.ptr as usize, consumer);
+            producers.entry(consumer.ptr as usize).or_default().push(op);
         }
     }
-    None
+    let mut out = Vec::new();
+    for &op in &ops {
+        if consumer_of.contains_key(&(op.ptr as usize)) || !producers.contains_key(&(op.ptr as usize)) {
+            continue;
+        }
+        // `op` is a root: collect its tree (iteratively: chains are long).
+        let mut members = Vec::new();
+        let mut group_producers = HashMap::new();
+        let mut stack = vec![op];
+        while let Some(m) = stack.pop() {
+            members.push(m);
+            if let Some(ps) = producers.remove(&(m.ptr as usize)) {
+                stack.extend(ps.iter().copied());
+                group_producers.insert(m.ptr as usize, ps);
+            }
+        }
+        members.sort_by_key(|m| order[&(m.ptr as usize)]);
+        out.push(Group { members, producers: group_producers });
+    }
+    out
+}
+
+/// The group's inputs: the root's operands, each one produced by a member
+/// replaced by that member's inputs (recursively), each value once.
+fn group_inputs(group: &Group, root: MlirOperation) -> Vec<MlirValue> {
+    // Every member but the root has its one use in another member.
+    let linked: HashSet<usize> = group.members.iter().filter(|m| m.ptr != root.ptr).map(|m| m.ptr as usize).collect();
+    let is_link = |v: MlirValue| -> Option<MlirOperation> {
+        // SAFETY: a live value.
+        if !unsafe { sys::mlirValueIsAOpResult(v) } {
+            return None;
+        }
+        let def = ir::defining_scope(v);
+        linked.contains(&(def.ptr as usize)).then_some(def)
+    };
+    let mut inputs = Vec::new();
+    let mut seen: HashSet<usize> = HashSet::new();
+    // Operands still to expand, the next one on top.
+    let mut stack: Vec<MlirValue> = ir::operands(root);
+    stack.reverse();
+    while let Some(v) = stack.pop() {
+        match is_link(v) {
+            Some(p) => {
+                let start = stack.len();
+                stack.extend(ir::operands(p));
+                stack[start..].reverse();
+            }
+            None => {
+                if seen.insert(v.ptr as usize) {
+                    inputs.push(v);
+                }
+            }
+        }
+    }
+    inputs
+}
+
+fn fuse_group(group: &Group) {
+    let root = *group.members.last().expect("a group has members");
+    let b = Builder::of_op(root);
+    let loc = ir::location(root);
+    let inputs = group_inputs(group, root);
+    let result_ty = ir::value_type(ir::result(root, 0));
+    let map = ir::insert_before(root, b.op("strata.map", loc, &inputs, &[result_ty], &[], 1));
+    let elem_types: Vec<MlirType> = inputs.iter().map(|v| ir::shape(ir::value_type(*v)).1).collect();
+    let block = ir::new_block(&elem_types, loc);
+    ir::append_block(ir::region(map, 0), block);
+    // Tensor value (an input, or a member's result) -> its scalar in the body.
+    let mut scalar: HashMap<usize, MlirValue> = HashMap::new();
+    for (i, v) in inputs.iter().enumerate() {
+        scalar.insert(v.ptr as usize, ir::block_argument(block, i as isize));
+    }
+    let mut value = None;
+    for &m in &group.members {
+        let args: Vec<MlirValue> = ir::operands(m).iter().map(|v| scalar[&(v.ptr as usize)]).collect();
+        let v = emit_scalar(&b, block, m, &args);
+        scalar.insert(ir::result(m, 0).ptr as usize, v);
+        value = Some(v);
+        // The remarks that fusing one pair at a time gives: a producer
+        // that has absorbed others is a map by then, and so is a consumer
+        // after its first fusion.
+        for (j, p) in group.producers.get(&(m.ptr as usize)).into_iter().flatten().enumerate() {
+            let p_name = if group.producers.contains_key(&(p.ptr as usize)) { "strata.map".to_string() } else { ir::name(*p) };
+            let c_name = if j == 0 { ir::name(m) } else { "strata.map".to_string() };
+            crate::remark(m, &format!("strata-fuse: fused {p_name} into {c_name} as one strata.map"));
+        }
+    }
+    ir::append(block, b.op("strata.yield", loc, &[value.expect("a group has members")], &[], &[], 0));
+    ir::replace_op(root, &[ir::result(map, 0)]);
+    // Consumers before their producers, so no erased op has a use left.
+    for &m in group.members.iter().rev().skip(1) {
+        ir::replace_op(m, &[]);
+    }
 }
 
 /// Emits the scalar computation of elementwise `op` at the end of `block`
@@ -142,42 +270,4 @@ fn inline_map_body(block: MlirBlock, map: MlirOperation, args: &[MlirValue]) -> 
         }
     }
     unreachable!("a verified strata.map body ends in strata.yield")
-}
-
-fn fuse(producer: MlirOperation, consumer: MlirOperation) {
-    let b = Builder::of_op(consumer);
-    let loc = ir::location(consumer);
-    let link = ir::result(producer, 0);
-    // The fused map's inputs: the consumer's, with the link replaced by the
-    // producer's inputs; each distinct value once.
-    let mut inputs: Vec<MlirValue> = Vec::new();
-    let add = |v: MlirValue, inputs: &mut Vec<MlirValue>| {
-        if !inputs.iter().any(|x| x.ptr == v.ptr) {
-            inputs.push(v);
-        }
-    };
-    for v in ir::operands(consumer) {
-        if v.ptr == link.ptr {
-            for p in ir::operands(producer) {
-                add(p, &mut inputs);
-            }
-        } else {
-            add(v, &mut inputs);
-        }
-    }
-    let result_ty = ir::value_type(ir::result(consumer, 0));
-    let map = ir::insert_before(consumer, b.op("strata.map", loc, &inputs, &[result_ty], &[], 1));
-    let elem_types: Vec<MlirType> = inputs.iter().map(|v| ir::shape(ir::value_type(*v)).1).collect();
-    let block = ir::new_block(&elem_types, loc);
-    ir::append_block(ir::region(map, 0), block);
-    let arg_of = |v: MlirValue| ir::block_argument(block, inputs.iter().position(|x| x.ptr == v.ptr).expect("an input") as isize);
-    let p_args: Vec<MlirValue> = ir::operands(producer).into_iter().map(arg_of).collect();
-    let p_val = emit_scalar(&b, block, producer, &p_args);
-    let c_args: Vec<MlirValue> =
-        ir::operands(consumer).into_iter().map(|v| if v.ptr == link.ptr { p_val } else { arg_of(v) }).collect();
-    let c_val = emit_scalar(&b, block, consumer, &c_args);
-    ir::append(block, b.op("strata.yield", loc, &[c_val], &[], &[], 0));
-    crate::remark(consumer, &format!("strata-fuse: fused {} into {} as one strata.map", ir::name(producer), ir::name(consumer)));
-    ir::replace_op(consumer, &[ir::result(map, 0)]);
-    ir::replace_op(producer, &[]);
 }

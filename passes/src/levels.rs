@@ -29,8 +29,41 @@ impl std::str::FromStr for Level {
     }
 }
 
-/// The pass list for `level`, on `builtin.module`.
+/// What `--strata-races` asks of the default pipeline's race check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Races {
+    /// Provable races are errors, unprovable independence a warning.
+    #[default]
+    Error,
+    /// Both are warnings.
+    Warn,
+    /// No check.
+    Off,
+    /// The static check's findings as warnings, and every outermost
+    /// `parallel_for` instrumented to find races while it runs.
+    Runtime,
+}
+
+impl std::str::FromStr for Races {
+    type Err = PipelineError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "error" => Ok(Races::Error),
+            "warn" => Ok(Races::Warn),
+            "off" => Ok(Races::Off),
+            "runtime" => Ok(Races::Runtime),
+            _ => Err(PipelineError::new(format!("unknown --strata-races mode '{s}': expected error, warn, off or runtime"))),
+        }
+    }
+}
+
+/// The pass list for `level`, on `builtin.module`, with the race check.
 pub fn pipeline(level: Level) -> Pipeline {
+    pipeline_with(level, Races::Error)
+}
+
+/// The pass list for `level` with the race check as `races` asks.
+pub fn pipeline_with(level: Level, races: Races) -> Pipeline {
     let mut steps: Vec<&str> = Vec::new();
     if level >= Level::O2 {
         steps.extend(["canonicalize", "cse", "strata-fuse"]);
@@ -38,6 +71,14 @@ pub fn pipeline(level: Level) -> Pipeline {
     steps.push(if level == Level::O0 { "strata-lower-to-affine{fuse-elementwise=false}" } else { "strata-lower-to-affine" });
     if level >= Level::O1 {
         steps.extend(["canonicalize", "cse"]);
+    }
+    // Before anything rewrites the parallel loops, on the buffers the
+    // kernel really touches.
+    match races {
+        Races::Error => steps.push("strata-check-races"),
+        Races::Warn => steps.push("strata-check-races{mode=warn}"),
+        Races::Off => {}
+        Races::Runtime => steps.extend(["strata-check-races{mode=warn}", "strata-instrument-races"]),
     }
     if level >= Level::O2 {
         steps.extend(["strata-tile", "strata-vectorize"]);
@@ -60,7 +101,7 @@ mod tests {
             [Level::O0, Level::O1, Level::O2, Level::O3].iter().map(|l| pipeline(*l).to_text()).collect();
         assert_eq!(
             texts[0],
-            "builtin.module(strata-lower-to-affine{fuse-elementwise=false},strata-parallelize,strata-lower-to-llvm)"
+            "builtin.module(strata-lower-to-affine{fuse-elementwise=false},strata-check-races,strata-parallelize,strata-lower-to-llvm)"
         );
         assert!(texts[1].contains("canonicalize") && !texts[1].contains("strata-fuse"));
         assert!(texts[2].contains("strata-fuse") && texts[2].contains("strata-vectorize"));
@@ -69,5 +110,9 @@ mod tests {
         }
         assert_eq!("O3".parse::<Level>().unwrap(), Level::O3);
         assert!("O4".parse::<Level>().unwrap_err().to_string().contains("expected O0"));
+        assert!(pipeline_with(Level::O3, Races::Warn).to_text().contains("strata-check-races{mode=warn}"));
+        assert!(!pipeline_with(Level::O3, Races::Off).to_text().contains("strata-check-races"));
+        assert!(pipeline_with(Level::O0, Races::Runtime).to_text().contains("strata-instrument-races"));
+        assert!("sometimes".parse::<Races>().unwrap_err().to_string().contains("expected error, warn, off or runtime"));
     }
 }

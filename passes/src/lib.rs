@@ -11,10 +11,15 @@ pub mod levels;
 pub mod options;
 pub mod pipeline;
 pub mod registry;
+pub mod target;
 
+mod check_races;
 mod convert_to_linalg;
+mod expand_float_atomics;
 mod fuse;
 pub mod ir;
+mod instrument_races;
+mod lower_parallel_reductions;
 mod lower_to_affine;
 mod lower_to_llvm;
 pub mod outline_parallel;

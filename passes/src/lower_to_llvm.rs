@@ -3,7 +3,8 @@
 //! Matches `affine`, `scf`, `vector`, `memref`, `math`, `arith`, `index`,
 //! `func` and `cf` ops. Produces the LLVM dialect only (`math` functions
 //! without an LLVM intrinsic become libm calls). It is a pipeline of
-//! upstream conversions, in the order they require: vector transfers and
+//! upstream conversions, in the order they require (after ours for float
+//! atomics, which upstream cannot lower): vector transfers and
 //! affine first (they produce scf, memref and arith), then structured
 //! control flow, then strided-memref metadata, then the dialect-by-dialect
 //! conversion, and last the cleanup of the casts left between them.
@@ -18,7 +19,8 @@ use crate::{
     registry::{Build, PassInfo, Status},
 };
 
-const STEPS: &str = "func.func(convert-vector-to-scf),\
+const STEPS: &str = "strata-expand-float-atomics,\
+func.func(convert-vector-to-scf),\
 lower-affine,\
 convert-scf-to-cf,\
 expand-strided-metadata,\

@@ -53,10 +53,8 @@ impl StrataPass for OutlineParallel {
             ir::emit_error(module, "'strata-outline-parallel-loops' runs on a builtin.module");
             return Err(PassFailed);
         }
-        let loops: Vec<MlirOperation> = ir::walk(module)
-            .into_iter()
-            .filter(|op| ir::name(*op) == "scf.parallel" && !inside_parallel(*op))
-            .collect();
+        let loops: Vec<MlirOperation> =
+            ir::find(module, &["scf.parallel"]).into_iter().filter(|op| !inside_parallel(*op)).collect();
         let mut count = 0;
         for par in loops {
             if outline(module, par, count) {

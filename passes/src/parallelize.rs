@@ -3,7 +3,10 @@
 //!
 //! Matches `strata.parallel_for` (and, with `runtime=omp`, `affine.parallel`
 //! and `scf.parallel`). Produces:
-//! - first, always, `strata-parallel-for-to-scf`: each `strata.parallel_for`
+//! - first, always, `strata-lower-parallel-reductions`: a reducing
+//!   `parallel_for` becomes one over chunks writing partial results, and a
+//!   fold of them;
+//! - then `strata-parallel-for-to-scf`: each `strata.parallel_for`
 //!   becomes an `scf.parallel` with the same bounds and body;
 //! - `runtime=omp`: `lower-affine` then `convert-scf-to-openmp`, so every
 //!   parallel loop becomes `omp.parallel` + `omp.wsloop` (LLVM's OpenMP
@@ -28,8 +31,8 @@ use crate::{
 
 fn expand(options: &PassOptions) -> Pipeline {
     let steps = match options.choice("runtime") {
-        "omp" => "strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes",
-        _ => "strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops",
+        "omp" => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes",
+        _ => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops",
     };
     Pipeline::parse_elements("builtin.module", steps).expect("the fixed parallelization pipeline parses")
 }
@@ -62,8 +65,7 @@ impl StrataPass for ParallelForToScf {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
         // Innermost last: pre-order lists outer loops first, and rewriting an
         // outer loop moves (does not destroy) the inner ones.
-        let loops: Vec<_> =
-            ir::walk(root.to_raw()).into_iter().filter(|op| ir::name(*op) == "strata.parallel_for").collect();
+        let loops = ir::find(root.to_raw(), &["strata.parallel_for"]);
         for op in loops {
             let b = Builder::of_op(op);
             let loc = ir::location(op);
@@ -105,7 +107,7 @@ struct InlineAllocaScopes;
 impl StrataPass for InlineAllocaScopes {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
         let scopes: Vec<_> =
-            ir::walk(root.to_raw()).into_iter().filter(|op| ir::name(*op) == "memref.alloca_scope").collect();
+            ir::find(root.to_raw(), &["memref.alloca_scope"]);
         for scope in scopes {
             if ir::walk(scope).iter().any(|op| ir::name(*op) == "memref.alloca") {
                 continue;

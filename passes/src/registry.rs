@@ -2,9 +2,9 @@
 //! instantiated (a Rust pass, or a pipeline of other passes).
 
 use crate::{
-    convert_to_linalg,
+    check_races, convert_to_linalg, expand_float_atomics,
     external::{self, StrataPass},
-    fuse, lower_to_affine, lower_to_llvm, outline_parallel,
+    fuse, instrument_races, lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel,
     options::{OptionSpec, PassOptions},
     parallelize,
     pipeline::Pipeline,
@@ -58,9 +58,10 @@ impl PassInfo {
 }
 
 /// Every `strata-*` pass, in the order the default pipeline runs them.
-pub static PASSES: [&PassInfo; 6] = [
+pub static PASSES: [&PassInfo; 7] = [
     &fuse::INFO,
     &lower_to_affine::INFO,
+    &check_races::INFO,
     &tile::INFO,
     &vectorize::INFO,
     &parallelize::INFO,
@@ -68,8 +69,11 @@ pub static PASSES: [&PassInfo; 6] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 5] = [
+pub static INTERNAL: [&PassInfo; 8] = [
+    &instrument_races::INFO,
+    &lower_parallel_reductions::INFO,
     &convert_to_linalg::INFO,
+    &expand_float_atomics::INFO,
     &free_temporaries::INFO,
     &parallelize::TO_SCF,
     &parallelize::INLINE_ALLOCA_SCOPES,

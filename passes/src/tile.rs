@@ -4,10 +4,11 @@
 //! Matches the f32/f64 matmul nest that `strata-lower-to-affine` produces.
 //! Produces the same nest with `strata.tile_sizes = array<i64: MR, NV, KC>`:
 //! a register tile of `MR` rows by `NV` vectors (the accumulators, with the
-//! B vectors and one broadcast, must fit the CPU's vector registers: 32
+//! B vectors and one broadcast, must fit the target's vector registers: 32
 //! with AVX-512, 16 otherwise), and a cache tile of `KC` steps of the
 //! reduction, so that the packed `KC x NV*W` panel of B takes at most half
-//! of the L2 cache (read from `/sys/devices/system/cpu/cpu0/cache`). Measured
+//! of the target's L2 cache. Both come from the module's `strata.target`
+//! ([`Target`]), never from the host. Measured
 //! here: sizing the panel for L1 instead (KC = 192) made 1024^3 f32 28%
 //! slower on one thread, since every block of KC reloads the accumulators
 //! and re-streams A's rows, while the L2-resident panel already feeds the
@@ -27,12 +28,13 @@ use crate::{
     ir,
     options::{OptionKind, OptionSpec, PassOptions},
     registry::{Build, PassInfo, Status},
-    vectorize::{host_vector_bits, match_matmul, Tiles, TILE_ATTR},
+    target::Target,
+    vectorize::{match_matmul, Tiles, TILE_ATTR},
 };
 
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-tile",
-    summary: "Choose register and cache tiles per CPU (vector width, L2 size) for the matmul micro-kernel, unless tile-sizes is given",
+    summary: "Choose register and cache tiles for the target (vector width and registers, L2 size) for the matmul micro-kernel, unless tile-sizes is given",
     options: &[OptionSpec {
         name: "tile-sizes",
         kind: OptionKind::IntList,
@@ -48,34 +50,16 @@ struct Tile {
     given: Vec<i64>,
 }
 
-/// The size in bytes of the CPU's level-2 cache, if the kernel says.
-fn l2_bytes() -> Option<i64> {
-    for index in 0..8 {
-        let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{index}");
-        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).ok().map(|s| s.trim().to_string());
-        if read("level")? == "2" && matches!(read("type")?.as_str(), "Unified" | "Data") {
-            let size = read("size")?;
-            let (num, unit) = size.split_at(size.find(|c: char| !c.is_ascii_digit()).unwrap_or(size.len()));
-            let n: i64 = num.parse().ok()?;
-            return Some(match unit {
-                "K" => n * 1024,
-                "M" => n * 1024 * 1024,
-                _ => n,
-            });
-        }
-    }
-    None
-}
-
-/// The tiles for a matmul of `k` reduction steps on `elem_bytes` elements.
-pub fn choose(k: i64, elem_bytes: i64) -> Tiles {
-    let bits = host_vector_bits() as i64;
-    let registers = if bits >= 512 { 32 } else { 16 };
+/// The tiles for a matmul of `k` reduction steps on `elem_bytes` elements
+/// on `target`.
+pub fn choose(k: i64, elem_bytes: i64, target: &Target) -> Tiles {
+    let bits = target.vector_bits;
+    let registers = target.vector_registers;
     let nv = 2;
     // MR * NV accumulators + NV vectors of B + 1 broadcast.
     let mr = ((registers - nv - 1) / nv).min(6);
     let panel_row = nv * (bits / 8 / elem_bytes) * elem_bytes;
-    let l2 = l2_bytes().unwrap_or(256 * 1024);
+    let l2 = target.l2_bytes;
     let kc = (l2 / 2 / panel_row).max(16) / 8 * 8;
     Tiles { mr, nv, kc: kc.min(k) }
 }
@@ -86,11 +70,12 @@ impl StrataPass for Tile {
             ir::emit_error(root.to_raw(), "'strata-tile' option tile-sizes expects up to three positive sizes: M,N,K");
             return Err(PassFailed);
         }
-        for op in ir::walk(root.to_raw()) {
+        let target = Target::of_module(root.to_raw());
+        for op in ir::find(root.to_raw(), &["affine.parallel"]) {
             let Some(mm) = match_matmul(op) else { continue };
             let bytes = if ir::print_type(mm.elem) == "f32" { 4 } else { 8 };
-            let mut t = choose(mm.k, bytes);
-            let lanes = host_vector_bits() as i64 / 8 / bytes;
+            let mut t = choose(mm.k, bytes, &target);
+            let lanes = target.vector_bits / 8 / bytes;
             if let Some(m) = self.given.first() {
                 t.mr = (*m).clamp(1, 16);
             }

@@ -41,17 +41,15 @@ pub(crate) fn iota(b: &Builder, loc: sys::MlirLocation, w: usize) -> MlirOperati
 
 /// Vectorizes every matching loop under `root`.
 pub fn run(root: MlirOperation, bits: usize) {
-    let loops: Vec<MlirOperation> = ir::walk(root)
-        .into_iter()
-        .filter(|op| ir::name(*op) == "affine.parallel" && is_innermost(*op))
-        .collect();
+    let loops: Vec<MlirOperation> =
+        ir::find(root, &["affine.parallel"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in loops {
         if let Some(plan) = check(op, bits) {
             vectorize(op, &plan);
         }
     }
     let reductions: Vec<MlirOperation> =
-        ir::walk(root).into_iter().filter(|op| ir::name(*op) == "affine.for" && is_innermost(*op)).collect();
+        ir::find(root, &["affine.for"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in reductions {
         if let Some(r) = match_reduction(op, bits) {
             vectorize_reduction(op, &r);
@@ -87,7 +85,7 @@ fn reduction_kind(name: &str, ty: &str) -> Option<(&'static str, String)> {
 
 /// Whether `m` is a buffer no other memref can alias: one the kernel
 /// allocated, or an output parameter bufferization created.
-fn private_buffer(m: MlirValue) -> bool {
+pub(crate) fn private_buffer(m: MlirValue) -> bool {
     // SAFETY: value and attribute queries on live IR.
     unsafe {
         if sys::mlirValueIsAOpResult(m) {
@@ -104,6 +102,25 @@ fn private_buffer(m: MlirValue) -> bool {
         let name = "bufferize.result";
         !sys::mlirDictionaryAttrGetElementByName(dict, ir::sref(name)).ptr.is_null()
     }
+}
+
+/// Whether the memrefs `x` and `y` may share memory. Only two different
+/// roots are known apart: a `memref.alloc` and any other root, or a
+/// bufferization out-parameter and another function argument. Views and
+/// anything else may alias anything.
+pub(crate) fn may_alias(x: MlirValue, y: MlirValue) -> bool {
+    if x.ptr == y.ptr {
+        return true;
+    }
+    // SAFETY: value queries on live IR.
+    let root = |v: MlirValue| unsafe {
+        if sys::mlirValueIsAOpResult(v) {
+            ir::name(sys::mlirOpResultGetOwner(v)) == "memref.alloc"
+        } else {
+            ir::name(sys::mlirBlockGetParentOperation(sys::mlirBlockArgumentGetOwner(v))) == "func.func"
+        }
+    };
+    !(root(x) && root(y) && (private_buffer(x) || private_buffer(y)))
 }
 
 fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
@@ -224,7 +241,7 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
 }
 
 fn is_innermost(op: MlirOperation) -> bool {
-    !ir::walk(op).iter().any(|o| matches!(ir::name(*o).as_str(), "affine.parallel" | "affine.for" | "scf.parallel"))
+    ir::find(op, &["affine.parallel", "affine.for", "scf.parallel"]).is_empty()
 }
 
 struct Plan {
@@ -377,7 +394,11 @@ impl Vectorizer {
     }
 
     fn vty(&self, t: MlirType) -> MlirType {
-        self.b.ty(&format!("vector<{}x{}>", self.w, ir::print_type(t)))
+        // Built directly, not parsed from text: this runs once per op.
+        // SAFETY: the shape outlives the call; a bad element type gives null.
+        let v = unsafe { sys::mlirVectorTypeGetChecked(self.loc, 1, [self.w as i64].as_ptr(), t) };
+        assert!(!v.ptr.is_null(), "internal: no vector of {}", ir::print_type(t));
+        v
     }
 
     /// The vector form of `v`: mapped, or (defined outside) broadcast.

@@ -4,12 +4,24 @@
 //! driver's `Kernel`), so every temporary a kernel allocates is counted:
 //! [`live_bytes`] after a call is what the kernel leaked, [`peak_bytes`]
 //! since [`reset_peak`] is its high-water mark. Counting is process-wide
-//! (atomics), so measure one call at a time. Each block carries a 16-byte
-//! header with its size, which keeps malloc's 16-byte alignment.
+//! (atomics), so measure one call at a time.
+//!
+//! Blocks are libc's own, with no header: the size counted is
+//! `malloc_usable_size`, read again on free. So a pointer from either side
+//! can be freed by the other: shared libraries the JIT loads (MLIR's async
+//! runtime, the runner utils) allocate with libc's `malloc` and free
+//! buffers that JIT'd code allocated, and the other way round; with a size
+//! header in front of each block, that crossing was a double free. A block
+//! that crosses is counted on one side only, so the counters are exact for
+//! kernels whose buffers stay with the JIT'd code (every kernel Strata
+//! compiles) and approximate otherwise.
+//!
+//! A kernel cannot handle a null buffer: the code JIT'd from
+//! `memref.alloc` does not check. So a failed allocation ends the process
+//! with `TOOL: error: out of memory: ...` naming the size, and exit code 1,
+//! rather than a segmentation fault at the first store.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-
-const HEADER: usize = 16;
 
 static LIVE: AtomicI64 = AtomicI64::new(0);
 static PEAK: AtomicI64 = AtomicI64::new(0);
@@ -17,42 +29,88 @@ static PEAK: AtomicI64 = AtomicI64::new(0);
 unsafe extern "C" {
     fn malloc(size: usize) -> *mut u8;
     fn free(ptr: *mut u8);
+    fn malloc_usable_size(ptr: *mut u8) -> usize;
+    fn fflush(stream: *mut std::ffi::c_void) -> i32;
+    fn _exit(code: i32) -> !;
 }
 
-/// Allocates `size` bytes for a kernel; null on failure, like `malloc`.
+/// Allocates `size` bytes for a kernel, like `malloc` (16-byte aligned).
+/// If libc cannot allocate, prints an error naming `size` and ends the
+/// process with exit code 1 (see the module's documentation).
 ///
 /// # Safety
-/// Callable from any thread; the block must be released with
-/// [`strata_free`].
+/// Callable from any thread; the block is released with [`strata_free`]
+/// or libc's `free`.
 pub unsafe extern "C" fn strata_malloc(size: usize) -> *mut u8 {
-    let Some(total) = size.checked_add(HEADER) else { return std::ptr::null_mut() };
-    // SAFETY: plain libc allocation; the header fits in the first 16 bytes.
-    unsafe {
-        let base = malloc(total);
-        if base.is_null() {
-            return base;
+    // SAFETY: plain libc allocation and a size query on its result.
+    unsafe { counted(malloc(size), size) }
+}
+
+/// Counts the block `p` that an allocation of `size` bytes returned, or
+/// reports that it failed.
+///
+/// # Safety
+/// `p` is null or a live block from libc's allocator.
+unsafe fn counted(p: *mut u8, size: usize) -> *mut u8 {
+    if p.is_null() {
+        if size == 0 {
+            return p;
         }
-        (base as *mut usize).write(size);
-        let live = LIVE.fetch_add(size as i64, Ordering::Relaxed) + size as i64;
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        base.add(HEADER)
+        out_of_memory(size);
+    }
+    // SAFETY: a live libc block.
+    let bytes = unsafe { malloc_usable_size(p) } as i64;
+    let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK.fetch_max(live, Ordering::Relaxed);
+    p
+}
+
+/// `aligned_alloc` for kernels (MLIR's coroutine frames, `memref.alloc`
+/// lowered with `use-aligned-alloc`), counted like [`strata_malloc`]:
+/// such blocks are freed through the kernel's `free`, which is
+/// [`strata_free`]. Fails like it, too.
+///
+/// # Safety
+/// As for [`strata_malloc`]; `align` a power of two, as C requires.
+pub unsafe extern "C" fn strata_aligned_alloc(align: usize, size: usize) -> *mut u8 {
+    unsafe extern "C" {
+        fn aligned_alloc(align: usize, size: usize) -> *mut u8;
+    }
+    // SAFETY: plain libc allocation and a size query on its result.
+    unsafe { counted(aligned_alloc(align, size), size) }
+}
+
+/// The message and exit for a failed allocation. Not `exit`: other threads
+/// of the pool may still run kernel code, and the C++ static destructors
+/// `exit` runs would pull MLIR out from under them.
+fn out_of_memory(size: usize) -> ! {
+    // Named like the tools' other errors: `strata-run: error: ...`.
+    let tool = std::env::args_os()
+        .next()
+        .and_then(|a| std::path::Path::new(&a).file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "strata".into());
+    eprintln!("{tool}: error: out of memory: a kernel could not allocate {size} bytes");
+    // SAFETY: flushes C's output streams (what the kernel printed), then
+    // ends the process without running destructors.
+    unsafe {
+        fflush(std::ptr::null_mut());
+        _exit(1)
     }
 }
 
-/// Frees a block from [`strata_malloc`] (null is ignored, like `free`).
+/// Frees a block from [`strata_malloc`] or from libc's `malloc` (null is
+/// ignored, like `free`).
 ///
 /// # Safety
-/// `ptr` must be null or come from [`strata_malloc`], freed once.
+/// `ptr` must be null or a live block from libc's allocator, freed once.
 pub unsafe extern "C" fn strata_free(ptr: *mut u8) {
     if ptr.is_null() {
         return;
     }
-    // SAFETY: `ptr` is HEADER bytes past a malloc'd base holding the size.
+    // SAFETY: a live libc block: its usable size is readable until freed.
     unsafe {
-        let base = ptr.sub(HEADER);
-        let size = (base as *const usize).read();
-        LIVE.fetch_sub(size as i64, Ordering::Relaxed);
-        free(base);
+        LIVE.fetch_sub(malloc_usable_size(ptr) as i64, Ordering::Relaxed);
+        free(ptr);
     }
 }
 
@@ -75,22 +133,50 @@ pub fn reset_peak() {
 mod tests {
     use super::*;
 
+    /// The counters are process-wide: one test at a time touches them.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn counts_live_and_peak() {
+        let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         reset_peak();
         let base = live_bytes();
         unsafe {
             let a = strata_malloc(1000);
             let b = strata_malloc(24);
             assert_eq!(a as usize % 16, 0);
-            assert_eq!(live_bytes() - base, 1024);
+            let (na, nb) = (malloc_usable_size(a) as i64, malloc_usable_size(b) as i64);
+            assert!(na >= 1000 && nb >= 24);
+            assert_eq!(live_bytes() - base, na + nb);
             a.write_bytes(7, 1000);
             strata_free(a);
-            assert_eq!(live_bytes() - base, 24);
+            assert_eq!(live_bytes() - base, nb);
+            let c = strata_aligned_alloc(64, 640);
+            assert_eq!(c as usize % 64, 0);
+            assert_eq!(live_bytes() - base, nb + malloc_usable_size(c) as i64);
+            strata_free(c);
             strata_free(b);
             strata_free(std::ptr::null_mut());
         }
         assert_eq!(live_bytes(), base);
         assert!(peak_bytes() - base >= 1024);
+    }
+
+    /// Blocks cross between libc and the counting allocator both ways (as
+    /// between JIT'd code and MLIR's async runtime): no double free, no
+    /// corruption. With a size header this aborted in `free`.
+    #[test]
+    fn blocks_cross_allocators() {
+        let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        unsafe {
+            for size in [1usize, 16, 100, 4096, 1 << 20] {
+                let ours = strata_malloc(size);
+                ours.write_bytes(1, size);
+                free(ours);
+                let theirs = malloc(size);
+                theirs.write_bytes(2, size);
+                strata_free(theirs);
+            }
+        }
     }
 }

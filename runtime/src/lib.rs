@@ -4,6 +4,8 @@
 //!   peak bytes (leak and peak-memory tests read them).
 //! - [`pool`]: the thread pool behind `strata.parallel_for` and the loops
 //!   `strata-lower-to-affine` marks parallel (`strata_parallel_for`).
+//! - [`race`]: the run-time race checker of `--strata-races=runtime`.
 
 pub mod alloc;
 pub mod pool;
+pub mod race;

@@ -1,11 +1,15 @@
 // --strata-remarks: each strata-* pass says what it did, at the op.
-// RUN: strata-opt %s --strata-pipeline=O3 --strata-remarks 2>&1 >/dev/null | FileCheck %s
-// RUN: strata-run %s --input=40x20xf32=1 --input=20x70xf32=1 --strata-remarks 2>&1 >/dev/null | FileCheck %s
+// The vector width is the named target's, whatever the host.
+// RUN: strata-opt %s --strata-pipeline=O3 --strata-target=skylake-avx512 --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefixes=CHECK,AVX512
+// RUN: strata-opt %s --strata-pipeline=O3 --strata-target=znver3 --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefixes=CHECK,AVX2
+// x86-64-v3 (AVX2) runs on every host CI has.
+// RUN: strata-run %s --input=40x20xf32=1 --input=20x70xf32=1 --strata-target=x86-64-v3 --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefixes=CHECK,AVX2
 // Without the flag, nothing is said.
 // RUN: strata-opt %s --strata-pipeline=O3 2>&1 >/dev/null | FileCheck %s --check-prefix=QUIET --allow-empty
 
-// CHECK-DAG: remarks.mlir:[[@LINE+7]]:8: remark: strata-tile: matmul 40x20x70: register tile 6 rows x 2 vectors, cache tile 20 reduction steps
-// CHECK-DAG: remarks.mlir:[[@LINE+6]]:8: remark: strata-vectorize: matmul 40x20x70 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, B packed in 20x32 panels; 6 leftover column(s) stay scalar
+// CHECK-DAG: remarks.mlir:[[@LINE+8]]:8: remark: strata-tile: matmul 40x20x70: register tile 6 rows x 2 vectors, cache tile 20 reduction steps
+// AVX512-DAG: remarks.mlir:[[@LINE+7]]:8: remark: strata-vectorize: matmul 40x20x70 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, B packed in 20x32 panels; 6 leftover column(s) stay scalar
+// AVX2-DAG: remarks.mlir:[[@LINE+6]]:8: remark: strata-vectorize: matmul 40x20x70 f32 as a 6x16 register-blocked micro-kernel on vector<8xf32>, B packed in 20x16 panels; 6 leftover column(s) stay scalar
 // CHECK-DAG: remarks.mlir:[[@LINE+6]]:8: remark: strata-vectorize: f32 math.tanh expanded into arithmetic so that it vectorizes
 // CHECK-DAG: remarks.mlir:[[@LINE+5]]:8: remark: strata-vectorize: elementwise epilogue fused into the matmul kernel (applied to its accumulators)
 // CHECK-DAG: remark: strata-parallelize: parallel loop outlined into @__strata_parallel_body_0

@@ -2,13 +2,20 @@
 // micro-kernel (6 rows x 2 vectors of 16 accumulators held across k), over
 // a packed copy of each block of B's columns; leftover rows use one-row
 // blocks, leftover columns keep the scalar nest, narrowed to them.
-// RUN: strata-opt %s --strata-lower-to-affine --strata-vectorize | FileCheck %s
+// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine --strata-vectorize | FileCheck %s
+// RUN: strata-opt %s --strata-target=znver3 --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=AVX2
+// vector-width overrides the target's, and must be a width x86 has.
+// RUN: not strata-opt %s --strata-lower-to-affine --strata-vectorize=vector-width=-1 2>&1 | FileCheck %s --check-prefix=BADW
+// RUN: not strata-opt %s --strata-lower-to-affine --strata-vectorize=vector-width=7 2>&1 | FileCheck %s --check-prefix=BADW
+// RUN: not strata-opt %s --strata-lower-to-affine --strata-vectorize=vector-width=100 2>&1 | FileCheck %s --check-prefix=BADW
+// RUN: not strata-opt %s --strata-lower-to-affine --strata-vectorize=vector-width=100000 2>&1 | FileCheck %s --check-prefix=BADW
+// BADW: error: 'strata-vectorize' option vector-width must be 128, 256 or 512 (or 0 for the target's), not
 // Integer matmul gets no micro-kernel, but its innermost (column) loop is
 // vectorized like any elementwise loop.
-// RUN: strata-opt %s --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=INT
+// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=INT
 // Elementwise loops and strata.map bodies, scf.for with loop-carried values
 // included, run W elements at a time; f32 exp and tanh become arithmetic.
-// RUN: strata-opt %s --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=MAP
+// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=MAP
 
 // CHECK-LABEL: func.func @mm(
 // CHECK-SAME: %[[A:.*]]: memref<13x5xf32>, %[[B:.*]]: memref<5x37xf32>, %[[C:.*]]: memref<13x37xf32>
@@ -24,6 +31,11 @@
 // CHECK: vector.broadcast
 // CHECK-COUNT-2: vector.fma
 // CHECK: vector.store
+// AVX2-LABEL: func.func @mm(
+// AVX2: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c32{{.*}}) step (%c16
+// AVX2: memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
+// AVX2: iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2-NOT: vector<16xf32>
 // The leftover row (12) in a one-row block.
 // CHECK: scf.for %{{.*}} = %c12{{.*}} to %c13{{.*}} step %c1
 // CHECK: memref.dealloc %[[P]]
@@ -90,7 +102,7 @@ func.func @act(%x: tensor<4x40xf32>) -> (tensor<4x40xf32>, tensor<4x40xf32>) {
 // is applied to the kernel's accumulators and stored to the result: the
 // matmul's temporary is never written back and read again, but for the
 // leftover columns, whose nests are narrowed to them.
-// RUN: strata-opt %s --pass-pipeline='builtin.module(strata-lower-to-affine,strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=EPI
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine,strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=EPI
 // EPI-LABEL: func.func @mlp(
 // EPI-SAME: %[[OUT:[^:]*]]: memref<13x37xf32> {bufferize.result}
 // EPI: vector.fma

@@ -244,14 +244,26 @@ def Strata_ParallelForOp : Strata_Op<"parallel_for", [
     iterations a worker takes at once. A nested `parallel_for` runs inside
     the outer one's workers.
 
+    With `reduce`, each iteration yields one value per reduction; the op
+    returns each reduction's `init` combined (`add`, `mul`, `max`, `min`)
+    with every iteration's value, in an unspecified order (floats: within
+    reassociation). A race-free way to reduce across iterations.
+
     ```mlir
     strata.parallel_for %i = %c0 to %n step %c1 grain 64 {
       ...
     }
+    %sum = strata.parallel_for %i = %c0 to %n step %c1 reduce("add" %zero : f32) {
+      %v = memref.load %x[%i] : memref<?xf32>
+      strata.yield %v : f32
+    }
     ```
   }];
   let arguments = (ins Index:$lb, Index:$ub, Index:$step,
-                       OptionalAttr<I64Attr>:$grain);
+                       Variadic<AnyType>:$inits,
+                       OptionalAttr<I64Attr>:$grain,
+                       OptionalAttr<StrArrayAttr>:$kinds);
+  let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;

@@ -40,6 +40,33 @@ MLIR_CAPI_EXPORTED void strataContextPrintOpOnDiagnostic(MlirContext context,
 MLIR_CAPI_EXPORTED void strataEmitRemark(MlirLocation location,
                                          const char *message);
 
+/// Emits an error (`severity` 0) or a warning (1) at `location`, with a
+/// note at `noteAt` unless `note` is empty: the C API only emits bare
+/// errors.
+MLIR_CAPI_EXPORTED void strataEmitDiagnosticWithNote(MlirLocation location,
+                                                     int severity,
+                                                     const char *message,
+                                                     MlirLocation noteAt,
+                                                     const char *note);
+
+/// Calls `callback` once with LLVM's name for the host CPU.
+MLIR_CAPI_EXPORTED void strataHostCpu(MlirStringCallback callback,
+                                      void *userData);
+
+/// Calls `callback` once with the host's features as LLVM names them,
+/// comma-separated, each `+name` or `-name`.
+MLIR_CAPI_EXPORTED void strataHostFeatures(MlirStringCallback callback,
+                                           void *userData);
+
+/// For the x86-64 CPU `cpu` with the comma-separated `+f`/`-f` overrides,
+/// calls `callback` once with every feature LLVM knows, each `+name` or
+/// `-name`. Returns 0 on success, 1 for an unknown CPU, 2 for a malformed
+/// or unknown feature, -1 if LLVM has no x86-64 target.
+MLIR_CAPI_EXPORTED int strataCpuFeatures(MlirStringRef cpu,
+                                         MlirStringRef overrides,
+                                         MlirStringCallback callback,
+                                         void *userData);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,84 @@
+//! What LLVM knows about x86-64 CPUs: the host's name and features, and
+//! the full feature set a CPU name implies (`lib/Target.cpp`). The driver
+//! builds its explicit `Target` from these; passes never call them.
+
+use mlir_sys::{MlirStringRef, MlirStringCallback};
+
+mod ffi {
+    use super::*;
+    unsafe extern "C" {
+        pub fn strataHostCpu(callback: MlirStringCallback, user_data: *mut std::ffi::c_void);
+        pub fn strataHostFeatures(callback: MlirStringCallback, user_data: *mut std::ffi::c_void);
+        pub fn strataCpuFeatures(
+            cpu: MlirStringRef,
+            overrides: MlirStringRef,
+            callback: MlirStringCallback,
+            user_data: *mut std::ffi::c_void,
+        ) -> i32;
+    }
+}
+
+unsafe extern "C" fn collect(s: MlirStringRef, user_data: *mut std::ffi::c_void) {
+    // SAFETY: `user_data` is the `String` passed by `with_string`; `s` is
+    // valid for the duration of the callback.
+    unsafe {
+        let out = &mut *(user_data as *mut String);
+        let bytes = std::slice::from_raw_parts(s.data as *const u8, s.length);
+        out.push_str(&String::from_utf8_lossy(bytes));
+    }
+}
+
+fn with_string(f: impl FnOnce(MlirStringCallback, *mut std::ffi::c_void) -> i32) -> (i32, String) {
+    let mut out = String::new();
+    let rc = f(Some(collect), &mut out as *mut String as *mut std::ffi::c_void);
+    (rc, out)
+}
+
+fn sref(s: &str) -> MlirStringRef {
+    MlirStringRef { data: s.as_ptr() as *const _, length: s.len() }
+}
+
+/// LLVM's name for the host CPU (`znver3`, `skylake-avx512`, ...).
+pub fn host_cpu() -> String {
+    // SAFETY: the callback writes into the String for the call's duration.
+    with_string(|cb, ud| unsafe {
+        ffi::strataHostCpu(cb, ud);
+        0
+    })
+    .1
+}
+
+/// The host's features, each `+name` or `-name`, as LLVM names them.
+pub fn host_features() -> Vec<String> {
+    // SAFETY: as above.
+    let (_, s) = with_string(|cb, ud| unsafe {
+        ffi::strataHostFeatures(cb, ud);
+        0
+    });
+    split(&s)
+}
+
+/// Why a CPU name and overrides were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CpuError {
+    UnknownCpu,
+    BadFeature,
+    NoX86Target,
+}
+
+/// Every feature LLVM knows for `cpu` with `overrides` (`+f`/`-f`, comma
+/// separated) applied, each `+name` or `-name`.
+pub fn cpu_features(cpu: &str, overrides: &str) -> Result<Vec<String>, CpuError> {
+    // SAFETY: both strings outlive the call; the callback as above.
+    let (rc, s) = with_string(|cb, ud| unsafe { ffi::strataCpuFeatures(sref(cpu), sref(overrides), cb, ud) });
+    match rc {
+        0 => Ok(split(&s)),
+        1 => Err(CpuError::UnknownCpu),
+        2 => Err(CpuError::BadFeature),
+        _ => Err(CpuError::NoX86Target),
+    }
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',').filter(|f| f.len() > 1).map(str::to_string).collect()
+}

@@ -1,0 +1,136 @@
+//! `strata-expand-float-atomics`: `memref.generic_atomic_rmw` on `f32` and
+//! `f64` as a compare-and-swap loop on their bits.
+//!
+//! Matches `memref.generic_atomic_rmw` whose element type is `f32` or `f64`.
+//! Upstream's lowering turns every such op into `llvm.cmpxchg` on the
+//! element type, which LLVM only allows for integers and pointers, so
+//! float updates (an atomic max, a float histogram with a custom combine)
+//! failed to compile. Produces, in place of the op: the element's address
+//! (aligned pointer plus the strided offset, as `!llvm.ptr`), a plain load
+//! of the current value, and an `scf.while` that applies the op's body to
+//! the value it last saw and `llvm.cmpxchg`es the bits (`i32`/`i64`,
+//! `acq_rel`/`monotonic`) until no other thread got in between. The result
+//! is the value stored, as the op defines it.
+//!
+//! Assumes the body has no side effects (the op's verifier says so), so
+//! running it again after a failed exchange is safe. Runs inside
+//! `strata-lower-to-llvm`, before `scf` is lowered. Integer ops are left to
+//! upstream, which handles them.
+
+use mlir_sys::{self as sys, MlirOperation, MlirValue};
+
+use crate::{
+    external::{PassFailed, StrataPass},
+    ir::{self, Builder},
+    options::PassOptions,
+    registry::{Build, PassInfo, Status},
+};
+
+pub static INFO: PassInfo = PassInfo {
+    argument: "strata-expand-float-atomics",
+    summary: "memref.generic_atomic_rmw on f32/f64 as a compare-and-swap loop on the value's bits (LLVM's cmpxchg takes integers only)",
+    options: &[],
+    status: Status::Internal,
+    build: Build::Rust(|_: &PassOptions| Box::new(ExpandFloatAtomics)),
+};
+
+#[derive(Clone, Copy)]
+struct ExpandFloatAtomics;
+
+impl StrataPass for ExpandFloatAtomics {
+    fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
+        for op in ir::find(root.to_raw(), &["memref.generic_atomic_rmw"]) {
+            {
+                let elem = ir::print_type(ir::value_type(ir::result(op, 0)));
+                if elem == "f32" || elem == "f64" {
+                    expand(op, if elem == "f32" { 32 } else { 64 });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn clone_pass(&self) -> Box<dyn StrataPass> {
+        Box::new(*self)
+    }
+}
+
+fn expand(op: MlirOperation, bits: usize) {
+    let b = Builder::of_op(op);
+    let loc = ir::location(op);
+    let at = |new: MlirOperation| ir::insert_before(op, new);
+    let operands = ir::operands(op);
+    let (memref, indices) = (operands[0], &operands[1..]);
+    let rank = indices.len();
+    let index = b.index_type();
+    let fty = ir::value_type(ir::result(op, 0));
+    let ity = b.ty(&format!("i{bits}"));
+    let i64t = b.ty("i64");
+    let i1 = b.ty("i1");
+    let ptr = b.ty("!llvm.ptr");
+
+    // The element's address: aligned pointer + (offset + sum(i * stride)) * size.
+    let (_, elem) = ir::shape(ir::value_type(memref));
+    let base_ty = b.ty(&format!("memref<{}>", ir::print_type(elem)));
+    let mut meta_types = vec![base_ty, index];
+    meta_types.extend(std::iter::repeat_n(index, 2 * rank));
+    let meta = at(b.op("memref.extract_strided_metadata", loc, &[memref], &meta_types, &[], 0));
+    let aligned = at(b.op("memref.extract_aligned_pointer_as_index", loc, &[memref], &[index], &[], 0));
+    let arith = |name: &str, x: MlirValue, y: MlirValue| ir::result(at(b.op(name, loc, &[x, y], &[index], &[], 0)), 0);
+    let mut linear = ir::result(meta, 1);
+    for (k, i) in indices.iter().enumerate() {
+        let stride = ir::result(meta, (2 + rank + k) as isize);
+        linear = arith("arith.addi", linear, arith("arith.muli", *i, stride));
+    }
+    let size = ir::result(at(b.constant(loc, &format!("{} : index", bits / 8), index)), 0);
+    let address = arith("arith.addi", ir::result(aligned, 0), arith("arith.muli", linear, size));
+    let address = ir::result(at(b.op("arith.index_cast", loc, &[address], &[i64t], &[], 0)), 0);
+    let pointer = ir::result(at(b.op("llvm.inttoptr", loc, &[address], &[ptr], &[], 0)), 0);
+    let mut load_operands = vec![memref];
+    load_operands.extend_from_slice(indices);
+    let first = ir::result(at(b.op("memref.load", loc, &load_operands, &[fty], &[], 0)), 0);
+
+    // scf.while (%old = first) { body(%old); cmpxchg; condition(!ok) seen, new }
+    //           do { ^(%seen, %new): yield %seen }
+    let lp = at(b.op("scf.while", loc, &[first], &[fty, fty], &[], 2));
+    let before = ir::new_block(&[fty], loc);
+    ir::append_block(ir::region(lp, 0), before);
+    let old = ir::block_argument(before, 0);
+    let body = ir::first_block(ir::region(op, 0));
+    let current = ir::block_argument(body, 0);
+    let mut stored = old;
+    for inner in ir::ops_in(body) {
+        if ir::name(inner) == "memref.atomic_yield" {
+            stored = ir::operand(inner, 0);
+            continue;
+        }
+        // SAFETY: moves a live op out of the body it is in into `before`.
+        unsafe { sys::mlirOperationRemoveFromParent(inner) };
+        ir::append(before, inner);
+    }
+    // SAFETY: both values are live; uses of the body's argument move to %old.
+    unsafe { sys::mlirValueReplaceAllUsesOfWith(current, old) };
+    if stored.ptr == current.ptr {
+        stored = old;
+    }
+    let put = |new: MlirOperation| ir::append(before, new);
+    let old_bits = ir::result(put(b.op("arith.bitcast", loc, &[old], &[ity], &[], 0)), 0);
+    let new_bits = ir::result(put(b.op("arith.bitcast", loc, &[stored], &[ity], &[], 0)), 0);
+    let pair_ty = b.ty(&format!("!llvm.struct<(i{bits}, i1)>"));
+    let orderings = [("success_ordering", b.attr("6 : i64")), ("failure_ordering", b.attr("2 : i64"))];
+    let pair = ir::result(put(b.op("llvm.cmpxchg", loc, &[pointer, old_bits, new_bits], &[pair_ty], &orderings, 0)), 0);
+    let field = |k: i64, t| {
+        ir::result(put(b.op("llvm.extractvalue", loc, &[pair], &[t], &[("position", b.attr(&format!("array<i64: {k}>")))], 0)), 0)
+    };
+    let seen_bits = field(0, ity);
+    let ok = field(1, i1);
+    let seen = ir::result(put(b.op("arith.bitcast", loc, &[seen_bits], &[fty], &[], 0)), 0);
+    let yes = ir::result(put(b.constant(loc, "true", i1)), 0);
+    let again = ir::result(put(b.op("arith.xori", loc, &[ok, yes], &[i1], &[], 0)), 0);
+    put(b.op("scf.condition", loc, &[again, seen, stored], &[], &[], 0));
+
+    let after = ir::new_block(&[fty, fty], loc);
+    ir::append_block(ir::region(lp, 1), after);
+    ir::append(after, b.op("scf.yield", loc, &[ir::block_argument(after, 0)], &[], &[], 0));
+    ir::replace_op(op, &[ir::result(lp, 1)]);
+}

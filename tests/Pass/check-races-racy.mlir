@@ -1,0 +1,588 @@
+// A suite of racy parallel loops (constant, divided, wrapped and shifted
+// indices, in-place stencils and scans, overlapping stores and vectors,
+// shared rows in nested loops, 2-D transposes in place, through casts):
+// each is an error naming two iterations and an element they share.
+// Written from the patterns of issue 14; each expectation was checked
+// by hand.
+// RUN: strata-opt %s --split-input-file --verify-diagnostics --strata-check-races
+
+func.func @const_store(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[3]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%c3] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @const_store_dynamic_n(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[0]}}
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%c0] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @floordiv2(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[0]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %h = arith.floordivsi %i, %c2 : index
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%h] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @divsi4(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[0]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %h = arith.divsi %i, %c4 : index
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%h] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @ceildiv(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 1 and 2 of this strata.parallel_for both write %a[1]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %h = arith.ceildivsi %i, %c2 : index
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%h] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @mod4(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 4 of this strata.parallel_for both write %a[0]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %h = arith.remsi %i, %c4 : index
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%h] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @affine_mod(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 3 of this strata.parallel_for both write %a[0]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %h = affine.apply affine_map<(d0) -> (d0 mod 3)>(%i)
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%h] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @affine_floordiv(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[1]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %h = affine.apply affine_map<(d0) -> (d0 floordiv 4 + 1)>(%i)
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%h] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @times_zero(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[0]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %h = arith.muli %i, %c0 : index
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%h] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @shift_forward(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for write and read %a[1]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %x0 = memref.load %a[%i] : memref<64xf32>
+    %j = arith.addi %i, %c1 : index
+    // expected-note@+1 {{memref.store; the other access: memref.load}}
+    memref.store %x0, %a[%j] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @shift_backward(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 1 and 2 of this strata.parallel_for write and read %a[2]}}
+  strata.parallel_for %i = %c1 to %c16 step %c1 {
+    %j = arith.addi %i, %c1 : index
+    %x0 = memref.load %a[%j] : memref<64xf32>
+    // expected-note@+1 {{memref.store; the other access: memref.load}}
+    memref.store %x0, %a[%i] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @stencil_in_place(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 1 and 2 of this strata.parallel_for write and read %a[1]}}
+  strata.parallel_for %i = %c1 to %c16 step %c1 {
+    %l = arith.subi %i, %c1 : index
+    %r = arith.addi %i, %c1 : index
+    %x0 = memref.load %a[%l] : memref<64xf32>
+    %x1 = memref.load %a[%r] : memref<64xf32>
+    %s = arith.addf %x0, %x1 : f32
+    // expected-note@+1 {{memref.store; the other access: memref.load}}
+    memref.store %s, %a[%i] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @scan_in_place(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 1 and 2 of this strata.parallel_for write and read %a[1]}}
+  strata.parallel_for %i = %c1 to %c16 step %c1 {
+    %l = arith.subi %i, %c1 : index
+    %x0 = memref.load %a[%l] : memref<64xf32>
+    %x1 = memref.load %a[%i] : memref<64xf32>
+    %s = arith.addf %x0, %x1 : f32
+    // expected-note@+1 {{memref.store; the other access: memref.load}}
+    memref.store %s, %a[%i] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @overlapping_stores(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 4 of this strata.parallel_for both write %a[4]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    // expected-note@+1 {{memref.store; the other access: memref.store}}
+    memref.store %v, %a[%i] : memref<64xf32>
+    %j = arith.addi %i, %c4 : index
+    memref.store %v, %a[%j] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @step2_distance2(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 2 of this strata.parallel_for write and read %a[2]}}
+  strata.parallel_for %i = %c0 to %c16 step %c2 {
+    // expected-note@+1 {{memref.store; the other access: memref.load}}
+    memref.store %v, %a[%i] : memref<64xf32>
+    %j = arith.addi %i, %c2 : index
+    %x0 = memref.load %a[%j] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @reverse_overlap(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 1 and 15 of this strata.parallel_for write and read %a[1]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %j = arith.subi %c16, %i : index
+    %x0 = memref.load %a[%j] : memref<64xf32>
+    // expected-note@+1 {{memref.store; the other access: memref.load}}
+    memref.store %x0, %a[%i] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @doubled_index_read(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 1 and 2 of this strata.parallel_for write and read %a[2]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %j = arith.muli %i, %c2 : index
+    %x0 = memref.load %a[%j] : memref<64xf32>
+    // expected-note@+1 {{memref.store; the other access: memref.load}}
+    memref.store %x0, %a[%i] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @row_shared(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %m[0, 0]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    scf.for %j = %c0 to %c16 step %c1 {
+      // expected-note@+1 {{memref.store; the same access in both iterations}}
+      memref.store %v, %m[%c0, %j] : memref<16x16xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @nested_parallel_same_row(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %m[0, 0]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    strata.parallel_for %j = %c0 to %c16 step %c1 {
+      // expected-note@+1 {{memref.store; the same access in both iterations}}
+      memref.store %v, %m[%j, %c0] : memref<16x16xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @transpose_in_place_2d(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations (0, 1) and (1, 0) of this scf.parallel write and read %m[0, 1]}}
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c16) step (%c1, %c1) {
+    %x0 = memref.load %m[%j, %i] : memref<16x16xf32>
+    // expected-note@+1 {{memref.store; the other access: memref.load}}
+    memref.store %x0, %m[%i, %j] : memref<16x16xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+func.func @scf_parallel_const(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this scf.parallel both write %a[1]}}
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %a[%c1] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+func.func @affine_parallel_const(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this affine.parallel both write %a[5]}}
+  affine.parallel (%i) = (0) to (16) {
+    // expected-note@+1 {{affine.store; the same access in both iterations}}
+    affine.store %v, %a[5] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @affine_parallel_shift(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this affine.parallel write and read %a[1]}}
+  affine.parallel (%i) = (0) to (16) {
+    %x0 = affine.load %a[%i] : memref<64xf32>
+    // expected-note@+1 {{affine.store; the other access: affine.load}}
+    affine.store %x0, %a[%i + 1] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @vector_overlap(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[4]}}
+  strata.parallel_for %i = %c0 to %c8 step %c1 {
+    %j = arith.muli %i, %c4 : index
+    %w = vector.broadcast %v : f32 to vector<8xf32>
+    // expected-note@+1 {{vector.store; the same access in both iterations}}
+    vector.store %w, %a[%j] : memref<64xf32>, vector<8xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @inner_loop_overlap(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[1]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    scf.for %j = %c0 to %c4 step %c1 {
+      %k = arith.addi %i, %j : index
+      // expected-note@+1 {{memref.store; the same access in both iterations}}
+      memref.store %v, %a[%k] : memref<64xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @cast_view_same_buffer(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[2]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    %c = memref.cast %a : memref<64xf32> to memref<?xf32>
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %c[%c2] : memref<?xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @two_dims_one_constant(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %m[1, 1]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    // expected-note@+1 {{memref.store; the same access in both iterations}}
+    memref.store %v, %m[%c1, %c1] : memref<16x16xf32>
+  }
+  return
+}
+

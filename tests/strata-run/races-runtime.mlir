@@ -1,0 +1,41 @@
+// --strata-races=runtime: what the static check can only warn about (an
+// indirect index) is decided while the kernel runs. A histogram whose bins
+// collide races; a scatter through a permutation does not.
+// RUN: not strata-run %s -e hist --input=8xi32=0 --input=100xindex=3 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=RACE
+// RUN: strata-run %s -e permute --input=6xf32=1,2,3,4,5,6 --input=6xindex=5,4,3,2,1,0 --input=6xf32=0 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=FREE
+// RUN: strata-run %s -e permute --input=6xf32=1,2,3,4,5,6 --input=6xindex=5,4,3,2,1,0 --input=6xf32=0 --strata-races=runtime --threads=1 2>&1 | FileCheck %s --check-prefix=FREE
+// RUN: strata-opt %s --strata-pipeline=O0 --strata-races=runtime | FileCheck %s --check-prefix=IR
+// RACE: races-runtime.mlir:[[# @LINE + 15]]:3: warning: possible data race: cannot prove
+// RACE: error: data race at run time: iterations {{[0-9]+}} and {{[0-9]+}} of the strata.parallel_for at line [[# @LINE + 14]], column 3 {{(both write|write and read)}} element 3 (linear index) of one buffer
+// RACE: strata-run: error: the kernel raced (--strata-races=runtime, above); its results are not printed
+// RACE-NOT: 8xi32=
+// FREE: warning: possible data race
+// FREE-NOT: error
+// FREE: 6xf32=[6,5,4,3,2,1]
+// IR: llvm.call @strata_race_begin
+// IR: llvm.call @strata_race_access
+// IR: llvm.call @strata_race_end
+func.func @hist(%h: memref<8xi32>, %x: memref<100xindex>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 100 : index
+  %one = arith.constant 1 : i32
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %b = memref.load %x[%i] : memref<100xindex>
+    %old = memref.load %h[%b] : memref<8xi32>
+    %new = arith.addi %old, %one : i32
+    memref.store %new, %h[%b] : memref<8xi32>
+  }
+  return
+}
+func.func @permute(%src: memref<6xf32>, %p: memref<6xindex>, %dst: memref<6xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 6 : index
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %k = memref.load %p[%i] : memref<6xindex>
+    %v = memref.load %src[%i] : memref<6xf32>
+    memref.store %v, %dst[%k] : memref<6xf32>
+  }
+  return
+}
