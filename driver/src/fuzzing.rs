@@ -30,14 +30,6 @@ pub fn opt_chunk(text: &str, level: Level) -> bool {
     let context = strata_dialect::new_context();
     let collector = Collector::attach(&context);
     let name = "<fuzz>";
-    // KNOWN BUG (reported for issue 9; remove once fixed): MLIR's lexer
-    // reads up to a NUL after the buffer, and `parse_module` passes the text
-    // without one, so the parser reads past the end of the input (the
-    // heap-buffer-overflow in fuzz/known-crashes/opt-parse-overread). Until
-    // `parse_module` guarantees the NUL, give the parser one here so the
-    // fuzzer can look for other bugs.
-    let terminated = format!("{text}\0");
-    let text = &terminated[..text.len()];
     let ok = compile_chunk(&context, text, name, level);
     for diag in collector.take() {
         // Rendering reads the source line a location names: part of what
