@@ -165,7 +165,7 @@ pub fn npy_bytes(data: &[u8]) -> bool {
     // KNOWN BUG (reported for issue 9; remove once fixed): npyz's header
     // parser takes over a minute on a header of a dozen nested braces
     // (fuzz/known-crashes/npy-header-nesting-timeout, 154 bytes).
-    if bytes.iter().take(4096).filter(|b| matches!(b, b'{' | b'[' | b'(')).count() > 8 {
+    if bytes.iter().take(4096).filter(|&&b| matches!(b, b'{' | b'[' | b'(')).count() > 8 {
         return false;
     }
     let elem = NPY_ELEMS[pick as usize % NPY_ELEMS.len()];
