@@ -3,6 +3,8 @@
 //! diagnostics with locations, running pipelines.
 
 pub mod diagnostics;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod jit;
 pub mod opt;
 pub mod run;

@@ -281,7 +281,8 @@ pub fn format_buffer(b: &Buffer) -> String {
     format!("{dims}{}={body}", b.elem.name())
 }
 
-fn read_npy(path: &Path, elem: ElemType) -> Result<Buffer, String> {
+#[doc(hidden)]
+pub fn read_npy(path: &Path, elem: ElemType) -> Result<Buffer, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| format!("'{}' is not a valid .npy file: {e}", path.display()))?;
     if npy.order() != npyz::Order::C && npy.shape().len() > 1 {
