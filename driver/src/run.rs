@@ -284,6 +284,7 @@ pub fn format_buffer(b: &Buffer) -> String {
 #[doc(hidden)]
 pub fn read_npy(path: &Path, elem: ElemType) -> Result<Buffer, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+    check_npy_header(&bytes).map_err(|e| format!("'{}' is not a valid .npy file: {e}", path.display()))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| format!("'{}' is not a valid .npy file: {e}", path.display()))?;
     if npy.order() != npyz::Order::C && npy.shape().len() > 1 {
         return Err(format!("'{}' is in Fortran order; save it in C order", path.display()));
@@ -302,6 +303,38 @@ pub fn read_npy(path: &Path, elem: ElemType) -> Result<Buffer, String> {
     };
     // A header whose shape disagrees with the data it holds.
     buffer.map_err(|e| format!("'{}' is truncated or malformed: {e}", path.display()))
+}
+
+/// What npyz would choke on, checked first: a header longer than the file
+/// (npyz allocates the length the file claims, up to 4 GiB, before
+/// reading) and a header nested deeper than a plain array's dictionary
+/// and shape tuple (npyz's header grammar takes minutes on a dozen nested
+/// braces). Both were found by the `npy` fuzzer.
+fn check_npy_header(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 10 || !bytes.starts_with(b"\x93NUMPY") {
+        return Ok(()); // npyz says what is wrong
+    }
+    let (len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        _ => return Err("the header is truncated".into()),
+    };
+    if len > bytes.len() - start {
+        return Err(format!("the header says it is {len} bytes long, but the file has {} bytes after it", bytes.len() - start));
+    }
+    let (mut depth, mut deepest) = (0i32, 0i32);
+    for b in &bytes[start..start + len] {
+        match b {
+            b'{' | b'[' | b'(' => depth += 1,
+            b'}' | b']' | b')' => depth -= 1,
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+    }
+    if deepest > 4 {
+        return Err(format!("its header is nested {deepest} deep; only plain numeric arrays are supported"));
+    }
+    Ok(())
 }
 
 fn write_npy(path: &Path, b: &Buffer) -> std::io::Result<()> {

@@ -306,3 +306,41 @@ func.func @input(%a: tensor<10000000000xf32>) -> tensor<f32> {
     // O0 does not fuse the fill into the reduction: the kernel allocates.
     fails_with(&limited(&[&f, "-e", "temporary", "--strata-pipeline=O0"]), "out of memory: a kernel could not allocate");
 }
+
+/// The fuzzers' finds (`fuzz/corpus/*/regression-*`; the first byte of an
+/// `npy` input picks the parameter's type and is not part of the file).
+fn fuzz_input(target: &str, name: &str) -> Vec<u8> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::fs::read(root.join("fuzz/corpus").join(target).join(name)).unwrap()
+}
+
+#[test]
+fn npy_headers_that_lie_are_errors() {
+    let dir = scratch("npy");
+    let kernel = write(&dir, "k.mlir", "func.func @f(%x: tensor<3xi32>) -> tensor<3xi32> { return %x : tensor<3xi32> }");
+    for (name, message) in [
+        // The length field says 2.5 GB: npyz allocated it before reading.
+        ("regression-header-oom", "the header says it is 2533359732 bytes long, but the file has 146 bytes after it"),
+        // 15 nested braces: npyz's header parser took minutes.
+        ("regression-header-nesting", "its header is nested 15 deep; only plain numeric arrays are supported"),
+    ] {
+        let npy = dir.join(format!("{name}.npy"));
+        std::fs::write(&npy, &fuzz_input("npy", name)[1..]).unwrap();
+        let start = std::time::Instant::now();
+        let out = run(RUN, &[&kernel, "-e", "f", &format!("--input=@{}", npy.display())]);
+        fails_with(&out, message);
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{name} took {:?}", start.elapsed());
+    }
+}
+
+#[test]
+fn unicode_whitespace_in_a_pipeline_is_whitespace() {
+    let text = String::from_utf8(fuzz_input("pipeline", "regression-nbsp")).unwrap();
+    assert!(text.contains('\u{a0}'), "{text:?}");
+    let dir = scratch("nbsp");
+    let kernel = write(&dir, "k.mlir", "func.func @f() { return }");
+    let out = run(OPT, &[&kernel, &format!("--pass-pipeline={}", "builtin.module(\u{a0}cse)")]);
+    succeeds(&out);
+    let out = run(OPT, &[&kernel, &format!("--pass-pipeline={text}")]);
+    no_crash(&out);
+}

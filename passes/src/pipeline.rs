@@ -214,8 +214,10 @@ impl Parser<'_> {
     }
 
     fn skip_ws(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
-            self.pos += 1;
+        // By the character's width: U+00A0 and other Unicode spaces take
+        // more than one byte (a fuzzer found the panic a byte step caused).
+        while let Some(c) = self.peek().filter(|c| c.is_whitespace()) {
+            self.pos += c.len_utf8();
         }
     }
 
