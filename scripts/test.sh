@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: install what is needed, then the cargo tests (unit tests of
-# each crate and the robustness test) and the lit suite over the built
-# tools. Exits non-zero if anything fails.
+# each crate and the robustness test), the lit suite over the built tools,
+# valgrind and the fuzzers. Exits non-zero if anything fails.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/install.sh"
@@ -20,3 +20,8 @@ echo "== lit suite"
 STRATA_TOOLS_DIR="$root/target/debug" "$STRATA_LLVM_PREFIX/bin/lit" -sv tests
 echo "== memcheck"
 bash "$root/scripts/memcheck.sh"
+# Every fuzz target for a bounded time, from its committed corpus (ASan):
+# a crash, a timeout or running out of memory fails the run and names the
+# input. `bash scripts/fuzz.sh SECONDS` runs them longer.
+echo "== fuzz"
+bash "$root/scripts/fuzz.sh" 20
