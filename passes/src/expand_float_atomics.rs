@@ -61,7 +61,6 @@ fn expand(op: MlirOperation, bits: usize) {
     let at = |new: MlirOperation| ir::insert_before(op, new);
     let operands = ir::operands(op);
     let (memref, indices) = (operands[0], &operands[1..]);
-    let rank = indices.len();
     let index = b.index_type();
     let fty = ir::value_type(ir::result(op, 0));
     let ity = b.ty(&format!("i{bits}"));
@@ -69,21 +68,11 @@ fn expand(op: MlirOperation, bits: usize) {
     let i1 = b.ty("i1");
     let ptr = b.ty("!llvm.ptr");
 
-    // The element's address: aligned pointer + (offset + sum(i * stride)) * size.
-    let (_, elem) = ir::shape(ir::value_type(memref));
-    let base_ty = b.ty(&format!("memref<{}>", ir::print_type(elem)));
-    let mut meta_types = vec![base_ty, index];
-    meta_types.extend(std::iter::repeat_n(index, 2 * rank));
-    let meta = at(b.op("memref.extract_strided_metadata", loc, &[memref], &meta_types, &[], 0));
-    let aligned = at(b.op("memref.extract_aligned_pointer_as_index", loc, &[memref], &[index], &[], 0));
+    // The element's address: aligned pointer + linear index * size.
+    let (aligned, linear) = ir::element_position(op, memref, indices);
     let arith = |name: &str, x: MlirValue, y: MlirValue| ir::result(at(b.op(name, loc, &[x, y], &[index], &[], 0)), 0);
-    let mut linear = ir::result(meta, 1);
-    for (k, i) in indices.iter().enumerate() {
-        let stride = ir::result(meta, (2 + rank + k) as isize);
-        linear = arith("arith.addi", linear, arith("arith.muli", *i, stride));
-    }
     let size = ir::result(at(b.constant(loc, &format!("{} : index", bits / 8), index)), 0);
-    let address = arith("arith.addi", ir::result(aligned, 0), arith("arith.muli", linear, size));
+    let address = arith("arith.addi", aligned, arith("arith.muli", linear, size));
     let address = ir::result(at(b.op("arith.index_cast", loc, &[address], &[i64t], &[], 0)), 0);
     let pointer = ir::result(at(b.op("llvm.inttoptr", loc, &[address], &[ptr], &[], 0)), 0);
     let mut load_operands = vec![memref];

@@ -117,7 +117,6 @@ fn instrument(lp: MlirOperation) {
     let loc = ir::location(lp);
     let i64t = b.ty("i64");
     let i32t = b.ty("i32");
-    let index = b.index_type();
     // SAFETY: location queries on a live location.
     let (line, col) = unsafe {
         if sys::mlirLocationIsAFileLineColRange(loc) {
@@ -152,18 +151,7 @@ fn instrument(lp: MlirOperation) {
         let indices = &operands[mem_at + 1..];
         let at = |new: MlirOperation| ir::insert_before(op, new);
         let oloc = ir::location(op);
-        let rank = indices.len();
-        let (_, elem) = ir::shape(ir::value_type(memref));
-        let mut types = vec![b.ty(&format!("memref<{}>", ir::print_type(elem))), index];
-        types.extend(std::iter::repeat_n(index, 2 * rank));
-        let meta = at(b.op("memref.extract_strided_metadata", oloc, &[memref], &types, &[], 0));
-        let aligned = ir::result(at(b.op("memref.extract_aligned_pointer_as_index", oloc, &[memref], &[index], &[], 0)), 0);
-        let mut linear = ir::result(meta, 1);
-        for (k, i) in indices.iter().enumerate() {
-            let stride = ir::result(meta, (2 + rank + k) as isize);
-            let term = ir::result(at(b.op("arith.muli", oloc, &[*i, stride], &[index], &[], 0)), 0);
-            linear = ir::result(at(b.op("arith.addi", oloc, &[linear, term], &[index], &[], 0)), 0);
-        }
+        let (aligned, linear) = ir::element_position(op, memref, indices);
         let cast = |v: MlirValue| ir::result(at(b.op("arith.index_cast", oloc, &[v], &[i64t], &[], 0)), 0);
         let (buffer, element, iteration) = (cast(aligned), cast(linear), cast(iv));
         let flag = ir::result(at(b.constant(oloc, &format!("{} : i32", i32::from(write)), i32t)), 0);

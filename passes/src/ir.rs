@@ -300,6 +300,31 @@ pub fn find(root: MlirOperation, names: &[&str]) -> Vec<MlirOperation> {
     state.out
 }
 
+/// Where element `indices` of `memref` is, built before `anchor`: the
+/// buffer's aligned address and the element's linear index (`offset +
+/// sum(index * stride)`), both `index`; the byte address is `aligned +
+/// linear * element size`. For the passes that reach memory below the
+/// memref abstraction (float atomics, the run-time race checker).
+pub fn element_position(anchor: MlirOperation, memref: MlirValue, indices: &[MlirValue]) -> (MlirValue, MlirValue) {
+    let b = Builder::of_op(anchor);
+    let loc = location(anchor);
+    let index = b.index_type();
+    let at = |op: MlirOperation| insert_before(anchor, op);
+    let rank = indices.len();
+    let (_, elem) = shape(value_type(memref));
+    let mut types = vec![b.ty(&format!("memref<{}>", print_type(elem))), index];
+    types.extend(std::iter::repeat_n(index, 2 * rank));
+    let meta = at(b.op("memref.extract_strided_metadata", loc, &[memref], &types, &[], 0));
+    let aligned = result(at(b.op("memref.extract_aligned_pointer_as_index", loc, &[memref], &[index], &[], 0)), 0);
+    let mut linear = result(meta, 1);
+    for (k, i) in indices.iter().enumerate() {
+        let stride = result(meta, (2 + rank + k) as isize);
+        let term = result(at(b.op("arith.muli", loc, &[*i, stride], &[index], &[], 0)), 0);
+        linear = result(at(b.op("arith.addi", loc, &[linear, term], &[index], &[], 0)), 0);
+    }
+    (aligned, linear)
+}
+
 /// Emits an error at `op`.
 pub fn emit_error(op: MlirOperation, message: &str) {
     let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
