@@ -284,20 +284,8 @@ impl Loop {
             ),
             "affine.parallel" => {
                 let bound = |attr: &str| -> Vec<Option<i64>> {
-                    let map = ir::attribute(op, attr).map(|a| unsafe { sys::mlirAffineMapAttrGetValue(a) });
-                    (0..n)
-                        .map(|k| {
-                            let map = map?;
-                            // SAFETY: an affine map attribute's map.
-                            unsafe {
-                                if sys::mlirAffineMapGetNumResults(map) != n as isize {
-                                    return None;
-                                }
-                                let e = sys::mlirAffineMapGetResult(map, k as isize);
-                                sys::mlirAffineExprIsAConstant(e).then(|| sys::mlirAffineConstantExprGetValue(e))
-                            }
-                        })
-                        .collect()
+                    let results = constant_results(op, attr, n);
+                    (0..n).map(|k| results.as_ref().and_then(|r| r[k])).collect()
                 };
                 // `steps` is an array of integer attributes.
                 let steps: Vec<i64> = ir::attribute(op, "steps")
@@ -389,23 +377,33 @@ fn domain_of(v: MlirValue) -> Option<Domain> {
             domain(lp.lower.get(k).copied()??, lp.upper.get(k).copied()??, lp.step.get(k).copied()??)
         }
         "affine.for" if index == 0 => {
-            let bound = |attr: &str| -> Option<i64> {
-                let map = unsafe { sys::mlirAffineMapAttrGetValue(ir::attribute(owner, attr)?) };
-                // SAFETY: a live map.
-                unsafe {
-                    if sys::mlirAffineMapGetNumResults(map) != 1 {
-                        return None;
-                    }
-                    let e = sys::mlirAffineMapGetResult(map, 0);
-                    sys::mlirAffineExprIsAConstant(e).then(|| sys::mlirAffineConstantExprGetValue(e))
-                }
-            };
+            let bound = |attr: &str| constant_results(owner, attr, 1)?[0];
             let step = ir::attribute(owner, "step")
                 .filter(|a| unsafe { sys::mlirAttributeIsAInteger(*a) })
                 .map(|a| unsafe { sys::mlirIntegerAttrGetValueInt(a) })?;
             domain(bound("lowerBoundMap")?, bound("upperBoundMap")?, step)
         }
         _ => None,
+    }
+}
+
+/// The results of the affine map attribute `attr` of `op` that are
+/// constants (`None` for the others), if it has `n` results.
+fn constant_results(op: MlirOperation, attr: &str, n: usize) -> Option<Vec<Option<i64>>> {
+    // SAFETY: an affine map attribute's map and its result expressions.
+    unsafe {
+        let map = sys::mlirAffineMapAttrGetValue(ir::attribute(op, attr)?);
+        if sys::mlirAffineMapGetNumResults(map) != n as isize {
+            return None;
+        }
+        Some(
+            (0..n)
+                .map(|k| {
+                    let e = sys::mlirAffineMapGetResult(map, k as isize);
+                    sys::mlirAffineExprIsAConstant(e).then(|| sys::mlirAffineConstantExprGetValue(e))
+                })
+                .collect(),
+        )
     }
 }
 
