@@ -16,6 +16,7 @@ pub mod target;
 mod check_races;
 mod convert_to_linalg;
 mod expand_float_atomics;
+mod expand_math;
 mod fuse;
 pub mod ir;
 mod instrument_races;

@@ -24,13 +24,12 @@
 //! the matmul's inputs alone and the epilogue's output is none of them.
 //! Other loops are left to LLVM's auto-vectorizer, made able to vectorize
 //! them by rewriting f32 `exp` and `tanh` from libm calls into arithmetic
-//! ([`expand_math`]). Remarks are not emitted yet.
+//! ([`crate::expand_math`], after the loops are vectorized). Remarks are
+//! not emitted yet.
 //!
 //! Assumes the nest is exactly the one `strata-convert-to-linalg` lowers a
 //! 2-D matmul to (operand order and identity index maps are checked).
 //! Guarantees the same sums in the same `k` order, fused multiply-adds.
-
-use std::collections::HashMap;
 
 use mlir_sys::{self as sys, MlirOperation, MlirType, MlirValue};
 
@@ -83,8 +82,8 @@ impl StrataPass for Vectorize {
         for (outer, m) in nests {
             rewrite(outer, &m, bits);
         }
-        expand_math(root.to_raw());
         crate::vectorize_loops::run(root.to_raw(), bits);
+        crate::expand_math::run(root.to_raw());
         Ok(())
     }
 
@@ -469,219 +468,4 @@ fn rewrite(outer: MlirOperation, mm: &Matmul, bits: usize) {
 /// An index constant appended to `block`.
 fn pc_in(b: &Builder, block: sys::MlirBlock, loc: sys::MlirLocation, v: i64) -> MlirValue {
     ir::result(ir::append(block, b.constant(loc, &format!("{v} : index"), b.index_type())), 0)
-}
-
-/// Rewrites scalar f32 `math.exp` and `math.tanh` into `arith` code: the
-/// libm calls they would become are opaque to LLVM's vectorizer, the
-/// expansions vectorize with the loops around them. Edges are handled by
-/// selects, never branches, so a vector of lanes takes one path.
-/// Multiplies and adds may contract into FMAs (where the CPU has them); the
-/// bounds below hold with and without.
-///
-/// `exp`: the input is clamped to [-104, 89] (NaN to -104, so that the
-/// integer conversion below never sees a NaN); `n = round(x / ln 2)`, `r =
-/// x - n ln 2` in two parts (Cody-Waite, exact products for |n| <= 256),
-/// Cephes' polynomial for `e^r` on |r| <= ln 2 / 2, then `2^n` applied as
-/// two normal powers of two `2^(n >> 1) * 2^(n - (n >> 1))`, so that the
-/// last product alone rounds: results above f32's range become +inf
-/// (x > 88.7228), results below the normal range become correctly scaled
-/// denormals (exp(-87.5) ~ 1e-38) and then 0 (x < -103.972); NaN comes
-/// back as it came; exp(+inf) = inf, exp(-inf) = 0. Error: at most 1 ulp
-/// from the correctly rounded result (a denormal's ulp is 2^-149); from the
-/// exact value, measured: at most 0.991 ulp over every f32 without FMAs,
-/// 1.011 with them (every third f32).
-///
-/// `tanh`: `x + x^3 Q(x^2)` for |x| < 0.55 (`Q` of degree 4 interpolating
-/// `(tanh x - x) / x^3` at Chebyshev nodes of x^2 in [0, 0.3025], error
-/// below 1.4e-8; it rounds to `x` itself for |x| < 1e-4, -0 and denormals
-/// included), else `sign(x) (1 - 2 / (e^(2|x|) + 1))` with the `exp` above
-/// on 2|x| clamped to 20 (where the formula is 1 in f32 already): +-1 from
-/// |x| > 9.01 on, infinities included. NaN propagates (the small path of a
-/// NaN lane is NaN). Error: at most 2 ulp from the correctly rounded
-/// result; from the exact value, measured: at most 1.46 ulp over every f32
-/// without FMAs, 1.47 with them (every third f32), near |x| = 0.55.
-fn expand_math(root: MlirOperation) {
-    let targets: Vec<MlirOperation> = ir::find(root, &["math.exp", "math.tanh"])
-        .into_iter()
-        .filter(|op| {
-            ir::print_type(ir::value_type(ir::result(*op, 0))) == "f32"
-        })
-        .collect();
-    // One copy of each constant per function, at its entry: an 8,000-op
-    // chain expanded 40,000 constants that every later pass walked.
-    let mut constants: HashMap<(usize, u64, bool), MlirValue> = HashMap::new();
-    for op in targets {
-        let m = MathBuilder::new(op, &mut constants);
-        let x = ir::operand(op, 0);
-        let value = if ir::name(op) == "math.exp" { m.exp(x) } else { m.tanh(x) };
-        crate::remark(op, &format!("strata-vectorize: f32 {} expanded into arithmetic so that it vectorizes", ir::name(op)));
-        ir::replace_op(op, &[value]);
-    }
-}
-
-/// `arith` f32 code inserted before one op (see [`expand_math`]).
-struct MathBuilder<'a> {
-    b: Builder,
-    at: MlirOperation,
-    /// The entry block of the enclosing function (where constants go), if
-    /// there is one.
-    entry: Option<sys::MlirBlock>,
-    /// Constants made so far, by (entry block, bits, integer).
-    constants: std::cell::RefCell<&'a mut HashMap<(usize, u64, bool), MlirValue>>,
-    loc: sys::MlirLocation,
-    f32t: MlirType,
-    i32t: MlirType,
-    /// `#arith.fastmath<contract>`, built once: parsing attribute text per
-    /// op was a fifth of a long chain's compile time.
-    contract: sys::MlirAttribute,
-}
-
-/// `arith.cmpf` predicates.
-const OGT: i64 = 2;
-const OGE: i64 = 3;
-const OLT: i64 = 4;
-const UNO: i64 = 14;
-
-impl<'a> MathBuilder<'a> {
-    fn new(at: MlirOperation, constants: &'a mut HashMap<(usize, u64, bool), MlirValue>) -> Self {
-        let b = Builder::of_op(at);
-        let (f32t, i32t) = (b.ty("f32"), b.ty("i32"));
-        let contract = b.attr("#arith.fastmath<contract>");
-        let mut f = ir::parent(at);
-        while !f.ptr.is_null() && ir::name(f) != "func.func" {
-            f = ir::parent(f);
-        }
-        let entry = (!f.ptr.is_null()).then(|| ir::first_block(ir::region(f, 0))).filter(|b| !b.ptr.is_null());
-        MathBuilder { b, at, entry, constants: std::cell::RefCell::new(constants), loc: ir::location(at), f32t, i32t, contract }
-    }
-
-    /// The constant `value` of type `ty`, made once per function.
-    fn constant(&self, key: (u64, bool), ty: MlirType, value: sys::MlirAttribute) -> MlirValue {
-        let Some(entry) = self.entry else {
-            let op = self.b.op("arith.constant", self.loc, &[], &[ty], &[("value", value)], 0);
-            return ir::result(ir::insert_before(self.at, op), 0);
-        };
-        let k = (entry.ptr as usize, key.0, key.1);
-        if let Some(v) = self.constants.borrow().get(&k) {
-            return *v;
-        }
-        let op = self.b.op("arith.constant", self.loc, &[], &[ty], &[("value", value)], 0);
-        // SAFETY: a detached op into a live block, at its start.
-        unsafe { sys::mlirBlockInsertOwnedOperation(entry, 0, op) };
-        let v = ir::result(op, 0);
-        self.constants.borrow_mut().insert(k, v);
-        v
-    }
-
-    fn emit(&self, name: &str, operands: &[MlirValue], ty: MlirType, attrs: &[(&str, sys::MlirAttribute)]) -> MlirValue {
-        ir::result(ir::insert_before(self.at, self.b.op(name, self.loc, operands, &[ty], attrs, 0)), 0)
-    }
-
-    /// The f32 constant nearest the 10 significant digits of `v` (what
-    /// the text `{v:.9e} : f32` means), built without parsing.
-    fn c(&self, v: f64) -> MlirValue {
-        let nearest: f32 = format!("{v:.9e}").parse().unwrap_or(v as f32);
-        // SAFETY: a float attribute of a live type; exact, as `nearest` is an f32.
-        let value = unsafe { sys::mlirFloatAttrDoubleGet(self.b.ctx, self.f32t, nearest as f64) };
-        self.constant((nearest.to_bits() as u64, false), self.f32t, value)
-    }
-
-    fn ci(&self, v: i32) -> MlirValue {
-        // SAFETY: an integer attribute of a live type.
-        let value = unsafe { sys::mlirIntegerAttrGet(self.i32t, v as i64) };
-        self.constant((v as u32 as u64, true), self.i32t, value)
-    }
-
-    /// A binary f32 op. Multiplies and adds may contract into fused
-    /// multiply-adds where the CPU has them (fewer instructions, one
-    /// rounding fewer; the bounds hold either way).
-    fn f(&self, name: &str, x: MlirValue, y: MlirValue) -> MlirValue {
-        let contract = [("fastmath", self.contract)];
-        let attrs: &[(&str, sys::MlirAttribute)] = if name == "arith.divf" { &[] } else { &contract };
-        self.emit(name, &[x, y], self.f32t, attrs)
-    }
-
-    fn i(&self, name: &str, x: MlirValue, y: MlirValue) -> MlirValue {
-        self.emit(name, &[x, y], self.i32t, &[])
-    }
-
-    fn cmp(&self, predicate: i64, x: MlirValue, y: MlirValue) -> MlirValue {
-        // SAFETY: types and attributes built in a live context.
-        let (i1, predicate) = unsafe {
-            (sys::mlirIntegerTypeGet(self.b.ctx, 1), sys::mlirIntegerAttrGet(sys::mlirIntegerTypeGet(self.b.ctx, 64), predicate))
-        };
-        self.emit("arith.cmpf", &[x, y], i1, &[("predicate", predicate)])
-    }
-
-    fn select(&self, c: MlirValue, x: MlirValue, y: MlirValue) -> MlirValue {
-        self.emit("arith.select", &[c, x, y], self.f32t, &[])
-    }
-
-    /// `a * x^n + ... + z` by Horner's rule, coefficients highest first.
-    fn horner(&self, x: MlirValue, coefficients: &[f64]) -> MlirValue {
-        let mut p = self.c(coefficients[0]);
-        for k in &coefficients[1..] {
-            p = self.f("arith.addf", self.f("arith.mulf", p, x), self.c(*k));
-        }
-        p
-    }
-
-    /// `2^e` for an integer `e` in the normal exponents [-126, 127].
-    fn pow2(&self, e: MlirValue) -> MlirValue {
-        let bits = self.i("arith.shli", self.i("arith.addi", e, self.ci(127)), self.ci(23));
-        self.emit("arith.bitcast", &[bits], self.f32t, &[])
-    }
-
-    /// `(e^r, n)` with `x = n ln 2 + r`, for a clamped (not NaN) `x`.
-    fn exp_parts(&self, x: MlirValue) -> (MlirValue, MlirValue) {
-        let t = self.f("arith.addf", self.f("arith.mulf", x, self.c(std::f64::consts::LOG2_E)), self.c(0.5));
-        let n = self.emit("math.floor", &[t], self.f32t, &[]);
-        let r = self.f("arith.subf", x, self.f("arith.mulf", n, self.c(0.693359375)));
-        let r = self.f("arith.subf", r, self.f("arith.mulf", n, self.c(-2.12194440e-4)));
-        let p = self.horner(r, &[1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
-        let r2 = self.f("arith.mulf", r, r);
-        let p = self.f("arith.addf", self.f("arith.addf", self.f("arith.mulf", p, r2), r), self.c(1.0));
-        (p, self.emit("arith.fptosi", &[n], self.i32t, &[]))
-    }
-
-    fn exp(&self, x: MlirValue) -> MlirValue {
-        // Clamped by selects that send NaN to the lower bound (LLVM makes
-        // each a single max/min instruction on x86).
-        let lo = self.c(-104.0);
-        let xc = self.select(self.cmp(OGT, x, lo), x, lo);
-        let hi = self.c(89.0);
-        let xc = self.select(self.cmp(OLT, xc, hi), xc, hi);
-        let (p, n) = self.exp_parts(xc);
-        // n in [-150, 129]: two halves, each a normal power of two; p * 2^n1
-        // is exact, the second product rounds once (to a denormal, to inf).
-        let n1 = self.i("arith.shrsi", n, self.ci(1));
-        let n2 = self.i("arith.subi", n, n1);
-        let v = self.f("arith.mulf", self.f("arith.mulf", p, self.pow2(n1)), self.pow2(n2));
-        self.select(self.cmp(UNO, x, x), x, v)
-    }
-
-    fn tanh(&self, x: MlirValue) -> MlirValue {
-        // Both paths on |x|, the sign copied back at the end (tanh is odd):
-        // one instruction, and it keeps tanh(-0) = -0.
-        let ax = self.emit("math.absf", &[x], self.f32t, &[]);
-        let u = self.f("arith.mulf", ax, ax);
-        let q = self.horner(
-            u,
-            &[-6.610227832979052e-3, 2.130938866695684e-2, -5.3909428828492235e-2, 1.333311372903611e-1, -3.3333332007977573e-1],
-        );
-        // Rounds to |x| itself for |x| < 1e-4 (|x|^3 / 3 is below half an
-        // ulp there); a denormal's square is 0.
-        let small = self.f("arith.addf", ax, self.f("arith.mulf", ax, self.f("arith.mulf", u, q)));
-        // e^(2|x|), 2|x| clamped to 20 (where 1 - 2 / (e + 1) is 1 in f32;
-        // NaN goes to 20 too, and takes the small path below): n <= 29, one
-        // power of two, no edges to handle.
-        let y = self.f("arith.addf", ax, ax);
-        let twenty = self.c(20.0);
-        let y = self.select(self.cmp(OLT, y, twenty), y, twenty);
-        let (p, n) = self.exp_parts(y);
-        let e = self.f("arith.mulf", p, self.pow2(n));
-        let big = self.f("arith.subf", self.c(1.0), self.f("arith.divf", self.c(2.0), self.f("arith.addf", e, self.c(1.0))));
-        let t = self.select(self.cmp(OGE, ax, self.c(0.55)), big, small);
-        self.f("math.copysign", t, x)
-    }
 }

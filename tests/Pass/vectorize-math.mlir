@@ -6,12 +6,49 @@
 // RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(strata-lower-to-affine,strata-vectorize)' | FileCheck %s
 // RUN: strata-opt %s --strata-target=znver3 --strata-pipeline=O3 | FileCheck %s --check-prefix=LLVM
 
+// Each use is a call of one private, always-inlined function per type, so
+// that a long chain does not carry the ~40-op expansion at every use.
 // CHECK-LABEL: func.func @ex(
 // CHECK-NOT: math.exp
 // CHECK: scf.for
 // CHECK: %[[X:[0-9]+]] = vector.load
+// CHECK: %[[R:[0-9]+]] = func.call @__strata_exp_f32x8(%[[X]]) : (vector<8xf32>) -> vector<8xf32>
+// CHECK: vector.store %[[R]]
+// The leftover elements get the scalar expansion.
+// CHECK: affine.parallel (%{{.*}}) = (32) to (37)
+// CHECK: func.call @__strata_exp_f32(%{{.*}}) : (f32) -> f32
+func.func @ex(%x: tensor<37xf32>) -> tensor<37xf32> {
+  %e = strata.exp %x : tensor<37xf32>
+  return %e : tensor<37xf32>
+}
+
+// CHECK-LABEL: func.func @th(
+// CHECK-NOT: math.tanh
+// CHECK: func.call @__strata_tanh_f32x8(%{{.*}}) : (vector<8xf32>) -> vector<8xf32>
+// CHECK: func.call @__strata_tanh_f32(%{{.*}}) : (f32) -> f32
+func.func @th(%x: tensor<37xf32>) -> tensor<37xf32> {
+  %t = strata.tanh %x : tensor<37xf32>
+  return %t : tensor<37xf32>
+}
+
+// A second use of the same type calls the same function.
+// CHECK-LABEL: func.func @ex_twice(
+// CHECK: func.call @__strata_exp_f32x8(
+// CHECK: func.call @__strata_exp_f32x8(
+// CHECK-NOT: func.func private @__strata_exp_f32x8_1
+func.func @ex_twice(%x: tensor<37xf32>) -> tensor<37xf32> {
+  %e = strata.exp %x : tensor<37xf32>
+  %f = strata.exp %e : tensor<37xf32>
+  return %f : tensor<37xf32>
+}
+
+// The vector expansion of exp:
+// CHECK-LABEL: func.func private @__strata_exp_f32x8(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: vector<8xf32>) -> vector<8xf32>
+// CHECK-SAME: llvm.linkage = #llvm.linkage<internal>, passthrough = ["alwaysinline"]
 // Clamped to [-104, 89], NaN to the lower bound.
-// CHECK: %[[GT:[0-9]+]] = arith.cmpf ogt, %[[X]], %[[LO:[a-z0-9_]+]] : vector<8xf32>
+// CHECK: %[[LO:[a-z0-9_]+]] = arith.constant dense<-1.040000e+02> : vector<8xf32>
+// CHECK: %[[GT:[0-9]+]] = arith.cmpf ogt, %[[X]], %[[LO]] : vector<8xf32>
 // CHECK: arith.select %[[GT]], %[[X]], %[[LO]] : vector<8xi1>, vector<8xf32>
 // CHECK: arith.cmpf olt
 // CHECK: math.floor {{.*}} : vector<8xf32>
@@ -22,34 +59,31 @@
 // CHECK: arith.bitcast {{.*}} : vector<8xi32> to vector<8xf32>
 // CHECK: %[[NAN:[0-9]+]] = arith.cmpf uno, %[[X]], %[[X]] : vector<8xf32>
 // CHECK: %[[R:[0-9]+]] = arith.select %[[NAN]], %[[X]], %{{[0-9]+}} : vector<8xi1>, vector<8xf32>
-// CHECK: vector.store %[[R]]
-// The leftover elements get the same expansion.
-// CHECK: affine.parallel (%{{.*}}) = (32) to (37)
-// CHECK: arith.cmpf uno
-func.func @ex(%x: tensor<37xf32>) -> tensor<37xf32> {
-  %e = strata.exp %x : tensor<37xf32>
-  return %e : tensor<37xf32>
-}
+// CHECK: return %[[R]] : vector<8xf32>
 
-// CHECK-LABEL: func.func @th(
-// CHECK-NOT: math.tanh
-// CHECK: scf.for
-// CHECK: %[[X:[0-9]+]] = vector.load
-// Both paths on |x|: the polynomial for |x| < 0.55, 1 - 2 / (e^(2|x|) + 1)
-// beyond, and x's sign copied back.
+// The scalar one, for the leftover elements:
+// CHECK-LABEL: func.func private @__strata_exp_f32(
+// CHECK: math.floor {{.*}} : f32
+// CHECK: arith.cmpf uno
+// CHECK: return {{.*}} : f32
+
+// The vector expansion of tanh: both paths on |x|, the polynomial for
+// |x| < 0.55, 1 - 2 / (e^(2|x|) + 1) beyond, and x's sign copied back.
+// CHECK-LABEL: func.func private @__strata_tanh_f32x8(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: vector<8xf32>) -> vector<8xf32>
 // CHECK: %[[AX:[0-9]+]] = math.absf %[[X]] : vector<8xf32>
 // CHECK: math.floor
 // CHECK: arith.divf {{.*}} : vector<8xf32>
 // CHECK: %[[BIG:[0-9]+]] = arith.cmpf oge, %[[AX]]
 // CHECK: %[[T:[0-9]+]] = arith.select %[[BIG]], %{{[0-9]+}}, %{{[0-9]+}} : vector<8xi1>, vector<8xf32>
 // CHECK: %[[R:[0-9]+]] = math.copysign %[[T]], %[[X]] {{.*}}: vector<8xf32>
-// CHECK: vector.store %[[R]]
-func.func @th(%x: tensor<37xf32>) -> tensor<37xf32> {
-  %t = strata.tanh %x : tensor<37xf32>
-  return %t : tensor<37xf32>
-}
+// CHECK: return %[[R]]
+// CHECK-LABEL: func.func private @__strata_tanh_f32(
 
 // No libm call or intrinsic for them is left.
 // LLVM-NOT: {{llvm.intr.(exp|tanh)|@expf|@tanhf}}
+// The expansions reach LLVM internal and always inlined, so the machine
+// code is the inline expansion's.
+// LLVM: llvm.func internal @__strata_exp_f32x8(%{{.*}}: vector<8xf32>) -> vector<8xf32> attributes {passthrough = ["alwaysinline"]
 // LLVM: llvm.intr.floor
 // LLVM-NOT: {{llvm.intr.(exp|tanh)|@expf|@tanhf}}
