@@ -873,6 +873,34 @@ fn iteration(p: &[i64]) -> String {
     }
 }
 
+/// The accesses of `op`'s body (by op) that might race with another
+/// access of it, for the run-time checker to watch: each one of a pair the
+/// check does not prove independent (a proven race, or what it cannot
+/// decide), and every access to a buffer an unknown call also receives.
+/// The rest are proven never to touch an element another iteration
+/// writes, so watching them could find nothing. `None` when `op` is not a
+/// loop the check models: watch everything.
+pub(crate) fn watched_accesses(op: MlirOperation) -> Option<std::collections::HashSet<usize>> {
+    let lp = Loop::of(op)?;
+    let accesses = collect(&lp);
+    let mut watched = std::collections::HashSet::new();
+    for (i, x) in accesses.list.iter().enumerate() {
+        if accesses.unknown.iter().any(|(_, b)| b.ptr == x.buffer.ptr) {
+            watched.insert(x.op.ptr as usize);
+        }
+        for y in &accesses.list[i..] {
+            if x.buffer.ptr != y.buffer.ptr || (x.kind == Kind::Read && y.kind == Kind::Read) {
+                continue;
+            }
+            if !matches!(judge(&lp, &accesses.domains, x, y), Verdict::Independent) {
+                watched.insert(x.op.ptr as usize);
+                watched.insert(y.op.ptr as usize);
+            }
+        }
+    }
+    Some(watched)
+}
+
 impl CheckRaces {
     /// Checks one loop; `Err` if a race was reported as an error.
     fn check(&self, lp: &Loop) -> Result<(), PassFailed> {

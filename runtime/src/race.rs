@@ -11,11 +11,13 @@
 //! access of the loop is recorded until its end. The first race is printed
 //! at `strata_race_end`, and [`races_found`] counts them.
 //!
-//! The table is direct-mapped (`2^18` entries in `2^12` lock stripes): an
-//! element whose entry another element took is forgotten, so a race can be
-//! missed on very large loops, but never reported falsely (each entry keeps
-//! its full key). Why our own: each access must cost a few nanoseconds
-//! with no allocation; a concurrent map crate allocates per entry.
+//! The table is direct-mapped (`2^18` entries, each with its own lock in
+//! its own cache line, so that an access costs one cache miss, not one for
+//! the entry and another for a lock stripe): an element whose entry
+//! another element took is forgotten, so a race can be missed on very
+//! large loops, but never reported falsely (each entry keeps its full
+//! key). Why our own: each access must cost a few nanoseconds with no
+//! allocation; a concurrent map crate allocates per entry.
 
 use std::{
     cell::UnsafeCell,
@@ -26,7 +28,6 @@ use std::{
 };
 
 const ENTRIES: usize = 1 << 18;
-const STRIPES: usize = 1 << 12;
 /// An absent writer or reader.
 const NONE: i64 = i64::MIN;
 
@@ -40,23 +41,31 @@ struct Entry {
     reader: i64,
 }
 
-struct Table {
-    locks: Vec<AtomicBool>,
-    entries: Vec<UnsafeCell<Entry>>,
+/// An entry and its lock, one cache line.
+#[repr(align(64))]
+struct Slot {
+    lock: AtomicBool,
+    entry: UnsafeCell<Entry>,
 }
 
-// SAFETY: an entry is only touched while its stripe's lock is held.
+struct Table {
+    slots: Vec<Slot>,
+}
+
+// SAFETY: an entry is only touched while its slot's lock is held.
 unsafe impl Sync for Table {}
 
-/// Allocated by the first checked loop (10 MiB), so that processes that
+/// Allocated by the first checked loop (16 MiB), so that processes that
 /// never check pay nothing.
 static TABLE: OnceLock<Table> = OnceLock::new();
 
 fn table() -> &'static Table {
     TABLE.get_or_init(|| Table {
-        locks: (0..STRIPES).map(|_| AtomicBool::new(false)).collect(),
-        entries: (0..ENTRIES)
-            .map(|_| UnsafeCell::new(Entry { buffer: 0, element: 0, epoch: 0, writer: NONE, reader: NONE }))
+        slots: (0..ENTRIES)
+            .map(|_| Slot {
+                lock: AtomicBool::new(false),
+                entry: UnsafeCell::new(Entry { buffer: 0, element: 0, epoch: 0, writer: NONE, reader: NONE }),
+            })
             .collect(),
     })
 }
@@ -77,14 +86,13 @@ pub struct Race {
     pub both_write: bool,
 }
 
-/// The entry of an element, and its stripe. Neighbouring elements of one
-/// buffer get neighbouring entries, so a loop that walks a buffer walks
-/// the table in order too (a hash of the element made every access a cache
-/// miss: 140 ns).
-fn slot(buffer: u64, element: i64) -> (usize, usize) {
+/// The entry of an element. Neighbouring elements of one buffer get
+/// neighbouring entries, so a loop that walks a buffer walks the table in
+/// order too (a hash of the element made every access a cache miss: 140
+/// ns).
+fn slot(buffer: u64, element: i64) -> usize {
     let base = (buffer.wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 32) as usize;
-    let i = base.wrapping_add(element as usize) % ENTRIES;
-    (i, (i / 16) % STRIPES)
+    base.wrapping_add(element as usize) % ENTRIES
 }
 
 fn record(race: Race) {
@@ -112,13 +120,13 @@ pub extern "C" fn strata_race_begin(line: i64, col: i64) {
 pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, write: i32) {
     let epoch = EPOCH.load(Ordering::Acquire);
     let t = table();
-    let (i, s) = slot(buffer as u64, element);
-    let lock = &t.locks[s];
+    let slot = &t.slots[slot(buffer as u64, element)];
+    let lock = &slot.lock;
     while lock.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
         std::hint::spin_loop();
     }
-    // SAFETY: the entry's stripe lock is held.
-    let e = unsafe { &mut *t.entries[i].get() };
+    // SAFETY: the entry's lock is held.
+    let e = unsafe { &mut *slot.entry.get() };
     if e.epoch != epoch || e.buffer != buffer as u64 || e.element != element {
         *e = Entry { buffer: buffer as u64, element, epoch, writer: NONE, reader: NONE };
     }
