@@ -41,3 +41,7 @@ config.environment["PATH"] = os.pathsep.join([tools_dir, llvm_bin, os.environ.ge
 config.environment["RUST_BACKTRACE"] = "0"
 config.substitutions.append(("%examples", os.path.join(repo, "examples")))
 config.substitutions.append(("%mlir_lib", os.path.join(llvm_prefix(), "lib")))
+# The names upstream MLIR's lit configuration gives its runtime libraries,
+# so that tests written in its manner read the same here.
+for lib in ["mlir_c_runner_utils", "mlir_runner_utils", "mlir_async_runtime"]:
+    config.substitutions.append((f"%{lib}", os.path.join(llvm_prefix(), "lib", f"lib{lib}.so")))

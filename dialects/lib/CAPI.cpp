@@ -10,6 +10,7 @@
 
 #include "mlir/CAPI/Registration.h"
 #include "mlir/CAPI/IR.h"
+#include "mlir/CAPI/Pass.h"
 #include "mlir/CAPI/Support.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -29,6 +30,31 @@ void strataPrintRegisteredPasses(void) {
   // A closed pipe (`strata-opt --list-passes | head`) is not an error of
   // ours; without this, LLVM reports it as fatal at exit.
   llvm::outs().clear_error();
+}
+
+void strataPassManagerEnableImplicitNesting(MlirPassManager passManager) {
+  unwrap(passManager)->setNesting(mlir::OpPassManager::Nesting::Implicit);
+}
+
+bool strataUpstreamPassAnchor(MlirStringRef name, MlirStringCallback callback,
+                              void *userData) {
+  const mlir::PassInfo *info = mlir::PassInfo::lookup(unwrap(name));
+  if (!info)
+    return false;
+  // An op-agnostic manager that takes any pass as it is (a textual
+  // pipeline would refuse a func.func pass here); the pass then says what
+  // it is anchored on.
+  mlir::OpPassManager pm(mlir::OpPassManager::Nesting::Implicit);
+  if (mlir::failed(info->addToPipeline(
+          pm, "", [](const llvm::Twine &) { return mlir::failure(); })))
+    return false;
+  for (mlir::Pass &pass : pm.getPasses()) {
+    if (std::optional<llvm::StringRef> op = pass.getOpName()) {
+      callback(wrap(*op), userData);
+      return true;
+    }
+  }
+  return false;
 }
 
 MlirModule strataParseModule(MlirContext context, MlirStringRef source,

@@ -20,6 +20,13 @@ mod ffi {
     unsafe extern "C" {
         pub fn mlirGetDialectHandle__strata__() -> MlirDialectHandle;
         pub fn strataPrintRegisteredPasses();
+        pub fn strataRegisterUpstreamTestPasses();
+        pub fn strataPassManagerEnableImplicitNesting(pm: mlir_sys::MlirPassManager);
+        pub fn strataUpstreamPassAnchor(
+            name: mlir_sys::MlirStringRef,
+            callback: mlir_sys::MlirStringCallback,
+            user_data: *mut std::ffi::c_void,
+        ) -> bool;
         pub fn strataParseModule(
             context: mlir_sys::MlirContext,
             source: mlir_sys::MlirStringRef,
@@ -49,6 +56,40 @@ pub fn print_upstream_pass_registry() {
     let _ = std::io::stdout().flush();
     // SAFETY: reads the global registry, writes to stdout; no arguments.
     unsafe { ffi::strataPrintRegisteredPasses() }
+}
+
+/// Lets `pm` nest passes under the op they are anchored on implicitly, as
+/// mlir-opt's pass managers do (a `func.func` pass given as a flag runs on
+/// every function of the module).
+pub fn enable_implicit_nesting(pm: mlir_sys::MlirPassManager) {
+    // SAFETY: a live pass manager.
+    unsafe { ffi::strataPassManagerEnableImplicitNesting(pm) }
+}
+
+/// The op the registered upstream pass `name` is anchored on (`func.func`
+/// for `convert-vector-to-scf`); `None` for an unknown name, a registered
+/// pipeline, or a pass that runs on any op.
+pub fn upstream_pass_anchor(name: &str) -> Option<String> {
+    unsafe extern "C" fn collect(s: mlir_sys::MlirStringRef, data: *mut std::ffi::c_void) {
+        // SAFETY: `data` is the String below; MLIR passes a valid slice.
+        unsafe {
+            let bytes = std::slice::from_raw_parts(s.data as *const u8, s.length);
+            (*(data as *mut String)).push_str(&String::from_utf8_lossy(bytes));
+        }
+    }
+    let mut out = String::new();
+    let name_ref = mlir_sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() };
+    // SAFETY: `name` and `out` outlive the call.
+    let found = unsafe { ffi::strataUpstreamPassAnchor(name_ref, Some(collect), &mut out as *mut String as *mut _) };
+    found.then_some(out)
+}
+
+/// Registers upstream's test passes that `mlir-opt` has and upstream's CPU
+/// integration tests use (`test-lower-to-llvm`, ...), in MLIR's global pass
+/// registry. Call once, with the other upstream passes.
+pub fn register_upstream_test_passes() {
+    // SAFETY: adds entries to the global registry; no arguments.
+    unsafe { ffi::strataRegisterUpstreamTestPasses() }
 }
 
 /// A context that knows every upstream dialect, `strata`, and the LLVM IR

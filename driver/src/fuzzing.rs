@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use melior::{ir::operation::OperationLike, pass::PassManager, Context};
+use melior::{ir::operation::OperationLike, Context};
 use strata_passes::{
     levels::{self, Level},
     pipeline::Pipeline,
@@ -43,7 +43,7 @@ fn compile_chunk(context: &Context, text: &str, name: &str, level: Level) -> boo
     let Some(module) = strata_dialect::parse_module(context, text, name) else {
         return false;
     };
-    let pm = PassManager::new(context);
+    let pm = strata_passes::pipeline::module_pass_manager(context);
     if levels::pipeline(level).add_to(&pm, "builtin.module").is_err() {
         return false;
     }
@@ -89,7 +89,7 @@ pub fn pipeline_text(text: &str) -> bool {
     let _ = pipeline.to_text();
     let _ = pipeline.steps();
     CONTEXT.with(|context| {
-        let pm = PassManager::new(context);
+        let pm = strata_passes::pipeline::module_pass_manager(context);
         pipeline.add_to(&pm, "builtin.module").is_ok()
     })
 }

@@ -42,7 +42,6 @@ use std::{ffi::CString, fmt};
 
 use melior::{
     ir::Module,
-    pass::PassManager,
     Context,
 };
 use mlir_sys as sys;
@@ -590,7 +589,7 @@ impl Kernel {
         };
         // One pass manager per step, so that a failure names its pass.
         for step in pipeline.steps().map_err(|e| Error::Pipeline(e.to_string()))? {
-            let pm = PassManager::new(ctx);
+            let pm = strata_passes::pipeline::module_pass_manager(ctx);
             let one = Pipeline { anchor: pipeline.anchor.clone(), elements: vec![step.clone()] };
             one.add_to(&pm, "builtin.module").map_err(|e| Error::Pipeline(e.to_string()))?;
             // SAFETY: the module and the pass manager share the context.

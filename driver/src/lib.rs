@@ -2,6 +2,7 @@
 //! the end-to-end issue, `strata-run`): reading MLIR text, reporting
 //! diagnostics with locations, running pipelines.
 
+pub mod cli;
 pub mod diagnostics;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -13,7 +13,6 @@ use melior::{
         operation::{OperationLike, OperationPrintingFlags},
         Module,
     },
-    pass::PassManager,
     Context, StringRef,
 };
 use strata_passes::{
@@ -51,7 +50,8 @@ pub struct OptArgs {
     /// What code generation may assume: `host` (the default) or an LLVM CPU
     /// name (`znver3`, `skylake-avx512`, `x86-64-v3`), optionally followed by
     /// `,+feature,-feature`. Attached to the module as `strata.target` when a
-    /// pipeline runs; a module that has one keeps it unless this is given.
+    /// pipeline with a strata-* pass runs (or when this is given); a module
+    /// that has one keeps it unless this is given.
     #[arg(long = "strata-target", value_name = "NAME")]
     pub strata_target: Option<String>,
     /// The default pipeline's race check (`strata-check-races`): `error`
@@ -61,9 +61,11 @@ pub struct OptArgs {
     /// Process each chunk between `// -----` lines on its own.
     #[arg(long = "split-input-file")]
     pub split_input_file: bool,
-    /// Check diagnostics against `// expected-error...` comments.
-    #[arg(long = "verify-diagnostics")]
-    pub verify_diagnostics: bool,
+    /// Check diagnostics against `// expected-error...` comments: `all`
+    /// (the default: an unexpected diagnostic fails too) or `only-expected`.
+    #[arg(long = "verify-diagnostics", value_name = "all|only-expected", num_args = 0..=1, require_equals = true,
+          default_missing_value = "all", value_parser = ["all", "only-expected"])]
+    pub verify_diagnostics: Option<String>,
     /// Print the IR after every pass.
     #[arg(long = "mlir-print-ir-after-all")]
     pub print_ir_after_all: bool,
@@ -89,6 +91,26 @@ pub struct OptArgs {
     /// Print with local scope (no alias tables at the top).
     #[arg(long = "mlir-print-local-scope")]
     pub print_local_scope: bool,
+    /// Print the IR dumps of --mlir-print-ir-* for the whole module, not
+    /// only the op the pass ran on (mlir-opt's flag).
+    #[arg(long = "mlir-print-ir-module-scope")]
+    pub print_ir_module_scope: bool,
+    /// With --mlir-print-ir-after-all: only after passes that changed the IR.
+    #[arg(long = "mlir-print-ir-after-change")]
+    pub print_ir_after_change: bool,
+    /// Print elements attributes with more elements than this as
+    /// `dense_resource<__elided__>` (mlir-opt's flag).
+    #[arg(long = "mlir-elide-elementsattrs-if-larger", value_name = "N")]
+    pub elide_elements_attrs: Option<usize>,
+    /// Print locations in their pretty form (implies debug info).
+    #[arg(long = "mlir-pretty-debuginfo")]
+    pub pretty_debuginfo: bool,
+    /// Run passes on one thread (mlir-opt's flag).
+    #[arg(long = "mlir-disable-threading")]
+    pub disable_threading: bool,
+    /// Print the pipeline that will run, on standard error, before it runs.
+    #[arg(long = "dump-pass-pipeline")]
+    pub dump_pass_pipeline: bool,
     /// Accept ops of dialects that are not registered.
     #[arg(long = "allow-unregistered-dialect")]
     pub allow_unregistered_dialect: bool,
@@ -116,14 +138,15 @@ pub enum OptError {
     Reported,
 }
 
-/// Parses the command line. Flags clap does not know (`--cse`,
+/// Parses the command line, in any spelling LLVM's tools accept
+/// ([`crate::cli`]). Flags clap does not know (`--cse`, `-cse`,
 /// `--strata-tile=tile-sizes=8`) are pass flags, kept in order.
 pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<OptArgs, clap::Error> {
     let command = OptArgs::command();
     let known: Vec<String> = command.get_arguments().filter_map(|a| a.get_long()).map(str::to_string).collect();
     let mut clap_args = Vec::new();
     let mut pass_flags = Vec::new();
-    for (i, arg) in args.into_iter().enumerate() {
+    for (i, arg) in crate::cli::llvm_spellings(args).into_iter().enumerate() {
         let text = arg.to_string_lossy().into_owned();
         if i > 0 {
             if let Some(flag) = text.strip_prefix("--") {
@@ -164,7 +187,8 @@ fn pipeline_of(args: &OptArgs) -> Result<Option<Pipeline>, OptError> {
         return Ok(Some(levels::pipeline_with(level, races)));
     }
     if !args.pass_flags.is_empty() {
-        return Ok(Some(Pipeline { anchor: "builtin.module".into(), elements: args.pass_flags.clone() }));
+        let elements = strata_passes::pipeline::nest_implicitly(args.pass_flags.clone(), "builtin.module");
+        return Ok(Some(Pipeline { anchor: "builtin.module".into(), elements }));
     }
     Ok(None)
 }
@@ -223,6 +247,12 @@ pub fn run(args: &OptArgs) -> Result<(), OptError> {
         return Ok(());
     }
     let pipeline = pipeline_of(args)?;
+    // MLIR aborts the process on this combination; mlir-opt's message.
+    if args.print_ir_module_scope && !args.disable_threading && (args.print_ir_after_all || args.print_ir_before_all || args.print_ir_after_failure) {
+        return Err(OptError::Message(
+            "IR print for module scope can't be setup on a pass-manager without disabling multi-threading first (add --mlir-disable-threading)".into(),
+        ));
+    }
     // A bad name is reported once, before any chunk runs.
     crate::target::from_flag(args.strata_target.as_deref()).map_err(|e| OptError::Message(e.to_string()))?;
     let (name, source) = read_input(&args.input)?;
@@ -231,15 +261,21 @@ pub fn run(args: &OptArgs) -> Result<(), OptError> {
     strata_passes::register_upstream_passes();
     let context = strata_dialect::new_context();
     context.set_allow_unregistered_dialects(args.allow_unregistered_dialect);
+    if args.disable_threading {
+        context.enable_multi_threading(false);
+    }
     let collector = Collector::attach(&context);
-    if args.verify_diagnostics {
+    if args.verify_diagnostics.is_some() {
         strata_dialect::set_print_op_on_diagnostic(&context, false);
     } else {
         collector.echo_to_stderr(&name, &source);
     }
+    if let (Some(pipeline), true) = (&pipeline, args.dump_pass_pipeline) {
+        eprintln!("Pass Manager with {} passes:\n{}", pipeline.elements.len(), pipeline.to_text());
+    }
     if let Some(pipeline) = &pipeline {
         // Report a bad pipeline once, before any chunk runs.
-        pipeline.add_to(&PassManager::new(&context), "builtin.module").map_err(|e| OptError::Message(e.to_string()))?;
+        pipeline.add_to(&strata_passes::pipeline::module_pass_manager(&context), "builtin.module").map_err(|e| OptError::Message(e.to_string()))?;
     }
 
     let mut outputs = Vec::new();
@@ -249,9 +285,9 @@ pub fn run(args: &OptArgs) -> Result<(), OptError> {
         let padded = format!("{}{}", "\n".repeat(chunk.first_line - 1), chunk.text);
         let result = process_chunk(&context, args, pipeline.as_ref(), &name, &padded);
         let diags = collector.take();
-        if args.verify_diagnostics {
+        if let Some(level) = &args.verify_diagnostics {
             let failures = match parse_expectations(chunk.text, chunk.first_line) {
-                Ok(expected) => check(&name, &expected, &diags),
+                Ok(expected) => check(&name, &expected, &diags, level == "only-expected"),
                 Err(bad) => vec![format!("{name}:{}:{}: error: {}", bad.line, bad.col, bad.message)],
             };
             for f in &failures {
@@ -311,12 +347,16 @@ fn process_chunk(
 ) -> Result<String, ()> {
     let module = strata_dialect::parse_module(context, text, name).ok_or(())?;
     if let Some(pipeline) = pipeline {
+        // The target is what strata-* passes read; a pipeline of upstream
+        // passes alone leaves the module as mlir-opt would.
         let op = module.as_operation().to_raw();
-        match crate::target::for_module(op, args.strata_target.as_deref()) {
-            Ok(target) => target.attach(op),
-            Err(e) => {
-                eprintln!("{name}: error: {e}");
-                return Err(());
+        if pipeline.mentions_strata_pass() || args.strata_target.is_some() {
+            match crate::target::for_module(op, args.strata_target.as_deref()) {
+                Ok(target) => target.attach(op),
+                Err(e) => {
+                    eprintln!("{name}: error: {e}");
+                    return Err(());
+                }
             }
         }
         run_pipeline(context, args, pipeline, &module).map_err(|e| {
@@ -329,14 +369,20 @@ fn process_chunk(
     if !text.ends_with('\n') {
         text.push('\n');
     }
+    // mlir-opt ends each printed op with a blank line (also before each
+    // `// -----` of --split-input-file); outputs compare equal with `diff`.
+    text.push('\n');
     Ok(text)
 }
 
 /// How IR is printed, for the output and for IR dumps alike.
 fn printing_flags(args: &OptArgs) -> OperationPrintingFlags {
     let mut flags = OperationPrintingFlags::new();
-    if args.print_debuginfo {
-        flags = flags.enable_debug_info(true, false);
+    if args.print_debuginfo || args.pretty_debuginfo {
+        flags = flags.enable_debug_info(true, args.pretty_debuginfo);
+    }
+    if let Some(limit) = args.elide_elements_attrs {
+        flags = flags.elide_large_elements_attributes(limit);
     }
     if args.print_op_generic {
         flags = flags.print_generic_operation_form();
@@ -350,7 +396,7 @@ fn printing_flags(args: &OptArgs) -> OperationPrintingFlags {
 /// `Err(Some(message))`: the pipeline could not be built; `Err(None)`: a
 /// pass failed and its diagnostics were emitted.
 fn run_pipeline(context: &Context, args: &OptArgs, pipeline: &Pipeline, module: &Module) -> Result<(), Option<String>> {
-    let pm = PassManager::new(context);
+    let pm = strata_passes::pipeline::module_pass_manager(context);
     pipeline.add_to(&pm, "builtin.module").map_err(|e| Some(e.to_string()))?;
     if args.print_ir_after_all || args.print_ir_before_all || args.print_ir_after_failure {
         let flags = printing_flags(args);
@@ -361,8 +407,8 @@ fn run_pipeline(context: &Context, args: &OptArgs, pipeline: &Pipeline, module: 
                 pm.to_raw(),
                 args.print_ir_before_all,
                 args.print_ir_after_all,
-                false,
-                false,
+                args.print_ir_module_scope,
+                args.print_ir_after_change,
                 args.print_ir_after_failure,
                 flags.to_raw(),
                 no_tree.to_raw(),

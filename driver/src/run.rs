@@ -11,7 +11,8 @@ use crate::jit::{ArgKind, ArgType, Buffer, CompileOptions, ElemType, Kernel};
 #[derive(Parser, Debug)]
 #[command(name = "strata-run", version, about = "JIT-compiles an MLIR file (any level) and calls one function")]
 pub struct RunArgs {
-    /// The MLIR file.
+    /// The MLIR file; `-` or nothing reads standard input (as mlir-runner does).
+    #[arg(default_value = "-")]
     pub file: String,
     /// The function to call.
     #[arg(short = 'e', long = "entry-point", default_value = "main")]
@@ -68,8 +69,15 @@ pub const MAX_THREADS: usize = 256;
 
 /// Runs `strata-run`; `Err` is the one-line message to print.
 pub fn run(args: &RunArgs) -> Result<(), String> {
-    let source = std::fs::read(&args.file).map_err(|e| format!("cannot read input file '{}': {e}", args.file))?;
-    let source = String::from_utf8(source).map_err(|_| format!("input file '{}' is not UTF-8 text", args.file))?;
+    let source = if args.file == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+        bytes
+    } else {
+        std::fs::read(&args.file).map_err(|e| format!("cannot read input file '{}': {e}", args.file))?
+    };
+    let shown = if args.file == "-" { "<stdin>" } else { args.file.as_str() };
+    let source = String::from_utf8(source).map_err(|_| format!("input file '{shown}' is not UTF-8 text"))?;
     let source_of_count = if args.threads.is_some() { "--threads" } else { "STRATA_NUM_THREADS" };
     let threads = match args.threads {
         Some(n) => Some(n),
@@ -99,7 +107,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         target: args.strata_target.clone(),
         races: args.strata_races.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?,
     };
-    let kernel = Kernel::compile(&source, &args.file, &options).map_err(|e| e.to_string())?;
+    let kernel = Kernel::compile(&source, shown, &options).map_err(|e| e.to_string())?;
     for remark in kernel.remarks() {
         eprintln!("{remark}");
     }

@@ -61,9 +61,12 @@ pub(crate) fn remark(op: mlir_sys::MlirOperation, message: &str) {
     }
 }
 
-/// Registers every upstream MLIR pass the C API knows (once per process),
-/// so that pipeline text can name them.
+/// Registers every upstream MLIR pass the C API knows, and the test passes
+/// `mlir-opt` has (once per process), so that pipeline text can name them.
 pub fn register_upstream_passes() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(melior::utility::register_all_passes);
+    ONCE.call_once(|| {
+        melior::utility::register_all_passes();
+        strata_dialect::register_upstream_test_passes();
+    });
 }

@@ -20,6 +20,47 @@ use mlir_sys::{
 
 use crate::{options::PassOptions, registry, PipelineError};
 
+/// A pass manager for a module, as mlir-opt makes one: anchored on
+/// `builtin.module` and nesting implicitly, so that a `func.func` pass given
+/// to it (`-test-arith-emulate-wide-int`, `-convert-vector-to-scf`) runs
+/// on each function. (melior's `PassManager::new` is anchored on `any`,
+/// where such a pass is added as it is and then cannot run on the module.)
+pub fn module_pass_manager(context: &melior::Context) -> PassManager<'_> {
+    // SAFETY: a live context; the name outlives the call, which copies it.
+    let pm = unsafe {
+        PassManager::from_raw(mlir_sys::mlirPassManagerCreateOnOperation(context.to_raw(), StringRef::new("builtin.module").to_raw()))
+    };
+    strata_dialect::enable_implicit_nesting(pm.to_raw());
+    pm
+}
+
+/// Nests each upstream pass of `elements` under the op it is anchored on,
+/// as mlir-opt does with pass flags (`-convert-vector-to-scf
+/// -convert-vector-to-llvm` is `func.func(convert-vector-to-scf),
+/// convert-vector-to-llvm`); neighbours of one anchor share one nest.
+/// Textual pipelines never nest implicitly (MLIR's parser turns it off), so
+/// the flags' pipeline is nested here, before it becomes text.
+pub fn nest_implicitly(elements: Vec<Element>, root: &str) -> Vec<Element> {
+    crate::register_upstream_passes();
+    let mut out: Vec<Element> = Vec::new();
+    for element in elements {
+        let anchor = match &element {
+            Element::Pass { name, .. } if registry::lookup(name).is_none() => {
+                strata_dialect::upstream_pass_anchor(name).filter(|a| a != root)
+            }
+            _ => None,
+        };
+        match anchor {
+            Some(anchor) => match out.last_mut() {
+                Some(Element::Nest { anchor: last, elements }) if *last == anchor => elements.push(element),
+                _ => out.push(Element::Nest { anchor, elements: vec![element] }),
+            },
+            None => out.push(element),
+        }
+    }
+    out
+}
+
 /// One element of a pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Element {
@@ -60,6 +101,13 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Whether any element is a `strata-*` pass (which reads the module's
+    /// `strata.target`); a pipeline of upstream passes alone behaves, and
+    /// prints, exactly as under `mlir-opt`.
+    pub fn mentions_strata_pass(&self) -> bool {
+        self.elements.iter().any(Element::mentions_strata_pass)
+    }
+
     /// Parses `--pass-pipeline` text, which must name its root anchor.
     pub fn parse(text: &str) -> Result<Self, PipelineError> {
         let mut p = Parser { text, pos: 0 };

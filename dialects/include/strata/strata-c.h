@@ -9,6 +9,7 @@
 #define STRATA_C_H
 
 #include "mlir-c/IR.h"
+#include "mlir-c/Pass.h"
 #include "mlir-c/Support.h"
 
 #ifdef __cplusplus
@@ -21,6 +22,24 @@ MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Strata, strata);
 /// registered so far, with options) to standard output, as `mlir-opt
 /// --list-passes` does. The registry has no C API to enumerate it.
 MLIR_CAPI_EXPORTED void strataPrintRegisteredPasses(void);
+
+/// Lets passes anchored on another op than the pass manager's be added to
+/// it, nested under that op implicitly (`cse` and a `func.func` pass both
+/// on a module), as mlir-opt's pass managers do. The C API has no setter.
+MLIR_CAPI_EXPORTED void
+strataPassManagerEnableImplicitNesting(MlirPassManager passManager);
+
+/// The op the registered upstream pass `name` is anchored on (`func.func`
+/// for `convert-vector-to-scf`), sent to `callback`; false (nothing sent)
+/// for an unknown name, a pipeline, or an op-agnostic pass. What mlir-opt's
+/// implicit nesting of pass flags needs, which the C API cannot tell.
+MLIR_CAPI_EXPORTED bool strataUpstreamPassAnchor(MlirStringRef name,
+                                                 MlirStringCallback callback,
+                                                 void *userData);
+
+/// Registers the passes of upstream's test libraries that mlir-opt has and
+/// upstream's CPU integration tests use (`-test-lower-to-llvm`, ...).
+MLIR_CAPI_EXPORTED void strataRegisterUpstreamTestPasses(void);
 
 /// Parses `source` as `mlir-opt` does: several top-level ops are wrapped in
 /// an implicit `builtin.module`, and locations name `sourceName`. Returns a

@@ -6,7 +6,7 @@ use clap::Parser;
 use strata_driver::run::{run, RunArgs};
 
 fn main() -> ExitCode {
-    let args = match RunArgs::try_parse() {
+    let args = match RunArgs::try_parse_from(strata_driver::cli::llvm_spellings(std::env::args_os())) {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();
