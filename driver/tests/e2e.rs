@@ -1415,3 +1415,230 @@ fn masked_softmax_gives_exact_zeros() {
         }
     }
 }
+
+/// An escape-time Mandelbrot over an `h x w` grid, the escape loop an
+/// `scf.while` that stops when |z|^2 >= 4 or after `max` trips, in `f`
+/// (f32 or f64): Strata runs it on vectors with a lane mask.
+fn mandel_while(f: &str, h: usize, w: usize, max: i32) -> String {
+    format!(
+        r#"
+func.func @escape() -> tensor<{h}x{w}xi32> {{
+  %r = strata.map() : () -> tensor<{h}x{w}xi32> {{
+    %i = strata.index 0
+    %j = strata.index 1
+    %ii = arith.index_cast %i : index to i64
+    %jj = arith.index_cast %j : index to i64
+    %fi = arith.sitofp %ii : i64 to {f}
+    %fj = arith.sitofp %jj : i64 to {f}
+    %sx = arith.constant {sx:e} : {f}
+    %sy = arith.constant {sy:e} : {f}
+    %x0 = arith.constant -2.0 : {f}
+    %y0 = arith.constant -1.25 : {f}
+    %cr0 = arith.mulf %fj, %sx : {f}
+    %cr = arith.addf %cr0, %x0 : {f}
+    %ci0 = arith.mulf %fi, %sy : {f}
+    %ci = arith.addf %ci0, %y0 : {f}
+    %zero = arith.constant 0.0 : {f}
+    %four = arith.constant 4.0 : {f}
+    %two = arith.constant 2.0 : {f}
+    %n0 = arith.constant 0 : i32
+    %one = arith.constant 1 : i32
+    %max = arith.constant {max} : i32
+    %res:3 = scf.while (%x = %zero, %y = %zero, %n = %n0) : ({f}, {f}, i32) -> ({f}, {f}, i32) {{
+      %xx = arith.mulf %x, %x : {f}
+      %yy = arith.mulf %y, %y : {f}
+      %r2 = arith.addf %xx, %yy : {f}
+      %inside = arith.cmpf olt, %r2, %four : {f}
+      %more = arith.cmpi slt, %n, %max : i32
+      %go = arith.andi %inside, %more : i1
+      scf.condition(%go) %x, %y, %n : {f}, {f}, i32
+    }} do {{
+    ^bb0(%x: {f}, %y: {f}, %n: i32):
+      %xx = arith.mulf %x, %x : {f}
+      %yy = arith.mulf %y, %y : {f}
+      %xn0 = arith.subf %xx, %yy : {f}
+      %xn = arith.addf %xn0, %cr : {f}
+      %xy = arith.mulf %x, %y : {f}
+      %yn0 = arith.mulf %xy, %two : {f}
+      %yn = arith.addf %yn0, %ci : {f}
+      %n1 = arith.addi %n, %one : i32
+      scf.yield %xn, %yn, %n1 : {f}, {f}, i32
+    }}
+    strata.yield %res#2 : i32
+  }}
+  return %r : tensor<{h}x{w}xi32>
+}}
+
+// Collatz: trips until 1 (halving by a shift), capped at 500.
+func.func @collatz(%a: tensor<{w}xi64>) -> tensor<{w}xi32> {{
+  %r = strata.map(%a) : (tensor<{w}xi64>) -> tensor<{w}xi32> {{
+  ^bb0(%v: i64):
+    %one = arith.constant 1 : i64
+    %three = arith.constant 3 : i64
+    %n0 = arith.constant 0 : i32
+    %inc = arith.constant 1 : i32
+    %cap = arith.constant 500 : i32
+    %res:2 = scf.while (%x = %v, %n = %n0) : (i64, i32) -> (i64, i32) {{
+      %big = arith.cmpi sgt, %x, %one : i64
+      %more = arith.cmpi slt, %n, %cap : i32
+      %go = arith.andi %big, %more : i1
+      scf.condition(%go) %x, %n : i64, i32
+    }} do {{
+    ^bb0(%x: i64, %n: i32):
+      %low = arith.andi %x, %one : i64
+      %odd = arith.cmpi eq, %low, %one : i64
+      %t = arith.muli %x, %three : i64
+      %t1 = arith.addi %t, %one : i64
+      %h = arith.shrsi %x, %one : i64
+      %nx = arith.select %odd, %t1, %h : i64
+      %n1 = arith.addi %n, %inc : i32
+      scf.yield %nx, %n1 : i64, i32
+    }}
+    strata.yield %res#1 : i32
+  }}
+  return %r : tensor<{w}xi32>
+}}
+
+{newton_trips}
+{newton_root}
+"#,
+        sx = 3.0 / w as f64,
+        sy = 2.5 / h as f64,
+        newton_trips = newton(f, w, "newton", "i32", 1),
+        newton_root = newton(f, w, "newton_root", f, 0),
+    )
+}
+
+/// Newton's square root of each element to a relative tolerance, as an
+/// `scf.while`; the map yields the trips taken (`pick` 1) or the root (0).
+fn newton(f: &str, w: usize, name: &str, out: &str, pick: usize) -> String {
+    format!(
+        r#"
+func.func @{name}(%a: tensor<{w}x{f}>) -> tensor<{w}x{out}> {{
+  %r = strata.map(%a) : (tensor<{w}x{f}>) -> tensor<{w}x{out}> {{
+  ^bb0(%v: {f}):
+    %half = arith.constant 0.5 : {f}
+    %tol = arith.constant 1.0e-5 : {f}
+    %n0 = arith.constant 0 : i32
+    %inc = arith.constant 1 : i32
+    %cap = arith.constant 60 : i32
+    %res:2 = scf.while (%x = %v, %n = %n0) : ({f}, i32) -> ({f}, i32) {{
+      %sq = arith.mulf %x, %x : {f}
+      %e = arith.subf %sq, %v : {f}
+      %ae = math.absf %e : {f}
+      %lim = arith.mulf %tol, %v : {f}
+      %far = arith.cmpf ogt, %ae, %lim : {f}
+      %more = arith.cmpi slt, %n, %cap : i32
+      %go = arith.andi %far, %more : i1
+      scf.condition(%go) %x, %n : {f}, i32
+    }} do {{
+    ^bb0(%x: {f}, %n: i32):
+      %q = arith.divf %v, %x : {f}
+      %s = arith.addf %x, %q : {f}
+      %nx = arith.mulf %s, %half : {f}
+      %n1 = arith.addi %n, %inc : i32
+      scf.yield %nx, %n1 : {f}, i32
+    }}
+    strata.yield %res#{pick} : {out}
+  }}
+  return %r : tensor<{w}x{out}>
+}}
+"#
+    )
+}
+
+/// The references, step for step as the scalar loops (in `f32` when
+/// `single`, rounding each operation as the kernel does).
+fn mandel_while_ref(single: bool, h: usize, w: usize, max: i32) -> Vec<i64> {
+    let r = |v: f64| if single { v as f32 as f64 } else { v };
+    let (sx, sy) = (r(3.0 / w as f64), r(2.5 / h as f64));
+    let mut out = Vec::new();
+    for i in 0..h {
+        for j in 0..w {
+            let cr = r(r(j as f64 * sx) - 2.0);
+            let ci = r(r(i as f64 * sy) - 1.25);
+            let (mut x, mut y, mut n) = (0.0f64, 0.0f64, 0);
+            while r(r(x * x) + r(y * y)) < 4.0 && n < max {
+                let xn = r(r(r(x * x) - r(y * y)) + cr);
+                y = r(r(r(x * y) * 2.0) + ci);
+                x = xn;
+                n += 1;
+            }
+            out.push(n as i64);
+        }
+    }
+    out
+}
+
+fn collatz_ref(v: i64) -> i64 {
+    let (mut x, mut n) = (v, 0);
+    while x > 1 && n < 500 {
+        x = if x & 1 == 1 { 3 * x + 1 } else { x >> 1 };
+        n += 1;
+    }
+    n
+}
+
+/// Divergent `scf.while` loops (escape-time Mandelbrot in f32 and f64,
+/// Collatz counts, Newton iterations to a tolerance) at an odd size (so
+/// the interleaved vectors, one more vector and scalar lanes all run), at
+/// every target width this host runs and at 1, 2 and 3 threads: the counts
+/// are exactly the scalar loop's, Newton's roots too.
+#[test]
+fn divergent_while_loops_every_width_and_thread_count() {
+    let dir = std::env::temp_dir().join(format!("strata-while-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (h, w, max) = (23, 101, 200);
+    let host = strata_driver::target::resolve("host").unwrap();
+    let collatz_in: Vec<i64> = (0..w as i64).map(|k| k * 37 + 1).collect();
+    let newton_in: Vec<f64> = (0..w).map(|k| 0.25 + k as f64 * 3.7).collect();
+    for (f, single) in [("f64", false), ("f32", true)] {
+        let file = dir.join(format!("while-{f}.mlir"));
+        std::fs::write(&file, mandel_while(f, h, w, max)).unwrap();
+        let want = mandel_while_ref(single, h, w, max);
+        for target in ["x86-64", "x86-64-v3", "x86-64-v4"] {
+            let t = strata_driver::target::resolve(target).unwrap();
+            if strata_driver::target::check_executable(&t).is_err() {
+                assert!(host.vector_bits < t.vector_bits, "{target} refused on a host with {} bits", host.vector_bits);
+                continue;
+            }
+            for threads in ["1", "2", "3"] {
+                let run = |args: &[String]| {
+                    let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
+                        .arg(&file)
+                        .arg(format!("--threads={threads}"))
+                        .arg(format!("--strata-target={target}"))
+                        .args(args)
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success(), "{args:?} {target} {threads}: {}", String::from_utf8_lossy(&out.stderr));
+                    String::from_utf8(out.stdout).unwrap()
+                };
+                let what = format!("{f} on {target} at {threads} thread(s)");
+                let got = parse_ints(&run(&["-e".into(), "escape".into()]), &format!("{h}x{w}xi32="));
+                assert_eq!(got, want, "mandelbrot {what}");
+                if f == "f64" {
+                    let input = format!("--input={w}xi64={}", collatz_in.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+                    let got = parse_ints(&run(&["-e".into(), "collatz".into(), input]), &format!("{w}xi32="));
+                    let want: Vec<i64> = collatz_in.iter().map(|v| collatz_ref(*v)).collect();
+                    assert_eq!(got, want, "collatz {what}");
+                }
+                let input = format!("--input={w}x{f}={}", newton_in.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
+                let trips = parse_ints(&run(&["-e".into(), "newton".into(), input.clone()]), &format!("{w}xi32="));
+                let roots = parse_values(&run(&["-e".into(), "newton_root".into(), input]), &format!("{w}x{f}="));
+                for (k, v) in newton_in.iter().enumerate() {
+                    // The same steps as the kernel's, in its precision.
+                    let r = |x: f64| if single { x as f32 as f64 } else { x };
+                    let (v, mut x, mut n) = (r(*v), r(*v), 0);
+                    while (r(r(x * x) - v)).abs() > r(r(1.0e-5) * v) && n < 60 {
+                        x = r(r(x + r(v / x)) * 0.5);
+                        n += 1;
+                    }
+                    assert_eq!(trips[k], n, "newton trips {what}, element {k}");
+                    // Printed with enough digits to round-trip: the same value.
+                    assert_eq!(r(roots[k]), x, "newton root {what}, element {k}");
+                }
+            }
+        }
+    }
+}

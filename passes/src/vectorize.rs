@@ -82,7 +82,8 @@ impl StrataPass for Vectorize {
         for (outer, m) in nests {
             rewrite(outer, &m, bits);
         }
-        crate::vectorize_loops::run(root.to_raw(), bits);
+        let registers = Target::of_module(root.to_raw()).vector_registers;
+        crate::vectorize_loops::run(root.to_raw(), bits, crate::vectorize_loops::interleave_factor(registers));
         crate::expand_math::run(root.to_raw());
         Ok(())
     }
