@@ -83,6 +83,10 @@ def kernels():
         label=f"Mandelbrot f64 {n}x{n}, 100 iterations", group="mandelbrot", size=n,
         strata=(kernel_file("mandelbrot", N=n, STEP=repr(2.5 / n)), []),
         c=("mandelbrot", n), numpy=lambda n=n: mandelbrot_np(n), work=float(n * n) / 1e3, unit="Mpixel/s", runs=5))
+    out.append(dict(
+        label=f"Mandelbrot f64 {n}x{n}, scf.while escape loop", group="mandelbrot", size=n,
+        strata=(kernel_file("mandelbrot_while", N=n, STEP=repr(2.5 / n)), []),
+        c=("mandelbrot", n), numpy=lambda n=n: mandelbrot_np(n), work=float(n * n) / 1e3, unit="Mpixel/s", runs=5))
     n = 1 << 24
     out.append(dict(
         label=f"parallel_for scale f32 {n} (in place)", group="parallel_scale", size=n,
