@@ -17,6 +17,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "strata/StrataDialect.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -71,6 +72,33 @@ MlirModule strataParseModule(MlirContext context, MlirStringRef source,
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, config);
   return wrap(module.release());
+}
+
+bool strataTopLevelIsSymbolTable(MlirContext context, MlirStringRef source) {
+  // Parse errors are the real parse's to report: silenced here.
+  mlir::ScopedDiagnosticHandler quiet(
+      unwrap(context), [](mlir::Diagnostic &) { return mlir::success(); });
+  mlir::ParserConfig config(unwrap(context));
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(unwrap(source), "<input>"),
+      llvm::SMLoc());
+  mlir::Block block;
+  if (mlir::failed(mlir::parseSourceFile(sourceMgr, &block, config)))
+    return true;
+  return block.getOperations().size() == 1 &&
+         block.front().hasTrait<mlir::OpTrait::SymbolTable>();
+}
+
+bool strataParseLLVMOptions(int argc, const char *const *argv,
+                            MlirStringCallback callback, void *userData) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  bool ok = llvm::cl::ParseCommandLineOptions(argc, argv, "", &os);
+  os.flush();
+  if (!ok)
+    callback(wrap(llvm::StringRef(errors)), userData);
+  return ok;
 }
 
 void strataContextPrintOpOnDiagnostic(MlirContext context, bool enable) {

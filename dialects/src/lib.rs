@@ -21,6 +21,13 @@ mod ffi {
         pub fn mlirGetDialectHandle__strata__() -> MlirDialectHandle;
         pub fn strataPrintRegisteredPasses();
         pub fn strataRegisterUpstreamTestPasses();
+        pub fn strataTopLevelIsSymbolTable(context: mlir_sys::MlirContext, source: mlir_sys::MlirStringRef) -> bool;
+        pub fn strataParseLLVMOptions(
+            argc: i32,
+            argv: *const *const std::ffi::c_char,
+            callback: mlir_sys::MlirStringCallback,
+            user_data: *mut std::ffi::c_void,
+        ) -> bool;
         pub fn strataPassManagerEnableImplicitNesting(pm: mlir_sys::MlirPassManager);
         pub fn strataUpstreamPassAnchor(
             name: mlir_sys::MlirStringRef,
@@ -82,6 +89,41 @@ pub fn upstream_pass_anchor(name: &str) -> Option<String> {
     // SAFETY: `name` and `out` outlive the call.
     let found = unsafe { ffi::strataUpstreamPassAnchor(name_ref, Some(collect), &mut out as *mut String as *mut _) };
     found.then_some(out)
+}
+
+/// Whether `source`'s only top-level op is a symbol table (a module): what
+/// mlir-runner's `--no-implicit-module` requires. Text that does not parse
+/// counts as yes (the real parse reports it).
+pub fn top_level_is_symbol_table(context: &Context, source: &str) -> bool {
+    let text = mlir_sys::MlirStringRef { data: source.as_ptr() as *const _, length: source.len() };
+    // SAFETY: a live context; the text outlives the call, which copies it.
+    unsafe { ffi::strataTopLevelIsSymbolTable(context.to_raw(), text) }
+}
+
+/// Hands `options` (e.g. `-enable-matrix`) to LLVM's command-line parser,
+/// as mlir-runner, an LLVM tool, accepts them; `Err` is LLVM's message.
+/// Once per process: LLVM's options are global.
+pub fn parse_llvm_options(options: &[String]) -> Result<(), String> {
+    let owned: Vec<std::ffi::CString> = std::iter::once("strata-run".to_string())
+        .chain(options.iter().cloned())
+        .map(|o| std::ffi::CString::new(o).map_err(|_| "an option has a NUL byte".to_string()))
+        .collect::<Result<_, _>>()?;
+    let argv: Vec<*const std::ffi::c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    unsafe extern "C" fn collect(s: mlir_sys::MlirStringRef, data: *mut std::ffi::c_void) {
+        // SAFETY: `data` is the String below; LLVM passes a valid slice.
+        unsafe {
+            let bytes = std::slice::from_raw_parts(s.data as *const u8, s.length);
+            (*(data as *mut String)).push_str(&String::from_utf8_lossy(bytes));
+        }
+    }
+    let mut message = String::new();
+    // SAFETY: argv points at live NUL-terminated strings.
+    let ok = unsafe { ffi::strataParseLLVMOptions(argv.len() as i32, argv.as_ptr(), Some(collect), &mut message as *mut String as *mut _) };
+    if ok {
+        Ok(())
+    } else {
+        Err(message.lines().map(|l| l.trim_start_matches("strata-run: ").trim()).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; "))
+    }
 }
 
 /// Registers upstream's test passes that `mlir-opt` has and upstream's CPU

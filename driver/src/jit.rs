@@ -392,11 +392,22 @@ pub struct CompileOptions {
     pub target: Option<String>,
     /// The default pipeline's race check (`--strata-races`).
     pub races: levels::Races,
+    /// Keep the JIT's object code, for [`Kernel::dump_object_file`]
+    /// (mlir-runner's `-dump-object-file`).
+    pub keep_object: bool,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        CompileOptions { level: Level::O3, pipeline: None, jit_opt_level: 3, shared_libs: Vec::new(), target: None, races: levels::Races::Error }
+        CompileOptions {
+            level: Level::O3,
+            pipeline: None,
+            jit_opt_level: 3,
+            shared_libs: Vec::new(),
+            target: None,
+            races: levels::Races::Error,
+            keep_object: false,
+        }
     }
 }
 
@@ -640,7 +651,7 @@ impl Kernel {
         if uses_openmp(&module) {
             libs.push(format!("{}/lib/libomp.so", llvm_prefix()));
         }
-        let engine = create_engine(&module, options.jit_opt_level, &libs).map_err(|e| {
+        let engine = create_engine(&module, options.jit_opt_level, &libs, options.keep_object).map_err(|e| {
             if e.is_empty() {
                 let (at, message) = first_error(&collector);
                 Error::Jit(format!("{at}JIT compilation failed: {message}"))
@@ -649,6 +660,14 @@ impl Kernel {
             }
         })?;
         Ok(Kernel { engine, signatures, entries: Default::default(), remarks, _module: module, _context: context })
+    }
+
+    /// Writes the object code the JIT made to `path` (compiled with
+    /// `keep_object`; functions not yet called may be missing, as in
+    /// mlir-runner, which dumps after the call).
+    pub fn dump_object_file(&self, path: &str) {
+        // SAFETY: a live engine; the path outlives the call.
+        unsafe { sys::mlirExecutionEngineDumpToObjectFile(self.engine, ir::sref(path)) }
     }
 
     /// The warnings and optimization remarks the passes emitted while
@@ -1011,7 +1030,7 @@ pub fn llvm_prefix() -> &'static str {
     env!("STRATA_LLVM_PREFIX")
 }
 
-fn create_engine(module: &Module, opt_level: i32, libs: &[String]) -> Result<sys::MlirExecutionEngine, String> {
+fn create_engine(module: &Module, opt_level: i32, libs: &[String], keep_object: bool) -> Result<sys::MlirExecutionEngine, String> {
     for lib in libs {
         if !std::path::Path::new(lib).exists() {
             return Err(format!("shared library '{lib}' does not exist"));
@@ -1024,7 +1043,7 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String]) -> Result<sys
     // SAFETY: the module is in the LLVM dialect (or fails translation and
     // yields null); `refs` outlive the call.
     let engine = unsafe {
-        sys::mlirExecutionEngineCreate(module.to_raw(), opt_level.clamp(0, 3), refs.len() as i32, refs.as_ptr(), false, false)
+        sys::mlirExecutionEngineCreate(module.to_raw(), opt_level.clamp(0, 3), refs.len() as i32, refs.as_ptr(), keep_object, false)
     };
     if engine.ptr.is_null() {
         return Err(String::new());

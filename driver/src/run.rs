@@ -55,9 +55,51 @@ pub struct RunArgs {
     /// errors), `warn`, or `off`.
     #[arg(long = "strata-races", value_name = "error|warn|off", default_value = "error")]
     pub strata_races: String,
-    /// LLVM optimization level of the JIT (mlir-runner's -O0..-O3).
-    #[arg(short = 'O', default_value = "3", value_parser = clap::value_parser!(i32).range(0..=3))]
-    pub jit_opt: i32,
+    /// LLVM optimization level of the JIT (mlir-runner's -O0..-O3). By
+    /// default 3, or 0 with --entry-point-result (mlir-runner's default).
+    #[arg(short = 'O', value_parser = clap::value_parser!(i32).range(0..=3))]
+    pub jit_opt: Option<i32>,
+    /// Write the JIT's object code after the call (mlir-runner's flag), to
+    /// --object-filename or FILE.o.
+    #[arg(long = "dump-object-file")]
+    pub dump_object_file: bool,
+    /// Where --dump-object-file writes.
+    #[arg(long = "object-filename", value_name = "PATH")]
+    pub object_filename: Option<String>,
+    /// Refuse a file whose only top-level op is not a module (mlir-runner's
+    /// flag); by default ops are wrapped in one.
+    #[arg(long = "no-implicit-module")]
+    pub no_implicit_module: bool,
+    /// Options for LLVM itself (`-enable-matrix`, `-matrix-default-layout=
+    /// column-major`): any other `--NAME[=VALUE]`, as mlir-runner, an LLVM
+    /// tool, takes them (filled in by `parse_args`, not by clap).
+    #[arg(skip)]
+    pub llvm_options: Vec<String>,
+}
+
+/// Parses the command line, in any spelling LLVM's tools accept
+/// ([`crate::cli`]). Flags clap does not know go to LLVM's own option
+/// parser, as mlir-runner's do (checked when the run starts).
+pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<RunArgs, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = RunArgs::command();
+    let known: Vec<String> = command.get_arguments().filter_map(|a| a.get_long()).map(str::to_string).collect();
+    let mut clap_args = Vec::new();
+    let mut llvm = Vec::new();
+    for (i, arg) in crate::cli::llvm_spellings(args).into_iter().enumerate() {
+        if let (true, Some(flag)) = (i > 0, arg.to_str().and_then(|t| t.strip_prefix("--"))) {
+            let name = flag.split_once('=').map_or(flag, |(n, _)| n);
+            if !name.is_empty() && !known.iter().any(|k| k == name) && !["help", "version"].contains(&name) {
+                llvm.push(format!("--{flag}"));
+                continue;
+            }
+        }
+        clap_args.push(arg);
+    }
+    let matches = command.try_get_matches_from(clap_args)?;
+    let mut args = RunArgs::from_arg_matches(&matches)?;
+    args.llvm_options = llvm;
+    Ok(args)
 }
 
 /// The most threads `--threads` (or `STRATA_NUM_THREADS`) may ask for. A
@@ -78,6 +120,19 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     };
     let shown = if args.file == "-" { "<stdin>" } else { args.file.as_str() };
     let source = String::from_utf8(source).map_err(|_| format!("input file '{shown}' is not UTF-8 text"))?;
+    if !args.llvm_options.is_empty() {
+        strata_dialect::parse_llvm_options(&args.llvm_options).map_err(|e| {
+            // LLVM's own wording suggests one of its thousand options.
+            match e.split_once("Unknown command line argument '").and_then(|(_, rest)| rest.split_once('\'')) {
+                Some((arg, _)) => format!("unknown option '{arg}': neither strata-run nor LLVM has it (see strata-run --help)"),
+                None if e.is_empty() => "LLVM refused an option (its message is above)".to_string(),
+                None => format!("LLVM refused an option: {e}"),
+            }
+        })?;
+    }
+    if args.no_implicit_module && !strata_dialect::top_level_is_symbol_table(&strata_dialect::new_context(), &source) {
+        return Err("Error: top-level op must be a symbol table.".into());
+    }
     let source_of_count = if args.threads.is_some() { "--threads" } else { "STRATA_NUM_THREADS" };
     let threads = match args.threads {
         Some(n) => Some(n),
@@ -99,11 +154,22 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     }
     strata_passes::set_remarks(args.strata_remarks);
     let level: Level = args.level.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?;
+    // mlir-runner goes on without a library it cannot find (its tests
+    // rely on that), after saying so.
+    let mut shared_libs = Vec::new();
+    for lib in &args.shared_libs {
+        if Path::new(lib).exists() {
+            shared_libs.push(lib.clone());
+        } else {
+            eprintln!("strata-run: warning: shared library '{lib}' does not exist; going on without it");
+        }
+    }
     let options = CompileOptions {
         level,
         pipeline: args.pass_pipeline.clone(),
-        jit_opt_level: args.jit_opt,
-        shared_libs: args.shared_libs.clone(),
+        jit_opt_level: args.jit_opt.unwrap_or(if args.entry_point_result.is_some() { 0 } else { 3 }),
+        shared_libs,
+        keep_object: args.dump_object_file,
         target: args.strata_target.clone(),
         races: args.strata_races.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?,
     };
@@ -120,11 +186,16 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             "f32" => Some(ElemType::F32),
             other => return Err(format!("--entry-point-result='{other}': expected void, i32, i64 or f32")),
         };
-        let result = kernel.call_entry_point(&args.entry, elem).map_err(|e| e.to_string())?;
+        let result = kernel.call_entry_point(&args.entry, elem).map_err(runner_error)?;
         flush_c_stdout();
         if let Some(b) = result {
-            println!("{}", format_scalar(&b, 0));
+            match b.elem {
+                // mlir-runner prints floats as raw_ostream does: %e.
+                ElemType::F32 => println!("{}", c_exponent(b.get_f64(0).map_err(|e| e.to_string())?)),
+                _ => println!("{}", format_scalar(&b, 0)),
+            }
         }
+        dump_object(args, &kernel);
         return Ok(());
     }
 
@@ -165,6 +236,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let races_before = strata_runtime::race::races_found();
     let results = kernel.call(&args.entry, &mut values).map_err(|e| e.to_string())?;
     flush_c_stdout();
+    dump_object(args, &kernel);
     if strata_runtime::race::races_found() > races_before {
         return Err("the kernel raced (--strata-races=runtime, above); its results are not printed".into());
     }
@@ -189,6 +261,45 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         write_npy(Path::new(path), b).map_err(|e| format!("cannot write '{path}': {e}"))?;
     }
     Ok(())
+}
+
+/// The errors of mlir-runner mode (`--entry-point-result`) in mlir-runner's
+/// words, `Error: ...` (its tests check them), our detail after them.
+fn runner_error(e: crate::jit::Error) -> String {
+    use crate::jit::Error as E;
+    let (what, detail) = match &e {
+        E::NoFunction(f) => ("entry point not found".to_string(), format!("no function named '{f}'")),
+        E::Link(f) => ("entry point not found".to_string(), format!("'{f}' has no body, or a symbol it needs is missing")),
+        E::EntryPointArguments { function, count } => {
+            ("JIT can't invoke a main function expecting arguments".to_string(), format!("'{function}' takes {count}"))
+        }
+        E::EntryPointResult { function, expected, found } => {
+            (format!("only single {expected} function result supported"), format!("'{function}' returns {found}"))
+        }
+        E::EntryPointVoid { function, found } => ("expected void function".to_string(), format!("'{function}' returns {found}")),
+        _ => return e.to_string(),
+    };
+    format!("Error: {what} ({detail})")
+}
+
+/// `-dump-object-file`: the object code, after the call, as mlir-runner.
+fn dump_object(args: &RunArgs, kernel: &Kernel) {
+    if args.dump_object_file {
+        let path = args.object_filename.clone().unwrap_or_else(|| format!("{}.o", args.file));
+        kernel.dump_object_file(&path);
+    }
+}
+
+/// `v` as C's `%e` (and LLVM's raw_ostream) prints it: `8.000000e+00`.
+fn c_exponent(v: f64) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() { "nan".into() } else if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let text = format!("{v:.6e}");
+    let (mantissa, exponent) = text.split_once('e').expect("`{:e}` has an exponent");
+    let exponent: i32 = exponent.parse().expect("`{:e}`'s exponent is an integer");
+    let sign = if exponent < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exponent.abs())
 }
 
 /// JIT'd code prints through C's stdio (`printf` in MLIR's runner utils);

@@ -31,7 +31,7 @@
 // IR: func.func @entry()
 // GENERIC: "func.func"()
 
-// BAD: error: unexpected argument '--entry-point-reslt'
+// BAD: error: unknown option '--entry-point-reslt=void': neither strata-run nor LLVM has it
 // BADPASS: error: {{.*}}no-such-pass
 
 func.func @entry() {

@@ -63,14 +63,14 @@ func.func @vecresult(%a: f32) -> vector<2xf32> {
   return %v : vector<2xf32>
 }
 
-// ARGS: strata-run: error: 'takes' takes 1 argument(s): JIT can't invoke a main function expecting arguments
+// ARGS: Error: JIT can't invoke a main function expecting arguments ('takes' takes 1)
 func.func @takes(%a: tensor<4xf32>) -> i32 {
   %c = arith.constant 1 : i32
   return %c : i32
 }
-// WIDE: strata-run: error: 'wide' returns i64: only single i32 function result supported
+// WIDE: Error: only single i32 function result supported ('wide' returns i64)
 // WIDE64: {{^}}5000000000{{$}}
-// VOID: strata-run: error: 'wide' returns i64: expected void function
+// VOID: Error: expected void function ('wide' returns i64)
 // INDEX-COUNT: strata-run: error: 'wide' takes 0 argument(s) but 1 --input given
 // NOTELF: strata-run: error: shared library '{{.*}}.so' is not an ELF shared library
 // DIR: strata-run: error: shared library '{{.*}}' is a directory
@@ -78,7 +78,7 @@ func.func @wide() -> i64 {
   %c = arith.constant 5000000000 : i64
   return %c : i64
 }
-// NOTHING: strata-run: error: 'nothing' returns nothing: only single f32 function result supported
+// NOTHING: Error: only single f32 function result supported ('nothing' returns nothing)
 func.func @nothing() {
   return
 }

@@ -37,6 +37,21 @@ MLIR_CAPI_EXPORTED bool strataUpstreamPassAnchor(MlirStringRef name,
                                                  MlirStringCallback callback,
                                                  void *userData);
 
+/// Whether `source` holds exactly one top-level op and it is a symbol table
+/// (a module), as mlir-runner's `--no-implicit-module` requires. Text that
+/// does not parse counts as yes: the real parse reports it.
+MLIR_CAPI_EXPORTED bool strataTopLevelIsSymbolTable(MlirContext context,
+                                                    MlirStringRef source);
+
+/// Hands options to LLVM's own command-line parser (`-enable-matrix`,
+/// `-matrix-default-layout=...`: what mlir-runner accepts as an LLVM tool);
+/// on failure sends LLVM's message to `callback` and returns false, where
+/// LLVM alone would exit the process. argv[0] is the program name.
+MLIR_CAPI_EXPORTED bool strataParseLLVMOptions(int argc,
+                                               const char *const *argv,
+                                               MlirStringCallback callback,
+                                               void *userData);
+
 /// Registers the passes of upstream's test libraries that mlir-opt has and
 /// upstream's CPU integration tests use (`-test-lower-to-llvm`, ...).
 MLIR_CAPI_EXPORTED void strataRegisterUpstreamTestPasses(void);

@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use strata_driver::run::{run, RunArgs};
+use strata_driver::run::run;
 
 fn main() -> ExitCode {
-    let args = match RunArgs::try_parse_from(strata_driver::cli::llvm_spellings(std::env::args_os())) {
+    let args = match strata_driver::run::parse_args(std::env::args_os()) {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();
@@ -16,8 +15,9 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            // Messages that carry a location already read FILE:LINE:COL: error: ...
-            if message.contains(": error: ") {
+            // Messages that carry a location already read FILE:LINE:COL:
+            // error: ...; mlir-runner mode's read `Error: ...`, as there.
+            if message.contains(": error: ") || message.starts_with("Error: ") {
                 eprintln!("{message}");
             } else {
                 eprintln!("strata-run: error: {message}");
