@@ -463,7 +463,12 @@ impl Indexer<'_> {
             "arith.ceildivsi" | "index.ceildivs" => Expr::by_const(Expr::CeilDiv, arg(0), arg(1)),
             "arith.divsi" | "arith.divui" | "index.divs" | "index.divu" => Expr::by_const(Expr::Div, arg(0), arg(1)),
             "arith.remsi" | "arith.remui" | "index.rems" | "index.remu" => Expr::by_const(Expr::Rem, arg(0), arg(1)),
-            "arith.index_cast" | "arith.index_castui" | "arith.extsi" | "arith.extui" => arg(0),
+            // Casts keep the value only when they widen with its sign: a
+            // narrowing cast wraps (index 256 to i8 is 0), and a zero
+            // extension changes a negative value.
+            "arith.index_cast" | "arith.extsi" if !narrows(def) => arg(0),
+            "arith.index_cast" | "arith.extsi" => Expr::Opaque("a cast to a narrower integer (it wraps)"),
+            "arith.index_castui" | "arith.extui" => Expr::Opaque("a zero-extending cast (not the value itself if negative)"),
             "affine.apply" => {
                 let Some(map) = ir::attribute(def, "map") else { return Expr::Opaque("an affine.apply without a map") };
                 // SAFETY: an affine map attribute.
@@ -774,6 +779,23 @@ fn judge(lp: &Loop, domains: &HashMap<usize, Domain>, x: &Access, y: &Access) ->
     } else {
         Verdict::Unknown("the loop has more iterations than the checker enumerates".into())
     }
+}
+
+/// Whether the cast `op` makes its value narrower than it was.
+fn narrows(op: MlirOperation) -> bool {
+    let bits = |t: sys::MlirType| -> u32 {
+        // SAFETY: type queries on live types.
+        unsafe {
+            if sys::mlirTypeIsAIndex(t) {
+                64
+            } else if sys::mlirTypeIsAInteger(t) {
+                sys::mlirIntegerTypeGetWidth(t)
+            } else {
+                0
+            }
+        }
+    };
+    bits(ir::value_type(ir::result(op, 0))) < bits(ir::value_type(ir::operand(op, 0)))
 }
 
 /// Whether `e` depends on values the enumeration cannot give.

@@ -59,17 +59,18 @@ pub(crate) fn run(root: MlirOperation) {
         .into_iter()
         .filter_map(|op| lanes_of(ir::value_type(ir::result(op, 0))).map(|lanes| (op, lanes)))
         .collect();
-    let module = enclosing_module(root);
-    // The function made for each (op name, lanes), by symbol name.
-    let mut made: HashMap<(String, Option<i64>), String> = HashMap::new();
+    // The function made for each (module, op name, lanes), by symbol name:
+    // each op calls one defined in the module nearest it, which is the
+    // symbol table its call resolves in.
+    let mut made: HashMap<(usize, String, Option<i64>), String> = HashMap::new();
     for (op, lanes) in targets {
         let name = ir::name(op);
         let x = ir::operand(op, 0);
         let ty = ir::value_type(x);
-        let value = match module {
+        let value = match enclosing_module(op) {
             Some(module) => {
                 let callee = made
-                    .entry((name.clone(), lanes))
+                    .entry((module.ptr as usize, name.clone(), lanes))
                     .or_insert_with(|| define(module, &name, lanes, ty, ir::location(op)))
                     .clone();
                 let b = Builder::of_op(op);
@@ -105,7 +106,9 @@ fn lanes_of(t: MlirType) -> Option<Option<i64>> {
     None
 }
 
-fn enclosing_module(mut op: MlirOperation) -> Option<MlirOperation> {
+/// The nearest `builtin.module` above `op`.
+fn enclosing_module(op: MlirOperation) -> Option<MlirOperation> {
+    let mut op = ir::parent(op);
     while !op.ptr.is_null() {
         if ir::name(op) == "builtin.module" {
             return Some(op);

@@ -55,7 +55,7 @@ const EMPTY: Entry = Entry { buffer: 0, element: 0, epoch: 0, writer: NONE, read
 /// One thread's table.
 struct Local {
     entries: Vec<Entry>,
-    /// The entries (re)started in `epoch`, for the merge.
+    /// The entries first taken in `epoch` (each once), for the merge.
     touched: Vec<u32>,
     epoch: u64,
 }
@@ -181,8 +181,12 @@ pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, 
         let i = slot(buffer as u64, element);
         let e = &mut local.entries[i];
         if e.epoch != epoch || e.buffer != buffer as u64 || e.element != element {
+            // A slot goes on the list once per loop, when first taken: a
+            // slot another element takes over is listed already.
+            if e.epoch != epoch {
+                local.touched.push(i as u32);
+            }
             *e = Entry { buffer: buffer as u64, element, epoch, writer: NONE, reader: NONE };
-            local.touched.push(i as u32);
         }
         let race = conflict(e, iteration, write != 0);
         note(e, iteration, write != 0);
