@@ -18,8 +18,11 @@ use std::ffi::OsString;
 pub fn llvm_spellings(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut out = Vec::new();
     let mut operands_only = false;
+    let mut value_next = false;
     for (i, arg) in args.into_iter().enumerate() {
-        if i == 0 || operands_only {
+        // The value of `-o FILE` / `-e NAME` stays as it is, `-o -out.mlir`
+        // included.
+        if i == 0 || operands_only || std::mem::take(&mut value_next) {
             out.push(arg);
             continue;
         }
@@ -32,7 +35,9 @@ pub fn llvm_spellings(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
             out.push(arg);
             continue;
         }
-        out.push(respell(text).map(OsString::from).unwrap_or(arg));
+        let spelled = respell(text).unwrap_or_else(|| text.to_string());
+        value_next = matches!(spelled.as_str(), "-o" | "-e");
+        out.push(OsString::from(spelled));
     }
     out
 }
@@ -82,6 +87,7 @@ mod tests {
         assert_eq!(spell(&["-pass-pipeline", "builtin.module(cse)"]), ["--pass-pipeline", "builtin.module(cse)"]);
         assert_eq!(spell(&["--split-input-file", "-o", "-", "-"]), ["--split-input-file", "-o", "-", "-"]);
         assert_eq!(spell(&["--e=main", "--o", "out", "-e=main"]), ["-e=main", "-o", "out", "-e=main"]);
+        assert_eq!(spell(&["-o", "-out.mlir", "-canonicalize", "--o", "-x.mlir"]), ["-o", "-out.mlir", "--canonicalize", "-o", "-x.mlir"]);
     }
 
     #[test]

@@ -1050,10 +1050,12 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String], keep_object: 
     }
     // Kernels allocate through the runtime's counting allocator, so tests
     // can see leaks and peak memory. Bound before anything is looked up.
-    let symbols: [(&str, *mut std::ffi::c_void); 7] = [
+    let symbols: [(&str, *mut std::ffi::c_void); 9] = [
         ("strata_race_begin", strata_runtime::race::strata_race_begin as *mut std::ffi::c_void),
         ("strata_race_access", strata_runtime::race::strata_race_access as *mut std::ffi::c_void),
         ("strata_race_end", strata_runtime::race::strata_race_end as *mut std::ffi::c_void),
+        ("strata_race_range", strata_runtime::race::strata_race_range as *mut std::ffi::c_void),
+        ("strata_race_disjoint", strata_runtime::race::strata_race_disjoint as *mut std::ffi::c_void),
         ("malloc", strata_runtime::alloc::strata_malloc as *mut std::ffi::c_void),
         ("aligned_alloc", strata_runtime::alloc::strata_aligned_alloc as *mut std::ffi::c_void),
         ("free", strata_runtime::alloc::strata_free as *mut std::ffi::c_void),

@@ -77,7 +77,8 @@ pub struct OptArgs {
     pub print_ir_after_failure: bool,
     /// Verify the IR after every pass (mlir-opt's default); with `false`,
     /// once at the end of the pipeline.
-    #[arg(long = "verify-each", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    #[arg(long = "verify-each", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL",
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub verify_each: bool,
     /// Report the time each pass took.
     #[arg(long = "mlir-timing")]

@@ -7,9 +7,11 @@
 //! The text between `{{` and `}}` must occur in the message. With the `-re`
 //! suffix (`expected-error-re {{has {{[0-9]+}} operands}}`) the text runs
 //! to the last `}}` of the line, and the `{{...}}` blocks inside it are
-//! regular expressions (POSIX ERE, as MLIR's; the `regex` crate reads them)
-//! while the rest is literal; the whole must match somewhere in the
-//! message. MLIR's C++ verifier is not reachable through the C API, hence
+//! regular expressions while the rest is literal; the whole must match
+//! somewhere in the message. MLIR reads them as POSIX ERE; we use the
+//! `regex` crate, whose syntax agrees on ERE but also takes `\d`, `\w`
+//! and the like, which mlir-opt would not: an expectation written for both
+//! tools keeps to ERE. MLIR's C++ verifier is not reachable through the C API, hence
 //! this module.
 
 use crate::diagnostics::{Diag, Severity};

@@ -18,7 +18,12 @@
 //! watched access is a call, which keeps LLVM from vectorizing the loop;
 //! a body the check proves race-free (`y[i] = exp(x[i]) * a[i] + b[i]`)
 //! runs at full speed, and a histogram watches its bins but not the
-//! values it reads.
+//! values it reads. The check's proofs assume distinct memref values do
+//! not share memory, which the caller decides (the same buffer passed
+//! twice). So a loop over two or more buffers runs in two versions: before
+//! it, each buffer's byte range goes to `strata_race_range`, and
+//! `strata_race_disjoint` picks the loop with only the watched accesses
+//! when the ranges are disjoint, else a copy with every access watched.
 //!
 //! Assumes buffers allocated inside the body are private (they are not
 //! instrumented). Nested loops' accesses count for the outer loop's
@@ -44,10 +49,12 @@ pub static INFO: PassInfo = PassInfo {
 };
 
 /// The runtime's entry points, and their types.
-const HOOKS: [(&str, &str); 3] = [
+const HOOKS: [(&str, &str); 5] = [
     ("strata_race_begin", "(i64, i64) -> ()"),
     ("strata_race_access", "(i64, i64, i64, i32) -> ()"),
     ("strata_race_end", "() -> i32"),
+    ("strata_race_range", "(i64, i64) -> ()"),
+    ("strata_race_disjoint", "() -> i1"),
 ];
 
 #[derive(Clone, Copy)]
@@ -144,10 +151,95 @@ fn instrument(lp: MlirOperation) {
         sys::mlirBlockInsertOwnedOperationAfter(sys::mlirOperationGetBlock(lp), lp, end);
     }
 
-    let iv = ir::block_argument(ir::first_block(ir::region(lp, 0)), 0);
     let watched = crate::check_races::watched_accesses(lp);
+    let buffers = outside_buffers(lp);
+    if watched.is_some() && buffers.len() > 1 {
+        // Both versions: the watched accesses when the buffers are apart,
+        // every access when they may overlap.
+        // SAFETY: a live op; the clone is inserted below.
+        let full = unsafe { sys::mlirOperationClone(lp) };
+        for m in &buffers {
+            let (start, bytes) = byte_range(lp, *m);
+            ir::insert_before(lp, call(&b, loc, "strata_race_range", &[start, bytes], &[]));
+        }
+        let i1 = b.ty("i1");
+        let apart = ir::result(ir::insert_before(lp, call(&b, loc, "strata_race_disjoint", &[], &[i1])), 0);
+        let choice = ir::insert_before(lp, b.op("scf.if", loc, &[apart], &[], &[], 2));
+        for (r, op) in [(0, lp), (1, full)] {
+            let block = ir::new_block(&[], loc);
+            ir::append_block(ir::region(choice, r), block);
+            let yield_op = ir::append(block, b.op("scf.yield", loc, &[], &[], &[], 0));
+            if r == 0 {
+                // SAFETY: both ops are live; `lp` moves into the branch.
+                unsafe { sys::mlirOperationMoveBefore(op, yield_op) };
+            } else {
+                ir::insert_before(yield_op, op);
+            }
+        }
+        watch(lp, watched.as_ref());
+        watch(full, None);
+    } else {
+        watch(lp, watched.as_ref());
+    }
+}
+
+/// The memrefs from outside `lp` that its loads and stores use.
+fn outside_buffers(lp: MlirOperation) -> Vec<MlirValue> {
+    let mut out: Vec<MlirValue> = Vec::new();
     for op in ir::walk(lp) {
-        if watched.as_ref().is_some_and(|w| !w.contains(&(op.ptr as usize))) {
+        let m = match ir::name(op).as_str() {
+            "memref.load" => ir::operand(op, 0),
+            "memref.store" => ir::operand(op, 1),
+            _ => continue,
+        };
+        if !ir::defined_inside(m, lp) && !out.iter().any(|o| o.ptr == m.ptr) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// The bytes `memref` spans, built before `at`: its first element's
+/// address and the length to one past its last element (`1 + sum((size -
+/// 1) * stride)` elements; zero or less when a size is 0).
+fn byte_range(at: MlirOperation, memref: MlirValue) -> (MlirValue, MlirValue) {
+    let b = Builder::of_op(at);
+    let loc = ir::location(at);
+    let (index, i64t) = (b.index_type(), b.ty("i64"));
+    let put = |op: MlirOperation| ir::result(ir::insert_before(at, op), 0);
+    let (shape, elem) = ir::shape(ir::value_type(memref));
+    let rank = shape.len();
+    let mut types = vec![b.ty(&format!("memref<{}>", ir::print_type(elem))), index];
+    types.extend(std::iter::repeat_n(index, 2 * rank));
+    let meta = ir::insert_before(at, b.op("memref.extract_strided_metadata", loc, &[memref], &types, &[], 0));
+    let aligned = put(b.op("memref.extract_aligned_pointer_as_index", loc, &[memref], &[index], &[], 0));
+    let one = put(b.constant(loc, "1 : index", index));
+    let mut extent = one;
+    for k in 0..rank {
+        let size = ir::result(meta, (2 + k) as isize);
+        let stride = ir::result(meta, (2 + rank + k) as isize);
+        let last = put(b.op("arith.subi", loc, &[size, one], &[index], &[], 0));
+        let span = put(b.op("arith.muli", loc, &[last, stride], &[index], &[], 0));
+        extent = put(b.op("arith.addi", loc, &[extent, span], &[index], &[], 0));
+    }
+    let bytes_per = crate::vectorize_loops::scalar_bits(elem).map_or(8, |bits| bits.div_ceil(8)) as i64;
+    let width = put(b.constant(loc, &format!("{bytes_per} : index"), index));
+    let offset = put(b.op("arith.muli", loc, &[ir::result(meta, 1), width], &[index], &[], 0));
+    let start = put(b.op("arith.addi", loc, &[aligned, offset], &[index], &[], 0));
+    let bytes = put(b.op("arith.muli", loc, &[extent, width], &[index], &[], 0));
+    let cast = |v: MlirValue| put(b.op("arith.index_cast", loc, &[v], &[i64t], &[], 0));
+    (cast(start), cast(bytes))
+}
+
+/// Puts a `strata_race_access` call before each load and store of `lp`
+/// from outside it, or only before those in `watched`.
+fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) {
+    let b = Builder::of_op(lp);
+    let i64t = b.ty("i64");
+    let i32t = b.ty("i32");
+    let iv = ir::block_argument(ir::first_block(ir::region(lp, 0)), 0);
+    for op in ir::walk(lp) {
+        if watched.is_some_and(|w| !w.contains(&(op.ptr as usize))) {
             continue;
         }
         let name = ir::name(op);

@@ -22,7 +22,10 @@
 //! exact: the regions compute only, so the before region, run again on a
 //! finished lane's kept values, gives the same condition (false) and the
 //! same forwarded values, which are that lane's results; integer counts
-//! are bit-identical to the scalar loop. Integer division is refused
+//! are bit-identical to the scalar loop. (Math functions in the loop are
+//! another matter, unrelated to the mask: f32 `exp`/`tanh` become the
+//! arithmetic expansion here, while O0 calls libm, within 1-2 ulp of it;
+//! a loop whose exit depends on them may then take other trips.) Integer division is refused
 //! because a finished lane still runs the after region once more per trip,
 //! on values the scalar loop never divided by.
 //!

@@ -244,6 +244,29 @@ fn merge(epoch: u64) {
     }
 }
 
+/// The byte ranges `strata_race_range` was given for the next loop.
+static RANGES: Mutex<Vec<(i64, i64)>> = Mutex::new(Vec::new());
+
+/// Called before a loop over several buffers, once per buffer: the bytes
+/// it spans (`bytes` <= 0: none).
+#[no_mangle]
+pub extern "C" fn strata_race_range(start: i64, bytes: i64) {
+    if let Ok(mut r) = RANGES.lock() {
+        r.push((start, bytes));
+    }
+}
+
+/// Whether the ranges given since the last call are pairwise disjoint (and
+/// forgets them). The loop's race-free proofs hold only then; otherwise
+/// the copy that watches every access runs.
+#[no_mangle]
+pub extern "C" fn strata_race_disjoint() -> bool {
+    let Ok(mut r) = RANGES.lock() else { return false };
+    let mut ranges: Vec<(i64, i64)> = r.drain(..).filter(|(_, n)| *n > 0).collect();
+    ranges.sort_unstable();
+    ranges.windows(2).all(|w| w[0].0.saturating_add(w[0].1) <= w[1].0)
+}
+
 /// Called after a checked loop: prints its first race, if any, and returns
 /// 1 if there was one.
 #[no_mangle]
@@ -315,6 +338,16 @@ mod tests {
         strata_race_access(0x3000, 11, 1, 0);
         std::thread::spawn(|| strata_race_access(0x3000, 11, 2, 0)).join().unwrap();
         assert_eq!(strata_race_end(), 0);
+        // Byte ranges: apart, touching, overlapping, empty.
+        strata_race_range(100, 16);
+        strata_race_range(116, 4);
+        assert!(strata_race_disjoint());
+        strata_race_range(100, 16);
+        strata_race_range(112, 8);
+        assert!(!strata_race_disjoint());
+        strata_race_range(100, 16);
+        strata_race_range(104, 0);
+        assert!(strata_race_disjoint());
         let text = describe(3, 5, 2, 7, &Race { first: 7, second: 2, element: 4, both_write: true });
         assert!(text.contains("iterations 2 and 7 of the strata.parallel_for at line 3, column 5 both write element 4"), "{text}");
     }

@@ -4,12 +4,21 @@
 // loop from vectorizing.
 // RUN: strata-opt %s --pass-pipeline='builtin.module(strata-instrument-races)' | FileCheck %s
 
-// Every access is indexed by the iteration itself: nothing to watch, only
-// the loop's begin and end.
+// Every access is indexed by the iteration itself: nothing to watch while
+// the three buffers are apart. The proofs assume distinct memrefs do not
+// share memory, which the caller decides, so the loop comes in two
+// versions, picked by whether the buffers' byte ranges are disjoint; the
+// other watches every access.
 // CHECK-LABEL: func.func @fma_exp(
 // CHECK: call @strata_race_begin
-// CHECK: strata.parallel_for
+// CHECK-COUNT-3: call @strata_race_range(
+// CHECK: %[[APART:.*]] = call @strata_race_disjoint() : () -> i1
+// CHECK: scf.if %[[APART]] {
+// CHECK-NEXT: strata.parallel_for
 // CHECK-NOT: strata_race_access
+// CHECK: } else {
+// CHECK-NEXT: strata.parallel_for
+// CHECK-COUNT-3: call @strata_race_access(
 // CHECK: call @strata_race_end
 func.func @fma_exp(%x: memref<1000xf32>, %a: memref<1000xf32>, %y: memref<1000xf32>) {
   %c0 = arith.constant 0 : index
