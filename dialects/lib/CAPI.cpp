@@ -8,6 +8,9 @@
 
 #include "strata/strata-c.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "mlir/CAPI/Registration.h"
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Pass.h"
@@ -18,6 +21,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "strata/StrataDialect.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -88,6 +92,23 @@ bool strataTopLevelIsSymbolTable(MlirContext context, MlirStringRef source) {
     return true;
   return block.getOperations().size() == 1 &&
          block.front().hasTrait<mlir::OpTrait::SymbolTable>();
+}
+
+/// LLVM's fatal errors (`report_fatal_error`: code generation meeting an
+/// intrinsic it cannot lower, say) abort the process by default; a user's
+/// input must never do that. This prints LLVM's reason and exits 1.
+static void exitOnFatalError(void *, const char *reason, bool) {
+  std::fprintf(stderr, "error: LLVM cannot compile this: %s\n", reason);
+  std::fflush(stderr);
+  std::_Exit(1);
+}
+
+void strataInstallFatalErrorHandler(void) {
+  static bool installed = false;
+  if (!installed) {
+    llvm::install_fatal_error_handler(exitOnFatalError, nullptr);
+    installed = true;
+  }
 }
 
 bool strataParseLLVMOptions(int argc, const char *const *argv,

@@ -21,6 +21,7 @@ mod ffi {
         pub fn mlirGetDialectHandle__strata__() -> MlirDialectHandle;
         pub fn strataPrintRegisteredPasses();
         pub fn strataRegisterUpstreamTestPasses();
+        pub fn strataInstallFatalErrorHandler();
         pub fn strataTopLevelIsSymbolTable(context: mlir_sys::MlirContext, source: mlir_sys::MlirStringRef) -> bool;
         pub fn strataParseLLVMOptions(
             argc: i32,
@@ -98,6 +99,13 @@ pub fn top_level_is_symbol_table(context: &Context, source: &str) -> bool {
     let text = mlir_sys::MlirStringRef { data: source.as_ptr() as *const _, length: source.len() };
     // SAFETY: a live context; the text outlives the call, which copies it.
     unsafe { ffi::strataTopLevelIsSymbolTable(context.to_raw(), text) }
+}
+
+/// Makes LLVM's fatal errors (code generation that cannot go on) print
+/// their reason and exit with status 1, not abort. Once, first, in a tool.
+pub fn exit_on_llvm_fatal_errors() {
+    // SAFETY: installs a process-wide handler; idempotent.
+    unsafe { ffi::strataInstallFatalErrorHandler() }
 }
 
 /// Hands `options` (e.g. `-enable-matrix`) to LLVM's command-line parser,

@@ -33,3 +33,12 @@ module {
     llvm.return %0 : f32
   }
 }
+
+// LLVM's own options reach LLVM: the matrix intrinsic lowers with
+// -enable-matrix; without it LLVM's code generation gives up, which is an
+// error and exit 1, never an abort.
+// RUN: strata-opt %S/Inputs/flat-transpose.mlir -test-lower-to-llvm -o %t.matrix.mlir
+// RUN: strata-run %t.matrix.mlir -e entry -entry-point-result=void -enable-matrix -shared-libs=%mlir_c_runner_utils | FileCheck %s --check-prefix=MATRIX
+// RUN: not strata-run %t.matrix.mlir -e entry -entry-point-result=void -shared-libs=%mlir_c_runner_utils 2>&1 | FileCheck %s --check-prefix=NOMATRIX
+// MATRIX: ( 1, 3, 5, 2, 4, 6 )
+// NOMATRIX: error: LLVM cannot compile this: Do not know how to widen

@@ -43,6 +43,10 @@ MLIR_CAPI_EXPORTED bool strataUpstreamPassAnchor(MlirStringRef name,
 MLIR_CAPI_EXPORTED bool strataTopLevelIsSymbolTable(MlirContext context,
                                                     MlirStringRef source);
 
+/// Makes LLVM's fatal errors print their reason and exit with status 1
+/// instead of aborting (the tools call it once, first).
+MLIR_CAPI_EXPORTED void strataInstallFatalErrorHandler(void);
+
 /// Hands options to LLVM's own command-line parser (`-enable-matrix`,
 /// `-matrix-default-layout=...`: what mlir-runner accepts as an LLVM tool);
 /// on failure sends LLVM's message to `callback` and returns false, where

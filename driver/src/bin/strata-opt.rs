@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use strata_driver::opt::{self, OptError};
 
 fn main() -> ExitCode {
+    strata_dialect::exit_on_llvm_fatal_errors();
     let args = match opt::parse_args(std::env::args_os()) {
         Ok(a) => a,
         Err(e) => {
