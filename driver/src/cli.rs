@@ -42,6 +42,30 @@ pub fn llvm_spellings(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
     out
 }
 
+/// Respells `args` ([`llvm_spellings`]) and splits off the `--NAME[=VALUE]`
+/// flags `command` has no argument for (in order, as `(NAME, VALUE)`):
+/// strata-opt's pass flags, strata-run's options for LLVM. The rest is
+/// for clap.
+pub fn split_unknown_flags(command: &clap::Command, args: impl IntoIterator<Item = OsString>) -> (Vec<OsString>, Vec<(String, Option<String>)>) {
+    let known: Vec<&str> = command.get_arguments().filter_map(|a| a.get_long()).chain(["help", "version"]).collect();
+    let mut for_clap = Vec::new();
+    let mut unknown = Vec::new();
+    for (i, arg) in llvm_spellings(args).into_iter().enumerate() {
+        if let (true, Some(flag)) = (i > 0, arg.to_str().and_then(|t| t.strip_prefix("--"))) {
+            let (name, value) = match flag.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (flag, None),
+            };
+            if !name.is_empty() && !known.contains(&name) {
+                unknown.push((name.to_string(), value));
+                continue;
+            }
+        }
+        for_clap.push(arg);
+    }
+    (for_clap, unknown)
+}
+
 /// The clap spelling of one argument, if it differs.
 fn respell(text: &str) -> Option<String> {
     if let Some(level) = text.strip_prefix("--O").filter(|l| is_opt_level(l)) {

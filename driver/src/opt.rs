@@ -144,26 +144,11 @@ pub enum OptError {
 /// `--strata-tile=tile-sizes=8`) are pass flags, kept in order.
 pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<OptArgs, clap::Error> {
     let command = OptArgs::command();
-    let known: Vec<String> = command.get_arguments().filter_map(|a| a.get_long()).map(str::to_string).collect();
-    let mut clap_args = Vec::new();
-    let mut pass_flags = Vec::new();
-    for (i, arg) in crate::cli::llvm_spellings(args).into_iter().enumerate() {
-        let text = arg.to_string_lossy().into_owned();
-        if i > 0 {
-            if let Some(flag) = text.strip_prefix("--") {
-                let (name, options) = match flag.split_once('=') {
-                    Some((n, o)) => (n, o.trim_matches('"').to_string()),
-                    None => (flag, String::new()),
-                };
-                let is_builtin = known.iter().any(|k| k == name) || ["help", "version"].contains(&name);
-                if !name.is_empty() && !is_builtin {
-                    pass_flags.push(Element::Pass { name: name.to_string(), options });
-                    continue;
-                }
-            }
-        }
-        clap_args.push(arg);
-    }
+    let (clap_args, flags) = crate::cli::split_unknown_flags(&command, args);
+    let pass_flags = flags
+        .into_iter()
+        .map(|(name, options)| Element::Pass { name, options: options.map(|o| o.trim_matches('"').to_string()).unwrap_or_default() })
+        .collect();
     let matches = command.try_get_matches_from(clap_args)?;
     let mut args = OptArgs::from_arg_matches(&matches)?;
     args.pass_flags = pass_flags;

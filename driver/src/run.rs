@@ -83,19 +83,8 @@ pub struct RunArgs {
 pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<RunArgs, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
     let command = RunArgs::command();
-    let known: Vec<String> = command.get_arguments().filter_map(|a| a.get_long()).map(str::to_string).collect();
-    let mut clap_args = Vec::new();
-    let mut llvm = Vec::new();
-    for (i, arg) in crate::cli::llvm_spellings(args).into_iter().enumerate() {
-        if let (true, Some(flag)) = (i > 0, arg.to_str().and_then(|t| t.strip_prefix("--"))) {
-            let name = flag.split_once('=').map_or(flag, |(n, _)| n);
-            if !name.is_empty() && !known.iter().any(|k| k == name) && !["help", "version"].contains(&name) {
-                llvm.push(format!("--{flag}"));
-                continue;
-            }
-        }
-        clap_args.push(arg);
-    }
+    let (clap_args, flags) = crate::cli::split_unknown_flags(&command, args);
+    let llvm = flags.into_iter().map(|(name, value)| value.map_or(format!("--{name}"), |v| format!("--{name}={v}"))).collect();
     let matches = command.try_get_matches_from(clap_args)?;
     let mut args = RunArgs::from_arg_matches(&matches)?;
     args.llvm_options = llvm;
