@@ -18,25 +18,7 @@ mod ffi {
     }
 }
 
-unsafe extern "C" fn collect(s: MlirStringRef, user_data: *mut std::ffi::c_void) {
-    // SAFETY: `user_data` is the `String` passed by `with_string`; `s` is
-    // valid for the duration of the callback.
-    unsafe {
-        let out = &mut *(user_data as *mut String);
-        let bytes = std::slice::from_raw_parts(s.data as *const u8, s.length);
-        out.push_str(&String::from_utf8_lossy(bytes));
-    }
-}
-
-fn with_string(f: impl FnOnce(MlirStringCallback, *mut std::ffi::c_void) -> i32) -> (i32, String) {
-    let mut out = String::new();
-    let rc = f(Some(collect), &mut out as *mut String as *mut std::ffi::c_void);
-    (rc, out)
-}
-
-fn sref(s: &str) -> MlirStringRef {
-    MlirStringRef { data: s.as_ptr() as *const _, length: s.len() }
-}
+use crate::strings::{collect as with_string, string_ref as sref};
 
 /// LLVM's name for the host CPU (`znver3`, `skylake-avx512`, ...).
 pub fn host_cpu() -> String {

@@ -7,6 +7,7 @@
 pub mod cpu;
 pub mod diag;
 pub mod ops;
+pub mod strings;
 
 use melior::{
     dialect::{DialectHandle, DialectRegistry},
@@ -78,27 +79,17 @@ pub fn enable_implicit_nesting(pm: mlir_sys::MlirPassManager) {
 /// for `convert-vector-to-scf`); `None` for an unknown name, a registered
 /// pipeline, or a pass that runs on any op.
 pub fn upstream_pass_anchor(name: &str) -> Option<String> {
-    unsafe extern "C" fn collect(s: mlir_sys::MlirStringRef, data: *mut std::ffi::c_void) {
-        // SAFETY: `data` is the String below; MLIR passes a valid slice.
-        unsafe {
-            let bytes = std::slice::from_raw_parts(s.data as *const u8, s.length);
-            (*(data as *mut String)).push_str(&String::from_utf8_lossy(bytes));
-        }
-    }
-    let mut out = String::new();
-    let name_ref = mlir_sys::MlirStringRef { data: name.as_ptr() as *const _, length: name.len() };
-    // SAFETY: `name` and `out` outlive the call.
-    let found = unsafe { ffi::strataUpstreamPassAnchor(name_ref, Some(collect), &mut out as *mut String as *mut _) };
-    found.then_some(out)
+    // SAFETY: `name` outlives the call.
+    let (found, anchor) = strings::collect(|cb, ud| unsafe { ffi::strataUpstreamPassAnchor(strings::string_ref(name), cb, ud) });
+    found.then_some(anchor)
 }
 
 /// Whether `source`'s only top-level op is a symbol table (a module): what
 /// mlir-runner's `--no-implicit-module` requires. Text that does not parse
 /// counts as yes (the real parse reports it).
 pub fn top_level_is_symbol_table(context: &Context, source: &str) -> bool {
-    let text = mlir_sys::MlirStringRef { data: source.as_ptr() as *const _, length: source.len() };
     // SAFETY: a live context; the text outlives the call, which copies it.
-    unsafe { ffi::strataTopLevelIsSymbolTable(context.to_raw(), text) }
+    unsafe { ffi::strataTopLevelIsSymbolTable(context.to_raw(), strings::string_ref(source)) }
 }
 
 /// Makes LLVM's fatal errors (code generation that cannot go on) print
@@ -117,16 +108,8 @@ pub fn parse_llvm_options(options: &[String]) -> Result<(), String> {
         .map(|o| std::ffi::CString::new(o).map_err(|_| "an option has a NUL byte".to_string()))
         .collect::<Result<_, _>>()?;
     let argv: Vec<*const std::ffi::c_char> = owned.iter().map(|c| c.as_ptr()).collect();
-    unsafe extern "C" fn collect(s: mlir_sys::MlirStringRef, data: *mut std::ffi::c_void) {
-        // SAFETY: `data` is the String below; LLVM passes a valid slice.
-        unsafe {
-            let bytes = std::slice::from_raw_parts(s.data as *const u8, s.length);
-            (*(data as *mut String)).push_str(&String::from_utf8_lossy(bytes));
-        }
-    }
-    let mut message = String::new();
     // SAFETY: argv points at live NUL-terminated strings.
-    let ok = unsafe { ffi::strataParseLLVMOptions(argv.len() as i32, argv.as_ptr(), Some(collect), &mut message as *mut String as *mut _) };
+    let (ok, message) = strings::collect(|cb, ud| unsafe { ffi::strataParseLLVMOptions(argv.len() as i32, argv.as_ptr(), cb, ud) });
     if ok {
         Ok(())
     } else {

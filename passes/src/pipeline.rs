@@ -10,12 +10,10 @@
 //! upstream text it expands to. All passes end up in one `PassManager`, so
 //! IR printing, timing and verification see every one of them.
 
-use std::ffi::c_void;
-
 use melior::{pass::PassManager, StringRef};
 use mlir_sys::{
     mlirOpPassManagerAddOwnedPass, mlirOpPassManagerAddPipeline, mlirOpPassManagerGetNestedUnder,
-    mlirPassManagerGetAsOpPassManager, MlirOpPassManager, MlirStringRef,
+    mlirPassManagerGetAsOpPassManager, MlirOpPassManager,
 };
 
 use crate::{options::PassOptions, registry, PipelineError};
@@ -213,21 +211,9 @@ fn add_upstream(opm: MlirOpPassManager, elements: &[Element]) -> Result<(), Pipe
         return Ok(());
     }
     let text = elements_to_text(elements);
-    let mut message = String::new();
-    unsafe extern "C" fn collect(chunk: MlirStringRef, user_data: *mut c_void) {
-        // SAFETY: `user_data` is the `String` below; MLIR passes valid UTF-8
-        // slices of its own message.
-        unsafe {
-            let message = &mut *(user_data as *mut String);
-            let bytes = std::slice::from_raw_parts(chunk.data as *const u8, chunk.length);
-            message.push_str(&String::from_utf8_lossy(bytes));
-        }
-    }
     let raw = StringRef::new(&text);
-    // SAFETY: `text` and `message` outlive the call.
-    let result = unsafe {
-        mlirOpPassManagerAddPipeline(opm, raw.to_raw(), Some(collect), &mut message as *mut String as *mut c_void)
-    };
+    // SAFETY: `text` outlives the call.
+    let (result, message) = strata_dialect::strings::collect(|cb, ud| unsafe { mlirOpPassManagerAddPipeline(opm, raw.to_raw(), cb, ud) });
     if result.value == 0 {
         let message = message.trim().trim_start_matches("MLIR Textual PassPipeline Parser:").trim();
         let message = message.lines().next().unwrap_or("").trim();
