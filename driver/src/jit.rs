@@ -457,9 +457,7 @@ fn functions(module: &Module) -> Vec<Function> {
         if name != "func.func" && name != "llvm.func" {
             continue;
         }
-        let Some(sym) = ir::attribute(op, "sym_name") else { continue };
-        // SAFETY: sym_name is a string attribute.
-        let sym = ir::string_of(unsafe { sys::mlirStringAttrGetValue(sym) });
+        let Some(sym) = ir::symbol_name(op) else { continue };
         // `strata-lower-to-affine` records the source signature, which
         // survives every later step; a function lowered part or all of the
         // way (its results now out-parameters) is called by it, as its
@@ -798,11 +796,7 @@ impl Kernel {
         let Some(fty) = ir::ops_in(self._module.body().to_raw())
             .into_iter()
             .find(|op| {
-                ir::name(*op) == "llvm.func"
-                    && ir::attribute(*op, "sym_name")
-                        // SAFETY: sym_name is a string attribute.
-                        .map(|a| ir::string_of(unsafe { sys::mlirStringAttrGetValue(a) }) == name)
-                        .unwrap_or(false)
+                ir::name(*op) == "llvm.func" && ir::symbol_name(*op).as_deref() == Some(name)
             })
             .and_then(|op| ir::attribute(op, "function_type"))
         else {

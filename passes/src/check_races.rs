@@ -872,20 +872,15 @@ fn source_name(v: MlirValue) -> Option<String> {
 }
 
 fn printed_name(v: MlirValue) -> String {
-    let mut out = String::new();
-    unsafe extern "C" fn collect(s: sys::MlirStringRef, data: *mut std::ffi::c_void) {
-        // SAFETY: `data` is the String below.
-        unsafe { (*(data as *mut String)).push_str(&ir::string_of(s)) };
-    }
     // SAFETY: prints a live value's name with fresh printing flags.
-    unsafe {
+    strata_dialect::strings::collect(|cb, ud| unsafe {
         let flags = sys::mlirOpPrintingFlagsCreate();
         let state = sys::mlirAsmStateCreateForValue(v, flags);
-        sys::mlirValuePrintAsOperand(v, state, Some(collect), &mut out as *mut String as *mut _);
+        sys::mlirValuePrintAsOperand(v, state, cb, ud);
         sys::mlirAsmStateDestroy(state);
         sys::mlirOpPrintingFlagsDestroy(flags);
-    }
-    out
+    })
+    .1
 }
 
 fn iteration(p: &[i64]) -> String {
@@ -893,6 +888,15 @@ fn iteration(p: &[i64]) -> String {
         [one] => one.to_string(),
         _ => format!("({})", p.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
     }
+}
+
+/// The pairs of accesses that could conflict: to one buffer, at least one
+/// a write, each access with itself included (two iterations of it).
+fn conflicting_pairs(list: &[Access]) -> impl Iterator<Item = (&Access, &Access)> {
+    list.iter()
+        .enumerate()
+        .flat_map(move |(i, x)| list[i..].iter().map(move |y| (x, y)))
+        .filter(|(x, y)| x.buffer.ptr == y.buffer.ptr && !(x.kind == Kind::Read && y.kind == Kind::Read))
 }
 
 /// The accesses of `op`'s body (by op) that might race with another
@@ -906,18 +910,13 @@ pub(crate) fn watched_accesses(op: MlirOperation) -> Option<std::collections::Ha
     let lp = Loop::of(op)?;
     let accesses = collect(&lp);
     let mut watched = std::collections::HashSet::new();
-    for (i, x) in accesses.list.iter().enumerate() {
-        if accesses.unknown.iter().any(|(_, b)| b.ptr == x.buffer.ptr) {
+    for x in accesses.list.iter().filter(|x| accesses.unknown.iter().any(|(_, b)| b.ptr == x.buffer.ptr)) {
+        watched.insert(x.op.ptr as usize);
+    }
+    for (x, y) in conflicting_pairs(&accesses.list) {
+        if !matches!(judge(&lp, &accesses.domains, x, y), Verdict::Independent) {
             watched.insert(x.op.ptr as usize);
-        }
-        for y in &accesses.list[i..] {
-            if x.buffer.ptr != y.buffer.ptr || (x.kind == Kind::Read && y.kind == Kind::Read) {
-                continue;
-            }
-            if !matches!(judge(&lp, &accesses.domains, x, y), Verdict::Independent) {
-                watched.insert(x.op.ptr as usize);
-                watched.insert(y.op.ptr as usize);
-            }
+            watched.insert(y.op.ptr as usize);
         }
     }
     Some(watched)
@@ -943,49 +942,44 @@ impl CheckRaces {
             );
         }
         let mut warned = false;
-        'pairs: for (i, x) in accesses.list.iter().enumerate() {
-            for y in &accesses.list[i..] {
-                if x.buffer.ptr != y.buffer.ptr || (x.kind == Kind::Read && y.kind == Kind::Read) {
-                    continue;
+        for (x, y) in conflicting_pairs(&accesses.list) {
+            match judge(lp, &accesses.domains, x, y) {
+                Verdict::Independent => {}
+                Verdict::Race { a, b, element } => {
+                    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+                    let at = format!("{}[{}]", value_name(x.buffer), element.iter().map(i64::to_string).collect::<Vec<_>>().join(", "));
+                    let message = if x.kind == Kind::Write && y.kind == Kind::Write {
+                        format!("data race: iterations {} and {} of {} both write {at}", iteration(&first), iteration(&second), lp.describe())
+                    } else {
+                        format!("data race: iterations {} and {} of {} write and read {at}", iteration(&first), iteration(&second), lp.describe())
+                    };
+                    let (sev, fail) = if self.errors { (Severity::Error, true) } else { (Severity::Warning, false) };
+                    // The note points at a write; it names the other access.
+                    let (w, o) = if x.kind == Kind::Write { (x, y) } else { (y, x) };
+                    let other = if x.op.ptr == y.op.ptr {
+                        "the same access in both iterations".to_string()
+                    } else {
+                        format!("the other access: {}", ir::name(o.op))
+                    };
+                    diag::emit(loc, sev, &message, Some((ir::location(w.op), &format!("{}; {other}", ir::name(w.op)))));
+                    failed |= fail;
+                    warned = true;
+                    break;
                 }
-                match judge(lp, &accesses.domains, x, y) {
-                    Verdict::Independent => {}
-                    Verdict::Race { a, b, element } => {
-                        let (first, second) = if a <= b { (a, b) } else { (b, a) };
-                        let at = format!("{}[{}]", value_name(x.buffer), element.iter().map(i64::to_string).collect::<Vec<_>>().join(", "));
-                        let message = if x.kind == Kind::Write && y.kind == Kind::Write {
-                            format!("data race: iterations {} and {} of {} both write {at}", iteration(&first), iteration(&second), lp.describe())
-                        } else {
-                            format!("data race: iterations {} and {} of {} write and read {at}", iteration(&first), iteration(&second), lp.describe())
-                        };
-                        let (sev, fail) = if self.errors { (Severity::Error, true) } else { (Severity::Warning, false) };
-                        // The note points at a write; it names the other access.
-                        let (w, o) = if x.kind == Kind::Write { (x, y) } else { (y, x) };
-                        let other = if x.op.ptr == y.op.ptr {
-                            "the same access in both iterations".to_string()
-                        } else {
-                            format!("the other access: {}", ir::name(o.op))
-                        };
-                        diag::emit(loc, sev, &message, Some((ir::location(w.op), &format!("{}; {other}", ir::name(w.op)))));
-                        failed |= fail;
-                        warned = true;
-                        break 'pairs;
-                    }
-                    Verdict::Unknown(why) => {
-                        let written = if x.kind == Kind::Write { x } else { y };
-                        diag::emit(
-                            loc,
-                            Severity::Warning,
-                            &format!(
-                                "possible data race: cannot prove that iterations of {} touch different elements of {}: {why}; if they may write the same element, use memref.atomic_rmw",
-                                lp.describe(),
-                                value_name(x.buffer)
-                            ),
-                            Some((ir::location(written.op), ir::name(written.op).as_str())),
-                        );
-                        warned = true;
-                        break 'pairs;
-                    }
+                Verdict::Unknown(why) => {
+                    let written = if x.kind == Kind::Write { x } else { y };
+                    diag::emit(
+                        loc,
+                        Severity::Warning,
+                        &format!(
+                            "possible data race: cannot prove that iterations of {} touch different elements of {}: {why}; if they may write the same element, use memref.atomic_rmw",
+                            lp.describe(),
+                            value_name(x.buffer)
+                        ),
+                        Some((ir::location(written.op), ir::name(written.op).as_str())),
+                    );
+                    warned = true;
+                    break;
                 }
             }
         }

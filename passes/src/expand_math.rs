@@ -67,7 +67,7 @@ pub(crate) fn run(root: MlirOperation) {
         let name = ir::name(op);
         let x = ir::operand(op, 0);
         let ty = ir::value_type(x);
-        let value = match enclosing_module(op) {
+        let value = match ir::enclosing(op, "builtin.module") {
             Some(module) => {
                 let callee = made
                     .entry((module.ptr as usize, name.clone(), lanes))
@@ -106,27 +106,6 @@ fn lanes_of(t: MlirType) -> Option<Option<i64>> {
     None
 }
 
-/// The nearest `builtin.module` above `op`.
-fn enclosing_module(op: MlirOperation) -> Option<MlirOperation> {
-    let mut op = ir::parent(op);
-    while !op.ptr.is_null() {
-        if ir::name(op) == "builtin.module" {
-            return Some(op);
-        }
-        op = ir::parent(op);
-    }
-    None
-}
-
-/// Whether `module`'s body has an op whose symbol is `name`.
-fn symbol_taken(module: MlirOperation, name: &str) -> bool {
-    ir::ops_in(ir::first_block(ir::region(module, 0))).into_iter().any(|op| {
-        ir::attribute(op, "sym_name")
-            // SAFETY: sym_name is a string attribute.
-            .map(|a| ir::string_of(unsafe { sys::mlirStringAttrGetValue(a) }) == name)
-            .unwrap_or(false)
-    })
-}
 
 /// Defines the private function computing `op_name` on `ty` at the end of
 /// `module`; returns its symbol name (made unique in the module).
@@ -139,7 +118,7 @@ fn define(module: MlirOperation, op_name: &str, lanes: Option<i64>, ty: MlirType
     };
     let mut name = base.clone();
     let mut k = 1;
-    while symbol_taken(module, &name) {
+    while ir::defines_symbol(module, &name) {
         name = format!("{base}_{k}");
         k += 1;
     }

@@ -68,7 +68,7 @@ impl StrataPass for InstrumentRaces {
             return Err(PassFailed);
         }
         let loops: Vec<MlirOperation> =
-            ir::find(module, &["strata.parallel_for"]).into_iter().filter(|op| !nested(*op)).collect();
+            ir::find(module, &["strata.parallel_for"]).into_iter().filter(|op| ir::enclosing(*op, "strata.parallel_for").is_none()).collect();
         if loops.is_empty() {
             return Ok(());
         }
@@ -84,28 +84,12 @@ impl StrataPass for InstrumentRaces {
     }
 }
 
-fn nested(op: MlirOperation) -> bool {
-    let mut p = ir::parent(op);
-    while !p.ptr.is_null() {
-        if ir::name(p) == "strata.parallel_for" {
-            return true;
-        }
-        p = ir::parent(p);
-    }
-    false
-}
 
 fn declare_hooks(module: MlirOperation) {
     let b = Builder::of_op(module);
     let body = ir::first_block(ir::region(module, 0));
-    let existing: Vec<String> = ir::ops_in(body)
-        .into_iter()
-        .filter_map(|op| ir::attribute(op, "sym_name"))
-        // SAFETY: sym_name is a string attribute.
-        .map(|a| ir::string_of(unsafe { sys::mlirStringAttrGetValue(a) }))
-        .collect();
     for (name, ty) in HOOKS {
-        if existing.iter().any(|e| e == name) {
+        if ir::defines_symbol(module, name) {
             continue;
         }
         let f = b.op(
@@ -209,10 +193,7 @@ fn byte_range(at: MlirOperation, memref: MlirValue) -> (MlirValue, MlirValue) {
     let put = |op: MlirOperation| ir::result(ir::insert_before(at, op), 0);
     let (shape, elem) = ir::shape(ir::value_type(memref));
     let rank = shape.len();
-    let mut types = vec![b.ty(&format!("memref<{}>", ir::print_type(elem))), index];
-    types.extend(std::iter::repeat_n(index, 2 * rank));
-    let meta = ir::insert_before(at, b.op("memref.extract_strided_metadata", loc, &[memref], &types, &[], 0));
-    let aligned = put(b.op("memref.extract_aligned_pointer_as_index", loc, &[memref], &[index], &[], 0));
+    let (meta, aligned) = ir::strided_metadata(at, memref);
     let one = put(b.constant(loc, "1 : index", index));
     let mut extent = one;
     for k in 0..rank {

@@ -300,6 +300,21 @@ pub fn find(root: MlirOperation, names: &[&str]) -> Vec<MlirOperation> {
     state.out
 }
 
+/// `memref.extract_strided_metadata` of `memref` (results: base, offset,
+/// the sizes, the strides) and its aligned address as an `index`, built
+/// before `anchor`.
+pub fn strided_metadata(anchor: MlirOperation, memref: MlirValue) -> (MlirOperation, MlirValue) {
+    let b = Builder::of_op(anchor);
+    let loc = location(anchor);
+    let index = b.index_type();
+    let (dims, elem) = shape(value_type(memref));
+    let mut types = vec![b.ty(&format!("memref<{}>", print_type(elem))), index];
+    types.extend(std::iter::repeat_n(index, 2 * dims.len()));
+    let meta = insert_before(anchor, b.op("memref.extract_strided_metadata", loc, &[memref], &types, &[], 0));
+    let aligned = result(insert_before(anchor, b.op("memref.extract_aligned_pointer_as_index", loc, &[memref], &[index], &[], 0)), 0);
+    (meta, aligned)
+}
+
 /// Where element `indices` of `memref` is, built before `anchor`: the
 /// buffer's aligned address and the element's linear index (`offset +
 /// sum(index * stride)`), both `index`; the byte address is `aligned +
@@ -311,11 +326,7 @@ pub fn element_position(anchor: MlirOperation, memref: MlirValue, indices: &[Mli
     let index = b.index_type();
     let at = |op: MlirOperation| insert_before(anchor, op);
     let rank = indices.len();
-    let (_, elem) = shape(value_type(memref));
-    let mut types = vec![b.ty(&format!("memref<{}>", print_type(elem))), index];
-    types.extend(std::iter::repeat_n(index, 2 * rank));
-    let meta = at(b.op("memref.extract_strided_metadata", loc, &[memref], &types, &[], 0));
-    let aligned = result(at(b.op("memref.extract_aligned_pointer_as_index", loc, &[memref], &[index], &[], 0)), 0);
+    let (meta, aligned) = strided_metadata(anchor, memref);
     let mut linear = result(meta, 1);
     for (k, i) in indices.iter().enumerate() {
         let stride = result(meta, (2 + rank + k) as isize);
@@ -372,6 +383,30 @@ pub fn narrow_lower_bound(lp: MlirOperation, lower: i64) {
 pub fn parent(op: MlirOperation) -> MlirOperation {
     // SAFETY: a live op (null for a top-level one).
     unsafe { sys::mlirOperationGetParentOperation(op) }
+}
+
+/// The nearest op above `op` (not `op` itself) named `name`.
+pub fn enclosing(op: MlirOperation, name: &str) -> Option<MlirOperation> {
+    let mut p = parent(op);
+    while !p.ptr.is_null() {
+        if self::name(p) == name {
+            return Some(p);
+        }
+        p = parent(p);
+    }
+    None
+}
+
+/// `op`'s symbol name (its `sym_name`), if it has one.
+pub fn symbol_name(op: MlirOperation) -> Option<String> {
+    // SAFETY: sym_name is a string attribute.
+    attribute(op, "sym_name").map(|a| string_of(unsafe { sys::mlirStringAttrGetValue(a) }))
+}
+
+/// Whether an op in the body of the symbol table `table` (a module) is
+/// named `name`.
+pub fn defines_symbol(table: MlirOperation, name: &str) -> bool {
+    ops_in(first_block(region(table, 0))).into_iter().any(|op| symbol_name(op).as_deref() == Some(name))
 }
 
 /// The op of `block` that is `op` or contains it.

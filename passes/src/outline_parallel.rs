@@ -54,7 +54,7 @@ impl StrataPass for OutlineParallel {
             return Err(PassFailed);
         }
         let loops: Vec<MlirOperation> =
-            ir::find(module, &["scf.parallel"]).into_iter().filter(|op| !inside_parallel(*op)).collect();
+            ir::find(module, &["scf.parallel"]).into_iter().filter(|op| ir::enclosing(*op, "scf.parallel").is_none()).collect();
         let mut count = 0;
         for par in loops {
             if outline(module, par, count) {
@@ -69,16 +69,6 @@ impl StrataPass for OutlineParallel {
     }
 }
 
-fn inside_parallel(op: MlirOperation) -> bool {
-    let mut p = ir::parent(op);
-    while !p.ptr.is_null() {
-        if ir::name(p) == "scf.parallel" {
-            return true;
-        }
-        p = ir::parent(p);
-    }
-    false
-}
 
 /// The LLVM type a captured value travels as, or `None` if unsupported.
 fn llvm_type(t: MlirType) -> Option<String> {
@@ -304,16 +294,10 @@ fn gep_op(b: &Builder, loc: sys::MlirLocation, base: MlirValue, ctx_type: &str, 
 
 /// Declares `llvm.func @strata_parallel_for(ptr, ptr, i64, i64)` once.
 fn declare_entry(module: MlirOperation, b: &Builder) {
-    let body = ir::first_block(ir::region(module, 0));
-    let exists = ir::ops_in(body).into_iter().any(|op| {
-        ir::attribute(op, "sym_name")
-            // SAFETY: sym_name is a string attribute.
-            .map(|a| ir::string_of(unsafe { sys::mlirStringAttrGetValue(a) }) == ENTRY)
-            .unwrap_or(false)
-    });
-    if exists {
+    if ir::defines_symbol(module, ENTRY) {
         return;
     }
+    let body = ir::first_block(ir::region(module, 0));
     let decl = b.op(
         "llvm.func",
         ir::location(module),

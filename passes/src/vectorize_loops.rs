@@ -418,9 +418,10 @@ fn while_computes_only(op: MlirOperation) -> bool {
         let name = ir::name(o);
         // SAFETY: a live op.
         let regions = unsafe { sys::mlirOperationGetNumRegions(o) };
-        let divides = ["divsi", "divui", "remsi", "remui", "ceildivsi", "ceildivui", "floordivsi"]
-            .iter()
-            .any(|d| name == format!("arith.{d}"));
+        let divides = matches!(
+            name.as_str(),
+            "arith.divsi" | "arith.divui" | "arith.remsi" | "arith.remui" | "arith.ceildivsi" | "arith.ceildivui" | "arith.floordivsi"
+        );
         name == "scf.condition"
             || name == "scf.yield"
             || ((name.starts_with("arith.") || name.starts_with("math.")) && regions == 0 && !divides)
