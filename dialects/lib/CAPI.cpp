@@ -15,7 +15,10 @@
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Pass.h"
 #include "mlir/CAPI/Support.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -139,4 +142,16 @@ void strataEmitDiagnosticWithNote(MlirLocation location, int severity,
   d << message;
   if (note && *note)
     d.attachNote(unwrap(noteAt)) << note;
+}
+
+bool strataLinalgOpToAffineLoops(MlirOperation op) {
+  auto linalgOp = llvm::dyn_cast<mlir::linalg::LinalgOp>(unwrap(op));
+  if (!linalgOp || !linalgOp.hasPureBufferSemantics())
+    return false;
+  mlir::IRRewriter rewriter(linalgOp->getContext());
+  rewriter.setInsertionPoint(linalgOp);
+  if (mlir::failed(mlir::linalg::linalgOpToAffineLoops(rewriter, linalgOp)))
+    return false;
+  rewriter.eraseOp(linalgOp);
+  return true;
 }

@@ -43,7 +43,19 @@ mod ffi {
         ) -> mlir_sys::MlirModule;
         pub fn strataContextPrintOpOnDiagnostic(context: mlir_sys::MlirContext, enable: bool);
         pub fn strataEmitRemark(location: mlir_sys::MlirLocation, message: *const std::ffi::c_char);
+        pub fn strataLinalgOpToAffineLoops(op: mlir_sys::MlirOperation) -> bool;
     }
+}
+
+/// Lowers one linalg op on buffers to affine loops in place (upstream's
+/// `convert-linalg-to-affine-loops`, for this op alone) and erases it; false,
+/// with nothing changed, when it is not such an op.
+///
+/// # Safety
+/// `op` must be a live operation, not used afterwards when this returns true.
+pub unsafe fn linalg_op_to_affine_loops(op: mlir_sys::MlirOperation) -> bool {
+    // SAFETY: the caller's promise.
+    unsafe { ffi::strataLinalgOpToAffineLoops(op) }
 }
 
 /// The C-API handle of the `strata` dialect.

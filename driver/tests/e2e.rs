@@ -1097,7 +1097,7 @@ fn o3_at(bits: usize, fuse: bool) -> CompileOptions {
         .to_text()
         .replace("strata-vectorize", &format!("strata-vectorize{{vector-width={bits}}}"));
     if !fuse {
-        p = p.replace("strata-lower-to-affine", "strata-lower-to-affine{fuse-elementwise=false}");
+        p = p.replace("strata-lower-to-affine{", "strata-lower-to-affine{fuse-elementwise=false ");
     }
     CompileOptions { pipeline: Some(p), ..Default::default() }
 }

@@ -462,3 +462,66 @@ pub fn single_user(v: MlirValue) -> Option<MlirOperation> {
         Some(sys::mlirOpOperandGetOwner(first))
     }
 }
+
+/// `vector<shape x elem>`, built through the C API (no text round trip).
+pub fn vector_type(shape: &[i64], elem: MlirType) -> MlirType {
+    // SAFETY: a live element type; the shape outlives the call.
+    unsafe { sys::mlirVectorTypeGet(shape.len() as isize, shape.as_ptr(), elem) }
+}
+
+/// `memref<shape x elem>` with the identity layout, in the default space.
+pub fn memref_type(shape: &[i64], elem: MlirType) -> MlirType {
+    // SAFETY: as above; a null memory space is the default one.
+    unsafe { sys::mlirMemRefTypeContiguousGet(elem, shape.len() as isize, shape.as_ptr(), sys::MlirAttribute { ptr: std::ptr::null() }) }
+}
+
+/// An `IntegerAttr` of type `ty` (an integer or index type).
+pub fn integer_attr(ty: MlirType, value: i64) -> MlirAttribute {
+    // SAFETY: a live integer-like type.
+    unsafe { sys::mlirIntegerAttrGet(ty, value) }
+}
+
+/// The splat constant `value` of the int or float vector (or scalar) type
+/// `ty`, as an attribute for `arith.constant`.
+pub fn splat_attr(ty: MlirType, value: f64) -> MlirAttribute {
+    // SAFETY: live types; `ty` is a vector of ints or floats, or a scalar.
+    unsafe {
+        let (is_vector, elem) =
+            if sys::mlirTypeIsAVector(ty) { (true, sys::mlirShapedTypeGetElementType(ty)) } else { (false, ty) };
+        let scalar = if sys::mlirTypeIsAInteger(elem) || sys::mlirTypeIsAIndex(elem) {
+            sys::mlirIntegerAttrGet(elem, value as i64)
+        } else {
+            sys::mlirFloatAttrDoubleGet(sys::mlirTypeGetContext(elem), elem, value)
+        };
+        if is_vector {
+            sys::mlirDenseElementsAttrSplatGet(ty, scalar)
+        } else {
+            scalar
+        }
+    }
+}
+
+/// The dimension positions an affine map's results name, or `None` when a
+/// result is not a plain dimension (a projected permutation's are).
+pub fn map_dims(map: sys::MlirAffineMap) -> Option<Vec<usize>> {
+    // SAFETY: a live affine map.
+    unsafe {
+        (0..sys::mlirAffineMapGetNumResults(map))
+            .map(|i| {
+                let e = sys::mlirAffineMapGetResult(map, i);
+                sys::mlirAffineExprIsADim(e).then(|| sys::mlirAffineDimExprGetPosition(e) as usize)
+            })
+            .collect()
+    }
+}
+
+/// Whether the memref type `t` has a static shape and the identity layout.
+pub fn is_plain_memref(t: MlirType) -> bool {
+    // SAFETY: live type and attribute queries.
+    unsafe {
+        sys::mlirTypeIsAMemRef(t) && sys::mlirShapedTypeHasStaticShape(t) && {
+            let layout = sys::mlirMemRefTypeGetLayout(t);
+            sys::mlirAttributeIsAAffineMap(layout) && sys::mlirAffineMapIsIdentity(sys::mlirAffineMapAttrGetValue(layout))
+        }
+    }
+}

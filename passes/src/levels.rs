@@ -68,7 +68,12 @@ pub fn pipeline_with(level: Level, races: Races) -> Pipeline {
     if level >= Level::O2 {
         steps.extend(["canonicalize", "cse", "strata-fuse"]);
     }
-    steps.push(if level == Level::O0 { "strata-lower-to-affine{fuse-elementwise=false}" } else { "strata-lower-to-affine" });
+    steps.push(match level {
+        Level::O0 => "strata-lower-to-affine{fuse-elementwise=false}",
+        Level::O1 => "strata-lower-to-affine",
+        // Contractions stay structured for strata-tile and strata-vectorize.
+        Level::O2 | Level::O3 => "strata-lower-to-affine{keep-contractions=true}",
+    });
     if level >= Level::O1 {
         steps.extend(["canonicalize", "cse"]);
     }

@@ -14,12 +14,14 @@ pub mod registry;
 pub mod target;
 
 mod check_races;
+pub mod contraction;
 mod convert_to_linalg;
 mod expand_float_atomics;
 mod expand_math;
 mod fuse;
 pub mod ir;
 mod instrument_races;
+mod lower_linalg;
 mod lower_parallel_reductions;
 mod lower_to_affine;
 mod lower_to_llvm;
@@ -28,6 +30,7 @@ mod parallelize;
 mod free_temporaries;
 mod tile;
 pub(crate) mod vectorize;
+pub(crate) mod vectorize_contraction;
 pub(crate) mod vectorize_loops;
 
 use std::sync::Once;

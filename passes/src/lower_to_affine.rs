@@ -11,8 +11,12 @@
 //!    then tensor results turned into trailing out-parameters that the
 //!    caller allocates, with the final allocation hoisted to the caller (so
 //!    the last op writes the caller's buffer directly, no copy);
-//! 4. `affine` loop nests, with the loops free of dependences rewritten to
+//! 4. `affine` loop nests (`strata-lower-linalg-to-affine`, upstream's
+//!    lowering op by op), with the loops free of dependences rewritten to
 //!    `affine.parallel` (that is the parallel marking later passes read);
+//!    with `keep-contractions`, the contractions `strata-vectorize` has a
+//!    kernel for stay `linalg.generic`s on buffers, for `strata-tile` and
+//!    `strata-vectorize` to lower from their structure;
 //! 5. `strata-free-temporaries`: each temporary is freed right after its
 //!    last use.
 //!
@@ -37,10 +41,16 @@ fn expand(options: &PassOptions) -> Pipeline {
     if options.boolean("fuse-elementwise") {
         steps.push("linalg-fuse-elementwise-ops");
     }
+    let lower_linalg = if options.boolean("keep-contractions") {
+        "strata-lower-linalg-to-affine{keep-contractions=true}"
+    } else {
+        "strata-lower-linalg-to-affine"
+    };
     steps.extend([
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions add-result-attr}",
-        "func.func(convert-linalg-to-affine-loops,affine-parallelize)",
+        lower_linalg,
+        "func.func(affine-parallelize)",
         "canonicalize",
         "strata-free-temporaries",
     ]);
@@ -55,6 +65,11 @@ pub static INFO: PassInfo = PassInfo {
         kind: OptionKind::Bool,
         default: "true",
         description: "fuse chains of elementwise ops (after conversion to linalg) before bufferizing",
+    }, OptionSpec {
+        name: "keep-contractions",
+        kind: OptionKind::Bool,
+        default: "false",
+        description: "leave contractions as linalg.generic on buffers for strata-tile and strata-vectorize (the O2 and O3 pipelines do)",
     }],
     status: Status::Implemented,
     build: Build::Pipeline(expand),

@@ -1,7 +1,9 @@
 //! `strata-lower-to-llvm`: everything left down to the LLVM dialect.
 //!
 //! Matches `affine`, `scf`, `vector`, `memref`, `math`, `arith`, `index`,
-//! `func` and `cf` ops. Produces the LLVM dialect only (`math` functions
+//! `func` and `cf` ops, and linalg ops on buffers (a contraction that
+//! `strata-lower-to-affine{keep-contractions}` kept for a
+//! `strata-vectorize` that did not run becomes plain loops). Produces the LLVM dialect only (`math` functions
 //! without an LLVM intrinsic become libm calls). It is a pipeline of
 //! upstream conversions, in the order they require (after ours for float
 //! atomics, which upstream cannot lower): vector transfers and
@@ -20,7 +22,7 @@ use crate::{
 };
 
 const STEPS: &str = "strata-expand-float-atomics,\
-func.func(convert-vector-to-scf),\
+func.func(convert-linalg-to-loops,convert-vector-to-scf),\
 lower-affine,\
 convert-scf-to-cf,\
 expand-strided-metadata,\

@@ -4,7 +4,7 @@
 use crate::{
     check_races, convert_to_linalg, expand_float_atomics,
     external::{self, StrataPass},
-    fuse, instrument_races, lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel,
+    fuse, instrument_races, lower_linalg, lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel,
     options::{OptionSpec, PassOptions},
     parallelize,
     pipeline::Pipeline,
@@ -69,7 +69,8 @@ pub static PASSES: [&PassInfo; 7] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 8] = [
+pub static INTERNAL: [&PassInfo; 9] = [
+    &lower_linalg::INFO,
     &instrument_races::INFO,
     &lower_parallel_reductions::INFO,
     &convert_to_linalg::INFO,

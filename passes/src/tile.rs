@@ -1,8 +1,10 @@
 //! `strata-tile`: chooses the tiles of the loop nests that need them, per
 //! CPU, and records them for `strata-vectorize`.
 //!
-//! Matches the f32/f64 matmul nest that `strata-lower-to-affine` produces.
-//! Produces the same nest with `strata.tile_sizes = array<i64: MR, NV, KC>`:
+//! Matches the contractions `strata-lower-to-affine{keep-contractions}`
+//! leaves structured ([`crate::contraction`]) that get the outer-product
+//! kernel. Produces the same op with
+//! `strata.tile_sizes = array<i64: MR, NV, KC>`:
 //! a register tile of `MR` rows by `NV` vectors (the accumulators, with the
 //! B vectors and one broadcast, must fit the target's vector registers: 32
 //! with AVX-512, 16 otherwise), and a cache tile of `KC` steps of the
@@ -29,7 +31,8 @@ use crate::{
     options::{OptionKind, OptionSpec, PassOptions},
     registry::{Build, PassInfo, Status},
     target::Target,
-    vectorize::{match_matmul, Tiles, TILE_ATTR},
+    contraction::{self, Plan},
+    vectorize_contraction::{Tiles, TILE_ATTR},
 };
 
 pub static INFO: PassInfo = PassInfo {
@@ -71,10 +74,11 @@ impl StrataPass for Tile {
             return Err(PassFailed);
         }
         let target = Target::of_module(root.to_raw());
-        for op in ir::find(root.to_raw(), &["affine.parallel"]) {
-            let Some(mm) = match_matmul(op) else { continue };
-            let bytes = if ir::print_type(mm.elem) == "f32" { 4 } else { 8 };
-            let mut t = choose(mm.k, bytes, &target);
+        for op in ir::find(root.to_raw(), &["linalg.generic"]) {
+            let Some((mm, Plan::Outer { .. })) = contraction::planned(op) else { continue };
+            let bytes = mm.elem.bytes();
+            let k = mm.extents[mm.k];
+            let mut t = choose(k, bytes, &target);
             let lanes = target.vector_bits / 8 / bytes;
             if let Some(m) = self.given.first() {
                 t.mr = (*m).clamp(1, 16);
@@ -82,17 +86,23 @@ impl StrataPass for Tile {
             if let Some(n) = self.given.get(1) {
                 t.nv = (n / lanes).clamp(1, 8);
             }
-            if let Some(k) = self.given.get(2) {
-                t.kc = (*k).min(mm.k);
+            if let Some(kc) = self.given.get(2) {
+                t.kc = (*kc).min(k);
             }
-            let b = ir::Builder::of_op(op);
-            let attr = b.attr(&format!("array<i64: {}, {}, {}>", t.mr, t.nv, t.kc));
+            // A register tile taller than the matrix would be all leftovers.
+            t.mr = t.mr.min(mm.extent(mm.m));
+            let sizes = [t.mr, t.nv, t.kc];
+            // SAFETY: a live context; the sizes outlive the call.
+            let attr = unsafe { mlir_sys::mlirDenseI64ArrayGet(ir::Builder::of_op(op).ctx, 3, sizes.as_ptr()) };
             ir::set_attribute(op, TILE_ATTR, attr);
             crate::remark(
                 op,
                 &format!(
-                    "strata-tile: matmul {}x{}x{}: register tile {} rows x {} vectors, cache tile {} reduction steps",
-                    mm.m, mm.k, mm.n, t.mr, t.nv, t.kc
+                    "strata-tile: contraction {}: register tile {} rows x {} vectors, cache tile {} reduction steps",
+                    mm.describe(),
+                    t.mr,
+                    t.nv,
+                    t.kc
                 ),
             );
         }

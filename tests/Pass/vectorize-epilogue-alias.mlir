@@ -1,4 +1,4 @@
-// strata-vectorize fuses a matmul's elementwise epilogue into the kernel
+// strata-vectorize fuses a contraction's elementwise epilogue into the kernel
 // (which then runs where the epilogue was) only when nothing changes: not
 // when a nest in between overwrites an input of the matmul, nor when the
 // epilogue writes over one the kernel still reads. Then the kernel stays at
@@ -9,7 +9,7 @@
 // RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 
 // REMARK-NOT: epilogue fused
-// REMARK: vectorize-epilogue-alias.mlir:{{.*}} remark: strata-vectorize: elementwise epilogue fused into the matmul kernel
+// REMARK: vectorize-epilogue-alias.mlir:{{.*}} remark: strata-vectorize: elementwise epilogue fused into the contraction kernel
 // REMARK-NOT: epilogue fused
 
 // CHECK-LABEL: func.func @zero_a(
@@ -34,17 +34,11 @@ func.func @zero_a(%a: memref<16x16xf32>, %b: memref<16x16xf32>, %out: memref<16x
       affine.store %z, %c[%i, %j] : memref<16x16xf32>
     }
   }
-  affine.parallel (%i) = (0) to (16) {
-    affine.for %k = 0 to 16 {
-      affine.parallel (%j) = (0) to (16) {
-        %0 = affine.load %a[%i, %k] : memref<16x16xf32>
-        %1 = affine.load %b[%k, %j] : memref<16x16xf32>
-        %2 = affine.load %c[%i, %j] : memref<16x16xf32>
-        %3 = arith.mulf %0, %1 : f32
-        %4 = arith.addf %2, %3 : f32
-        affine.store %4, %c[%i, %j] : memref<16x16xf32>
-      }
-    }
+  linalg.generic {indexing_maps = [affine_map<(i, k, j) -> (i, k)>, affine_map<(i, k, j) -> (k, j)>, affine_map<(i, k, j) -> (i, j)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : memref<16x16xf32>, memref<16x16xf32>) outs(%c : memref<16x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
   }
   affine.parallel (%i) = (0) to (16) {
     affine.parallel (%j) = (0) to (16) {
@@ -80,17 +74,11 @@ func.func @in_place(%a: memref<16x16xf32>, %b: memref<16x16xf32>) {
       affine.store %z, %c[%i, %j] : memref<16x16xf32>
     }
   }
-  affine.parallel (%i) = (0) to (16) {
-    affine.for %k = 0 to 16 {
-      affine.parallel (%j) = (0) to (16) {
-        %0 = affine.load %a[%i, %k] : memref<16x16xf32>
-        %1 = affine.load %b[%k, %j] : memref<16x16xf32>
-        %2 = affine.load %c[%i, %j] : memref<16x16xf32>
-        %3 = arith.mulf %0, %1 : f32
-        %4 = arith.addf %2, %3 : f32
-        affine.store %4, %c[%i, %j] : memref<16x16xf32>
-      }
-    }
+  linalg.generic {indexing_maps = [affine_map<(i, k, j) -> (i, k)>, affine_map<(i, k, j) -> (k, j)>, affine_map<(i, k, j) -> (i, j)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : memref<16x16xf32>, memref<16x16xf32>) outs(%c : memref<16x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
   }
   affine.parallel (%i) = (0) to (16) {
     affine.parallel (%j) = (0) to (16) {
@@ -122,17 +110,11 @@ func.func @fresh(%a: memref<16x16xf32>, %b: memref<16x16xf32>, %out: memref<16x1
       affine.store %z, %c[%i, %j] : memref<16x16xf32>
     }
   }
-  affine.parallel (%i) = (0) to (16) {
-    affine.for %k = 0 to 16 {
-      affine.parallel (%j) = (0) to (16) {
-        %0 = affine.load %a[%i, %k] : memref<16x16xf32>
-        %1 = affine.load %b[%k, %j] : memref<16x16xf32>
-        %2 = affine.load %c[%i, %j] : memref<16x16xf32>
-        %3 = arith.mulf %0, %1 : f32
-        %4 = arith.addf %2, %3 : f32
-        affine.store %4, %c[%i, %j] : memref<16x16xf32>
-      }
-    }
+  linalg.generic {indexing_maps = [affine_map<(i, k, j) -> (i, k)>, affine_map<(i, k, j) -> (k, j)>, affine_map<(i, k, j) -> (i, j)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : memref<16x16xf32>, memref<16x16xf32>) outs(%c : memref<16x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
   }
   affine.parallel (%i) = (0) to (16) {
     affine.parallel (%j) = (0) to (16) {

@@ -6,8 +6,8 @@
 // at the matmul's place and the verifier said "operand #1 does not
 // dominate this use". The target is named (znver3: AVX2, 8 f32 lanes), so
 // the output does not depend on the host.
-// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{fuse-elementwise=false},canonicalize,cse,strata-tile,strata-vectorize)' | FileCheck %s
-// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine,canonicalize,cse,strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=FUSED
+// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{fuse-elementwise=false keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' | FileCheck %s
+// RUN: strata-opt %s --strata-target=znver3 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=FUSED
 // O2 and O3 down to the LLVM dialect, under AVX2 and AVX-512.
 // RUN: strata-opt %s --strata-target=znver3 --strata-pipeline=O2 | FileCheck %s --check-prefix=LLVM
 // RUN: strata-opt %s --strata-target=skylake-avx512 --strata-pipeline=O3 | FileCheck %s --check-prefix=LLVM
@@ -43,10 +43,14 @@ func.func @chain(%a: tensor<16x16xf32>, %b: tensor<16x16xf32>) -> tensor<16x16xf
 // CHECK: scf.parallel
 // CHECK: memref.load %[[T]]
 // CHECK: vector.fma {{.*}} : vector<4xf64>
-// With linalg's fusion the transpose becomes the matmul's index order,
-// which is no micro-kernel: its column loop is vectorized as it is.
+// With linalg's fusion the transpose becomes A's indexing map (A is read
+// as %d[k, i]): the same micro-kernel, no transposed copy.
 // FUSED-LABEL: func.func @tmm(
-// FUSED: arith.mulf {{.*}} : vector<4xf64>
+// FUSED-SAME: %[[A:[a-z0-9_]+]]: memref<8x8xf64>, %[[D:[a-z0-9_]+]]: memref<8x8xf64>
+// FUSED-NOT: memref.alloc() : memref<8x8xf64>
+// FUSED: scf.parallel
+// FUSED: memref.load %[[D]][%{{.*}}, %{{.*}}] : memref<8x8xf64>
+// FUSED: vector.fma {{.*}} : vector<4xf64>
 // LLVM-LABEL: llvm.func @tmm(
 func.func @tmm(%a: tensor<8x8xf64>, %d: tensor<8x8xf64>) -> tensor<8x8xf64> {
   %t = strata.transpose %d permutation = [1, 0] : tensor<8x8xf64> -> tensor<8x8xf64>

@@ -1,46 +1,65 @@
-// strata-vectorize: the f32 matmul nest becomes a register-blocked vector
-// micro-kernel (6 rows x 2 vectors of 16 accumulators held across k), over
-// a packed copy of each block of B's columns; leftover rows use one-row
-// blocks, leftover columns keep the scalar nest, narrowed to them.
-// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine --strata-vectorize | FileCheck %s
-// RUN: strata-opt %s --strata-target=znver3 --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=AVX2
+// strata-vectorize: a matmul (kept structured by lower-to-affine) becomes a
+// register-blocked vector micro-kernel (6 rows x 2 vectors of 16
+// accumulators held across k), over a packed copy of each block of B's
+// columns; leftover rows are one block of the rows left, leftover columns
+// one more block whose last vector is masked.
+// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine=keep-contractions=true --strata-vectorize | FileCheck %s
+// RUN: strata-opt %s --strata-target=znver3 --strata-lower-to-affine=keep-contractions=true --strata-vectorize | FileCheck %s --check-prefix=AVX2
 // vector-width overrides the target's, and must be a width x86 has.
-// RUN: not strata-opt %s --strata-lower-to-affine --strata-vectorize=vector-width=-1 2>&1 | FileCheck %s --check-prefix=BADW
-// RUN: not strata-opt %s --strata-lower-to-affine --strata-vectorize=vector-width=7 2>&1 | FileCheck %s --check-prefix=BADW
-// RUN: not strata-opt %s --strata-lower-to-affine --strata-vectorize=vector-width=100 2>&1 | FileCheck %s --check-prefix=BADW
-// RUN: not strata-opt %s --strata-lower-to-affine --strata-vectorize=vector-width=100000 2>&1 | FileCheck %s --check-prefix=BADW
+// RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-vectorize=vector-width=-1 2>&1 | FileCheck %s --check-prefix=BADW
+// RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-vectorize=vector-width=7 2>&1 | FileCheck %s --check-prefix=BADW
+// RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-vectorize=vector-width=100 2>&1 | FileCheck %s --check-prefix=BADW
+// RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-vectorize=vector-width=100000 2>&1 | FileCheck %s --check-prefix=BADW
 // BADW: error: 'strata-vectorize' option vector-width must be 128, 256 or 512 (or 0 for the target's), not
-// Integer matmul gets no micro-kernel, but its innermost (column) loop is
-// vectorized like any elementwise loop.
-// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=INT
+// Integer matmul gets the same kernel, with a multiply and an add.
+// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine=keep-contractions=true --strata-vectorize | FileCheck %s --check-prefix=INT
 // Elementwise loops and strata.map bodies, scf.for with loop-carried values
 // included, run W elements at a time; f32 exp and tanh become arithmetic.
-// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine --strata-vectorize | FileCheck %s --check-prefix=MAP
+// RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine=keep-contractions=true --strata-vectorize | FileCheck %s --check-prefix=MAP
 
 // CHECK-LABEL: func.func @mm(
 // CHECK-SAME: %[[A:.*]]: memref<13x5xf32>, %[[B:.*]]: memref<5x37xf32>, %[[C:.*]]: memref<13x37xf32>
-// CHECK: scf.parallel (%[[JB:.*]]) = (%{{.*}}) to (%c32{{.*}}) step (%c32
+// C's zero fill is folded into the accumulators: no loop fills C.
+// CHECK-NOT: affine.store
+// A is packed first: batch x 3 panels of 6 rows x K x 6, two panels of six
+// rows in parallel, then the one-row panel.
+// CHECK: %[[PA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x3x5x6xf32>
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c2{{.*}}) step (%c1
+// CHECK-COUNT-6: memref.store %{{.*}}, %[[PA]]
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c1{{.*}}) step (%c1
+// CHECK: memref.store %{{.*}}, %[[PA]]
+// Two column blocks of 32 in one parallel loop; the second is 5 columns.
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c2{{.*}}) step (%c1
+// CHECK: scf.if
 // CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<5x32xf32>
 // CHECK: vector.load %[[B]]
 // CHECK: vector.store %{{.*}}, %[[P]]
-// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c12{{.*}} step %c6
-// CHECK-COUNT-12: vector.load %[[C]]
-// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c2{{.*}} step %c1
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[Z:cst[_0-9]*]], {{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK-COUNT-2: vector.load %[[P]]
-// CHECK: memref.load %[[A]]
+// CHECK: memref.load %[[PA]]
 // CHECK: vector.broadcast
 // CHECK-COUNT-2: vector.fma
-// CHECK: vector.store
+// CHECK-COUNT-12: vector.store {{.*}}, %[[C]]
+// The leftover row 12, a block of its own.
+// CHECK: iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>)
+// CHECK: memref.load %[[PA]]
+// CHECK: memref.dealloc %[[P]]
+// CHECK: } else {
+// CHECK: %[[M:.*]] = vector.create_mask %c5{{.*}} : vector<16xi1>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
+// CHECK: vector.maskedload %[[B]][{{.*}}], %[[M]]
+// CHECK: vector.fma
+// CHECK: vector.maskedstore %[[C]][{{.*}}], %[[M]]
+// CHECK: memref.dealloc %[[PA]]
 // AVX2-LABEL: func.func @mm(
-// AVX2: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c32{{.*}}) step (%c16
+// AVX2: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c3{{.*}}) step (%c1
 // AVX2: memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
 // AVX2: iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // AVX2-NOT: vector<16xf32>
-// The leftover row (12) in a one-row block.
-// CHECK: scf.for %{{.*}} = %c12{{.*}} to %c13{{.*}} step %c1
-// CHECK: memref.dealloc %[[P]]
-// The leftover columns 32..36 in the original nest.
-// CHECK: affine.parallel (%{{.*}}) = (32) to (37)
+// AVX2: vector.create_mask %c5{{.*}} : vector<8xi1>
+// No loop is left of the contraction.
+// CHECK-NOT: linalg.generic
 func.func @mm(%a: tensor<13x5xf32>, %b: tensor<5x37xf32>) -> tensor<13x37xf32> {
   %0 = strata.matmul %a, %b : tensor<13x5xf32>, tensor<5x37xf32> -> tensor<13x37xf32>
   return %0 : tensor<13x37xf32>
@@ -48,13 +67,13 @@ func.func @mm(%a: tensor<13x5xf32>, %b: tensor<5x37xf32>) -> tensor<13x37xf32> {
 
 // INT-LABEL: func.func @ints(
 // INT-NOT: vector.fma
-// The zero fill, then the product's column loop, 16 lanes each.
-// INT: vector.store {{.*}} : memref<13x37xi32>, vector<16xi32>
-// INT: vector.load {{.*}} : memref<5x37xi32>, vector<16xi32>
-// INT: arith.muli {{.*}} : vector<16xi32>
-// INT: vector.store {{.*}} : memref<13x37xi32>, vector<16xi32>
-// The leftover columns stay scalar.
-// INT: affine.parallel (%{{.*}}) = (32) to (37)
+// INT: scf.parallel
+// INT: iter_args({{.*}}) -> (vector<16xi32>,
+// INT: memref.load {{.*}} : memref<1x3x5x6xi32>
+// INT: vector.broadcast {{.*}} : i32 to vector<16xi32>
+// INT: %[[P:.*]] = arith.muli {{.*}} : vector<16xi32>
+// INT: arith.addi %{{.*}}, %[[P]] : vector<16xi32>
+// INT: vector.maskedstore
 // INT: return
 func.func @ints(%a: tensor<13x5xi32>, %b: tensor<5x37xi32>) -> tensor<13x37xi32> {
   %0 = strata.matmul %a, %b : tensor<13x5xi32>, tensor<5x37xi32> -> tensor<13x37xi32>
@@ -104,15 +123,18 @@ func.func @act(%x: tensor<4x40xf32>) -> (tensor<4x40xf32>, tensor<4x40xf32>) {
 // The MLP's bias + relu (fused into one elementwise nest by lower-to-affine)
 // is applied to the kernel's accumulators and stored to the result: the
 // matmul's temporary is never written back and read again, but for the
-// leftover columns, whose nests are narrowed to them.
-// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine,strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=EPI
+// leftover columns, whose epilogue nest is narrowed to them.
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=EPI
 // EPI-LABEL: func.func @mlp(
 // EPI-SAME: %[[OUT:[^:]*]]: memref<13x37xf32> {bufferize.result}
 // EPI: vector.fma
 // EPI: %[[S:.*]] = arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
 // EPI-NEXT: %[[R:.*]] = arith.maximumf %[[S]], %{{.*}} : vector<16xf32>
 // EPI-NEXT: vector.store %[[R]], %[[OUT]]
-// EPI: affine.parallel (%{{.*}}) = (32) to (37)
+// The masked last block stores the sums of columns 32..36, which the
+// epilogue's nest, narrowed to them, reads.
+// EPI: } else {
+// EPI: vector.maskedstore
 // EPI: affine.parallel (%{{.*}}) = (32) to (37)
 // EPI: arith.maximumf %{{.*}} : f32
 func.func @mlp(%x: tensor<13x20xf32>, %w: tensor<20x37xf32>, %bias: tensor<37xf32>) -> tensor<13x37xf32> {

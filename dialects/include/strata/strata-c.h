@@ -105,6 +105,13 @@ MLIR_CAPI_EXPORTED int strataCpuFeatures(MlirStringRef cpu,
                                          MlirStringCallback callback,
                                          void *userData);
 
+/// Lowers the linalg op `op` (on buffers) to affine loops in place, as
+/// upstream's `convert-linalg-to-affine-loops` does for every op, and erases
+/// it. Returns false, changing nothing, when `op` is not a linalg op with
+/// buffer semantics or upstream cannot lower it. Lets a pass keep some
+/// linalg ops structured (contractions) while lowering the rest.
+MLIR_CAPI_EXPORTED bool strataLinalgOpToAffineLoops(MlirOperation op);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,858 @@
+//! The contraction kernels of `strata-vectorize`, in the manner of BLIS.
+//!
+//! Matches the `linalg.generic` contractions that
+//! `strata-lower-to-affine{keep-contractions}` leaves structured
+//! ([`crate::contraction`]: any batch dimensions, any permutation of the
+//! operands' indexing maps, matvec and vecmat, f32/f64/i32/i64). Produces,
+//! per [`Plan`]:
+//!
+//! - **Outer** (every matmul shape): the output's columns in blocks of
+//!   `NR = NV x W` (`W` lanes per vector), batch x column blocks one
+//!   `scf.parallel` (flattened, so a batch of small matmuls or a skinny
+//!   one still gives every worker blocks). Per block and per cache block
+//!   of `KC` reduction steps, B's `KC x NR` panel is packed into a
+//!   contiguous buffer through B's indexing map, which absorbs a transpose
+//!   or any stride (vector loads when B is contiguous along the columns,
+//!   an element copy otherwise); then `MR x NV` vector accumulators stay in
+//!   registers over the block's reduction, each step loading `NV` panel
+//!   vectors, broadcasting `MR` elements of A (read through A's map) and
+//!   issuing `MR x NV` FMAs (multiply and add for integers). Leftover rows
+//!   are one block of the rows left; leftover columns are one more block
+//!   whose last vector is masked, so no column is scalar. With one row
+//!   (vecmat) B is read in place, unpacked: nothing would reuse a panel.
+//! - **Dot** (matvec and its kin): one dot product per output, four
+//!   outputs at a time sharing each vector of the other operand, the
+//!   reduction's last partial vector masked. The matrix streams once.
+//!
+//! An elementwise epilogue that alone reads a 2-D contraction's temporary
+//! result (bias, activation) is applied to the accumulators after the last
+//! reduction block, whatever K is; the kernel then runs at the epilogue's
+//! place, provided the ops in between leave the operands alone
+//! ([`can_delay`]). The masked last column block stores its columns and
+//! leaves them to the epilogue's nest, narrowed to them.
+//!
+//! Assumes the plan's operands (static, identity layouts). Guarantees
+//! every product is summed once; float sums in `k` order per output within
+//! a cache block for Outer, reassociated across `W` lanes for Dot (which
+//! the spec allows).
+
+use mlir_sys::{self as sys, MlirBlock, MlirLocation, MlirOperation, MlirType, MlirValue};
+
+use crate::{
+    contraction::{Access, Contraction, Plan},
+    ir::{self, Builder},
+};
+
+/// The blocking of the outer-product kernel: `mr` rows by `nv` vectors of
+/// columns held in registers, over cache blocks of `kc` reduction steps
+/// (the packed panel of B is `kc x nv*W`). `strata-tile` chooses them per
+/// CPU and records them on the contraction as
+/// `strata.tile_sizes = array<i64: mr, nv, kc>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiles {
+    pub mr: i64,
+    pub nv: i64,
+    pub kc: i64,
+}
+
+pub const TILE_ATTR: &str = "strata.tile_sizes";
+
+/// Rows per register block when `strata-tile` did not run: `2 x MR`
+/// accumulators plus two `B` vectors and one broadcast fit 16 registers.
+const MR: i64 = 6;
+
+fn tiles_of(op: MlirOperation, k: i64) -> Tiles {
+    let given = ir::attribute(op, TILE_ATTR).map(ir::i64_array).unwrap_or_default();
+    match given.as_slice() {
+        [mr, nv, kc] if *mr >= 1 && *nv >= 1 && *kc >= 1 => Tiles { mr: *mr, nv: *nv, kc: (*kc).min(k) },
+        _ => Tiles { mr: MR, nv: 2, kc: k },
+    }
+}
+
+/// Where new ops go: the end of a block, or before an op.
+#[derive(Clone, Copy)]
+enum At {
+    End(MlirBlock),
+    Before(MlirOperation),
+}
+
+/// Typed IR construction for the kernels.
+#[derive(Clone, Copy)]
+struct Emit {
+    b: Builder,
+    loc: MlirLocation,
+    index: MlirType,
+}
+
+impl Emit {
+    fn put(&self, at: At, op: MlirOperation) -> MlirOperation {
+        match at {
+            At::End(block) => ir::append(block, op),
+            At::Before(anchor) => ir::insert_before(anchor, op),
+        }
+    }
+
+    fn op(&self, at: At, name: &str, operands: &[MlirValue], results: &[MlirType]) -> MlirOperation {
+        self.put(at, self.b.op(name, self.loc, operands, results, &[], 0))
+    }
+
+    fn val(&self, at: At, name: &str, operands: &[MlirValue], result: MlirType) -> MlirValue {
+        ir::result(self.op(at, name, operands, &[result]), 0)
+    }
+
+    fn cst(&self, at: At, v: i64) -> MlirValue {
+        let attr = ir::integer_attr(self.index, v);
+        ir::result(self.put(at, self.b.op("arith.constant", self.loc, &[], &[self.index], &[("value", attr)], 0)), 0)
+    }
+
+    fn splat(&self, at: At, ty: MlirType, v: f64) -> MlirValue {
+        ir::result(self.put(at, self.b.op("arith.constant", self.loc, &[], &[ty], &[("value", ir::splat_attr(ty, v))], 0)), 0)
+    }
+
+    fn add(&self, at: At, x: MlirValue, y: MlirValue) -> MlirValue {
+        self.val(at, "arith.addi", &[x, y], self.index)
+    }
+
+    /// `x + c` for a constant `c` (just `x` for 0).
+    fn offset(&self, at: At, x: MlirValue, c: i64) -> MlirValue {
+        if c == 0 {
+            x
+        } else {
+            let c = self.cst(at, c);
+            self.add(at, x, c)
+        }
+    }
+
+    /// `scf.for %iv = lo to hi step step iter_args(inits)`: the loop, its
+    /// body (to be ended with `scf.yield`), the induction variable and the
+    /// iteration arguments.
+    fn for_loop(&self, at: At, lo: MlirValue, hi: MlirValue, step: MlirValue, inits: &[MlirValue]) -> (MlirOperation, MlirBlock, MlirValue, Vec<MlirValue>) {
+        let mut operands = vec![lo, hi, step];
+        operands.extend(inits);
+        let types: Vec<MlirType> = inits.iter().map(|v| ir::value_type(*v)).collect();
+        let op = self.put(at, self.b.op("scf.for", self.loc, &operands, &types, &[], 1));
+        let mut args = vec![self.index];
+        args.extend(&types);
+        let block = ir::new_block(&args, self.loc);
+        ir::append_block(ir::region(op, 0), block);
+        let iv = ir::block_argument(block, 0);
+        let iters = (0..inits.len()).map(|i| ir::block_argument(block, 1 + i as isize)).collect();
+        (op, block, iv, iters)
+    }
+
+    /// A loop over the constants `lo..hi` by `step`, without results.
+    fn for_range(&self, at: At, lo: i64, hi: i64, step: i64) -> (MlirBlock, MlirValue) {
+        let (lo, hi, step) = (self.cst(at, lo), self.cst(at, hi), self.cst(at, step));
+        let (_, block, iv, _) = self.for_loop(at, lo, hi, step, &[]);
+        (block, iv)
+    }
+
+    fn yield_(&self, block: MlirBlock, values: &[MlirValue]) {
+        self.op(At::End(block), "scf.yield", values, &[]);
+    }
+
+    /// `scf.parallel (%p) = (0) to (count) step (1)`: the loop and its body
+    /// (ended with `scf.reduce` here).
+    fn parallel(&self, at: At, count: i64) -> (MlirOperation, MlirBlock, MlirValue) {
+        let (lo, hi, one) = (self.cst(at, 0), self.cst(at, count), self.cst(at, 1));
+        // SAFETY: a live context; the sizes outlive the call.
+        let segments = unsafe { sys::mlirDenseI32ArrayGet(self.b.ctx, 4, [1, 1, 1, 0].as_ptr()) };
+        let op = self.put(at, self.b.op("scf.parallel", self.loc, &[lo, hi, one], &[], &[("operandSegmentSizes", segments)], 1));
+        let block = ir::new_block(&[self.index], self.loc);
+        ir::append_block(ir::region(op, 0), block);
+        (op, block, ir::block_argument(block, 0))
+    }
+
+    /// `scf.if %cond` with an else region: both bodies, each ended with
+    /// `scf.yield`.
+    fn if_else(&self, at: At, cond: MlirValue) -> (MlirBlock, MlirBlock) {
+        let op = self.put(at, self.b.op("scf.if", self.loc, &[cond], &[], &[], 2));
+        let blocks = [0, 1].map(|r| {
+            let block = ir::new_block(&[], self.loc);
+            ir::append_block(ir::region(op, r), block);
+            block
+        });
+        (blocks[0], blocks[1])
+    }
+
+    fn ult(&self, at: At, x: MlirValue, y: MlirValue) -> MlirValue {
+        // SAFETY: a live context.
+        let i64t = unsafe { sys::mlirIntegerTypeGet(self.b.ctx, 64) };
+        // SAFETY: as above.
+        let i1 = unsafe { sys::mlirIntegerTypeGet(self.b.ctx, 1) };
+        // arith.cmpi's predicate `ult` is 6.
+        let op = self.b.op("arith.cmpi", self.loc, &[x, y], &[i1], &[("predicate", ir::integer_attr(i64t, 6))], 0);
+        ir::result(self.put(at, op), 0)
+    }
+
+    fn mask(&self, at: At, lanes: i64, w: i64) -> MlirValue {
+        // SAFETY: a live context.
+        let i1 = unsafe { sys::mlirIntegerTypeGet(self.b.ctx, 1) };
+        let n = self.cst(at, lanes);
+        self.val(at, "vector.create_mask", &[n], ir::vector_type(&[w], i1))
+    }
+
+    /// A vector load of `vty` from `memref[idx]`, masked (zeros elsewhere)
+    /// when `mask` is given.
+    fn vload(&self, at: At, memref: MlirValue, idx: &[MlirValue], vty: MlirType, mask: Option<MlirValue>) -> MlirValue {
+        let mut operands = vec![memref];
+        operands.extend(idx);
+        match mask {
+            None => self.val(at, "vector.load", &operands, vty),
+            Some(m) => {
+                let zero = self.splat(at, vty, 0.0);
+                operands.extend([m, zero]);
+                self.val(at, "vector.maskedload", &operands, vty)
+            }
+        }
+    }
+
+    fn vstore(&self, at: At, v: MlirValue, memref: MlirValue, idx: &[MlirValue], mask: Option<MlirValue>) {
+        match mask {
+            None => {
+                let mut operands = vec![v, memref];
+                operands.extend(idx);
+                self.op(at, "vector.store", &operands, &[]);
+            }
+            Some(m) => {
+                let mut operands = vec![memref];
+                operands.extend(idx);
+                operands.extend([m, v]);
+                self.op(at, "vector.maskedstore", &operands, &[]);
+            }
+        }
+    }
+
+    /// `acc + x * y` on vectors: one FMA for floats.
+    fn mul_add(&self, at: At, float: bool, x: MlirValue, y: MlirValue, acc: MlirValue) -> MlirValue {
+        let ty = ir::value_type(acc);
+        if float {
+            self.val(at, "vector.fma", &[x, y, acc], ty)
+        } else {
+            let p = self.val(at, "arith.muli", &[x, y], ty);
+            self.val(at, "arith.addi", &[acc, p], ty)
+        }
+    }
+}
+
+/// The index values of `access` given each loop dimension's value.
+fn indices(access: &Access, value: &dyn Fn(usize) -> MlirValue) -> Vec<MlirValue> {
+    access.dims.iter().map(|d| value(*d)).collect()
+}
+
+/// Loop values while one piece of a kernel is emitted: the batch
+/// dimensions' indices, the row and the column (absent dimensions, and
+/// those of extent 1, index 0).
+struct Point<'a> {
+    con: &'a Contraction,
+    batch: &'a [MlirValue],
+    zero: MlirValue,
+}
+
+impl Point<'_> {
+    fn value(&self, d: usize, row: MlirValue, col: MlirValue, k: MlirValue) -> MlirValue {
+        let con = self.con;
+        if let Some(p) = con.batch.iter().position(|x| *x == d) {
+            self.batch[p]
+        } else if Some(d) == con.m {
+            row
+        } else if Some(d) == con.n {
+            col
+        } else if d == con.k {
+            k
+        } else {
+            self.zero
+        }
+    }
+
+    fn at(&self, access: &Access, row: MlirValue, col: MlirValue, k: MlirValue) -> Vec<MlirValue> {
+        indices(access, &|d| self.value(d, row, col, k))
+    }
+}
+
+/// Splits the flat parallel index `p` into (batch indices, block index,
+/// flat batch index): `p = batch_flat * blocks + block`.
+fn split_batch(e: &Emit, at: At, con: &Contraction, p: MlirValue, blocks: i64) -> (Vec<MlirValue>, MlirValue, MlirValue) {
+    let nb = e.cst(at, blocks);
+    let block = e.val(at, "arith.remui", &[p, nb], e.index);
+    let flat = e.val(at, "arith.divui", &[p, nb], e.index);
+    let mut rest = flat;
+    let mut batch = vec![rest; con.batch.len()];
+    for (slot, d) in con.batch.iter().enumerate().rev() {
+        let ext = e.cst(at, con.extents[*d]);
+        batch[slot] = e.val(at, "arith.remui", &[rest, ext], e.index);
+        rest = e.val(at, "arith.divui", &[rest, ext], e.index);
+    }
+    (batch, block, flat)
+}
+
+/// Lowers the planned contraction `con` in place of its generic. `bits` is
+/// the vector width; a remark at the contraction says which kernel it got.
+pub fn lower(con: &Contraction, plan: &Plan, bits: usize) {
+    let e = Emit { b: Builder::of_op(con.op), loc: ir::location(con.op), index: Builder::of_op(con.op).index_type() };
+    let w = bits as i64 / 8 / con.elem.bytes();
+    let fill = crate::contraction::zero_fill(con);
+    let zero_init = fill.is_some();
+    let mut what = match plan {
+        Plan::Outer { pack_b } => lower_outer(&e, con, *pack_b, w, zero_init),
+        Plan::Dot => lower_dot(&e, con, w, zero_init),
+    };
+    if let Some(f) = fill {
+        what.push_str("; the zero fill of C folded into the accumulators");
+        ir::replace_op(f, &[]);
+    }
+    crate::remark(con.op, &what);
+    ir::replace_op(con.op, &[]);
+}
+
+fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: bool) -> String {
+    let n = con.n.expect("an outer-product plan has columns");
+    let k_len = con.extents[con.k];
+    let t = tiles_of(con.op, k_len);
+    let nr = t.nv * w;
+    let n_len = con.extents[n];
+    let n_full = n_len - n_len % nr;
+    let tail = n_len % nr;
+    let blocks = n_full / nr + (tail > 0) as i64;
+    let batch_count: i64 = con.batch.iter().map(|d| con.extents[*d]).product();
+    let vty = ir::vector_type(&[w], con.elem_type);
+    let epilogue = find_epilogue(con, w);
+    // With an epilogue the kernel takes its place: what it reads from
+    // outside is defined (and filled) by then, and the operands are
+    // unchanged since the contraction (`can_delay`).
+    let site = epilogue.as_ref().map_or(con.op, |ep| ep.outer);
+    let top = At::Before(site);
+    let m_len = con.extent(con.m);
+    let mr = t.mr.min(m_len);
+    // Every column block reads all of A: packed once into panels of `mr`
+    // rows, read in the kernel as `mr` neighbours per reduction step
+    // whatever A's layout (a transposed A, or rows a page apart).
+    let packed_a = (m_len > 1 && blocks > 1).then(|| pack_a(e, con, top, mr, batch_count));
+    let (par, body, p) = e.parallel(top, batch_count * blocks);
+    let at = At::End(body);
+    let (batch, block, batch_flat) = split_batch(e, at, con, p, blocks);
+    let jb = {
+        let nr_c = e.cst(at, nr);
+        e.val(at, "arith.muli", &[block, nr_c], e.index)
+    };
+    let t = Tiles { mr, ..t };
+    let k = Kernel { e: *e, con, t, w, vty, pack_b, packed_a: packed_a.map(|a| (a, batch_flat)), zero_init, epilogue: epilogue.as_ref(), par };
+    let tail_vectors = (tail + w - 1) / w;
+    let tail_lanes = tail - (tail_vectors - 1) * w;
+    if tail == 0 {
+        k.column_block(body, &batch, jb, t.nv, None);
+    } else if n_full == 0 {
+        k.column_block(body, &batch, jb, tail_vectors, Some(tail_lanes));
+    } else {
+        let full = e.cst(at, n_full / nr);
+        let cond = e.ult(at, block, full);
+        let (then, other) = e.if_else(at, cond);
+        k.column_block(then, &batch, jb, t.nv, None);
+        k.column_block(other, &batch, jb, tail_vectors, Some(tail_lanes));
+        e.yield_(then, &[]);
+        e.yield_(other, &[]);
+    }
+    e.op(at, "scf.reduce", &[], &[]);
+    if let Some(a) = packed_a {
+        e.op(At::Before(site), "memref.dealloc", &[a], &[]);
+    }
+    if let Some(ep) = &epilogue {
+        crate::remark(ep.outer, "strata-vectorize: elementwise epilogue fused into the contraction kernel (applied to its accumulators)");
+        if tail == 0 {
+            ir::replace_op(ep.outer, &[]);
+        } else {
+            ir::narrow_lower_bound(ep.inner, n_full);
+        }
+    }
+    format!(
+        "strata-vectorize: contraction {} as a {}x{nr} register-blocked micro-kernel on vector<{w}x{}>, {}; {} column block(s) of {nr}{}",
+        con.describe(),
+        t.mr,
+        con.elem.name(),
+        match (packed_a.is_some(), pack_b) {
+            (true, true) => format!("A packed in {mr}-row panels, B in {}x{nr} panels", t.kc),
+            (false, true) => format!("B packed in {}x{nr} panels", t.kc),
+            (true, false) => format!("A packed in {mr}-row panels, B read in place"),
+            (false, false) => "A and B read in place".to_string(),
+        },
+        blocks,
+        if tail > 0 { format!(", the last {tail} column(s) masked") } else { String::new() }
+    )
+}
+
+/// The outer-product kernel's pieces, for one contraction.
+struct Kernel<'a> {
+    e: Emit,
+    con: &'a Contraction,
+    t: Tiles,
+    w: i64,
+    vty: MlirType,
+    pack_b: bool,
+    /// A packed by [`pack_a`], and this column block's flat batch index.
+    packed_a: Option<(MlirValue, MlirValue)>,
+    /// C's zero fill is folded: the first reduction block starts at zero.
+    zero_init: bool,
+    epilogue: Option<&'a Epilogue>,
+    /// The kernel's outermost op, before which the epilogue's invariant
+    /// broadcasts go.
+    par: MlirOperation,
+}
+
+impl Kernel<'_> {
+    /// One block of `nv` vectors of columns from `jb`, the last one masked
+    /// to `lanes` when given, over all rows and the whole reduction.
+    fn column_block(&self, block: MlirBlock, batch: &[MlirValue], jb: MlirValue, nv: i64, lanes: Option<i64>) {
+        let (e, w) = (&self.e, self.w);
+        let at = At::End(block);
+        let cols: Vec<MlirValue> = (0..nv).map(|v| e.offset(at, jb, v * w)).collect();
+        let masks: Vec<Option<MlirValue>> =
+            (0..nv).map(|v| if v == nv - 1 { lanes.map(|l| e.mask(at, l, w)) } else { None }).collect();
+        let k_len = self.con.extents[self.con.k];
+        let kc = self.t.kc;
+        let packed = self.pack_b.then(|| {
+            let ty = ir::memref_type(&[kc, nv * w], self.con.elem_type);
+            // SAFETY: a live context.
+            let i64t = unsafe { sys::mlirIntegerTypeGet(e.b.ctx, 64) };
+            let op = e.b.op("memref.alloc", e.loc, &[], &[ty], &[("alignment", ir::integer_attr(i64t, 64))], 0);
+            ir::result(e.put(at, op), 0)
+        });
+        let blocks = (k_len + kc - 1) / kc;
+        let piece = Piece { batch, jb, cols: &cols, masks: &masks, packed };
+        // The first block on its own when it starts from zero, the last
+        // on its own for the epilogue, the ones between in a loop.
+        let peel_first = self.zero_init && blocks > 1;
+        if peel_first {
+            let kb = e.cst(at, 0);
+            self.reduction_block(block, &piece, kb, kc, true, false);
+        }
+        let from = peel_first as i64;
+        if blocks - 1 > from {
+            let (kblock, kb) = e.for_range(at, from * kc, (blocks - 1) * kc, kc);
+            self.reduction_block(kblock, &piece, kb, kc, false, false);
+            e.yield_(kblock, &[]);
+        }
+        let last = e.cst(at, (blocks - 1) * kc);
+        self.reduction_block(block, &piece, last, k_len - (blocks - 1) * kc, blocks == 1, true);
+        if let Some(p) = packed {
+            e.op(at, "memref.dealloc", &[p], &[]);
+        }
+    }
+
+    /// Reduction steps `kb .. kb + len` of one column block: pack B's
+    /// panel, then every block of rows.
+    fn reduction_block(&self, block: MlirBlock, piece: &Piece, kb: MlirValue, len: i64, first: bool, last: bool) {
+        let (e, w, con) = (&self.e, self.w, self.con);
+        let at = At::End(block);
+        let zero = e.cst(at, 0);
+        let point = Point { con, batch: piece.batch, zero };
+        let n = con.n.expect("columns");
+        if let Some(packed) = piece.packed {
+            let kend = e.offset(at, kb, len);
+            let one = e.cst(at, 1);
+            if con.b.stride(n) == 1 {
+                let (_, pb, kv, _) = e.for_loop(at, kb, kend, one, &[]);
+                let pat = At::End(pb);
+                let kk = e.val(pat, "arith.subi", &[kv, kb], e.index);
+                for (v, (col, mask)) in piece.cols.iter().zip(piece.masks).enumerate() {
+                    let x = e.vload(pat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask);
+                    let pcol = e.cst(pat, v as i64 * w);
+                    e.vstore(pat, x, packed, &[kk, pcol], None);
+                }
+                e.yield_(pb, &[]);
+            } else {
+                // B runs along K in memory (a transpose): copy column by
+                // column, reading each one contiguously.
+                let columns = match piece.masks.last().copied().flatten() {
+                    Some(_) => self.tail_columns(piece),
+                    None => piece.cols.len() as i64 * w,
+                };
+                let (cb, c) = e.for_range(at, 0, columns, 1);
+                let cat = At::End(cb);
+                let col = e.add(cat, piece.jb, c);
+                let (_, kbody, kv, _) = e.for_loop(cat, kb, kend, one, &[]);
+                let kat = At::End(kbody);
+                let x = e.val(kat, "memref.load", &[&[con.b.memref][..], &point.at(&con.b, zero, col, kv)].concat(), con.elem_type);
+                let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
+                e.op(kat, "memref.store", &[x, packed, kk, c], &[]);
+                e.yield_(kbody, &[]);
+                e.yield_(cb, &[]);
+            }
+        }
+        let m_len = con.extent(con.m);
+        let mr = self.t.mr;
+        let panels = m_len / mr;
+        let ks = Steps { kb, len, first, last };
+        if panels > 0 {
+            let (rb, panel) = e.for_range(at, 0, panels, 1);
+            let mr_c = e.cst(At::End(rb), mr);
+            let ib = e.val(At::End(rb), "arith.muli", &[panel, mr_c], e.index);
+            self.row_block(rb, piece, &point, ib, panel, mr, &ks);
+            e.yield_(rb, &[]);
+        }
+        if m_len % mr > 0 {
+            let ib = e.cst(at, panels * mr);
+            let panel = e.cst(at, panels);
+            self.row_block(block, piece, &point, ib, panel, m_len % mr, &ks);
+        }
+    }
+
+    /// The number of real columns in a masked (last) column block.
+    fn tail_columns(&self, piece: &Piece) -> i64 {
+        let n_len = self.con.extents[self.con.n.expect("columns")];
+        let nr = self.t.nv * self.w;
+        let tail = n_len % nr;
+        debug_assert!(tail > 0 && (tail + self.w - 1) / self.w == piece.cols.len() as i64);
+        tail
+    }
+
+    /// `rows` rows from `ib` (panel `panel` of packed A) of one column
+    /// block over reduction steps `ks`, with the accumulators in registers.
+    #[allow(clippy::too_many_arguments)]
+    fn row_block(&self, block: MlirBlock, piece: &Piece, point: &Point, ib: MlirValue, panel: MlirValue, rows: i64, ks: &Steps) {
+        let (e, con) = (&self.e, self.con);
+        let Steps { kb, len, first, last } = *ks;
+        let at = At::End(block);
+        let float = con.elem.is_float();
+        let row: Vec<MlirValue> = (0..rows).map(|r| e.offset(at, ib, r)).collect();
+        let zero = point.zero;
+        // The accumulators start from C's current values, or from zero.
+        let mut inits = Vec::new();
+        let start = (first && self.zero_init).then(|| e.splat(at, self.vty, 0.0));
+        for r in &row {
+            for (col, mask) in piece.cols.iter().zip(piece.masks) {
+                inits.push(match start {
+                    Some(z) => z,
+                    None => e.vload(at, con.c.memref, &point.at(&con.c, *r, *col, zero), self.vty, *mask),
+                });
+            }
+        }
+        let kend = e.offset(at, kb, len);
+        let one = e.cst(at, 1);
+        let (kfor, kblock, kv, accs) = e.for_loop(at, kb, kend, one, &inits);
+        let kat = At::End(kblock);
+        let bvec: Vec<MlirValue> = match piece.packed {
+            Some(packed) => {
+                let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
+                (0..piece.cols.len()).map(|v| {
+                    let pcol = e.cst(kat, v as i64 * self.w);
+                    e.vload(kat, packed, &[kk, pcol], self.vty, None)
+                }).collect()
+            }
+            None => piece
+                .cols
+                .iter()
+                .zip(piece.masks)
+                .map(|(col, mask)| e.vload(kat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask))
+                .collect(),
+        };
+        let nv = piece.cols.len();
+        let mut next = Vec::new();
+        for (ri, r) in row.iter().enumerate() {
+            let operands = match self.packed_a {
+                Some((pa, batch_flat)) => {
+                    let lane = e.cst(kat, ri as i64);
+                    vec![pa, batch_flat, panel, kv, lane]
+                }
+                None => [&[con.a.memref][..], &point.at(&con.a, *r, zero, kv)].concat(),
+            };
+            let a = e.val(kat, "memref.load", &operands, con.elem_type);
+            let av = e.val(kat, "vector.broadcast", &[a], self.vty);
+            for (ci, bv) in bvec.iter().enumerate() {
+                next.push(e.mul_add(kat, float, av, *bv, accs[ri * nv + ci]));
+            }
+        }
+        e.yield_(kblock, &next);
+        for (ri, r) in row.iter().enumerate() {
+            for (ci, (col, mask)) in piece.cols.iter().zip(piece.masks).enumerate() {
+                let v = ir::result(kfor, (ri * nv + ci) as isize);
+                match self.epilogue {
+                    Some(ep) if last && piece.masks.iter().all(Option::is_none) => self.apply_epilogue(ep, block, *r, *col, v),
+                    _ => e.vstore(at, v, con.c.memref, &point.at(&con.c, *r, *col, zero), *mask),
+                }
+            }
+        }
+    }
+
+    /// The epilogue's element code on `W` columns from `col` of row `r`,
+    /// reading the accumulator `v` instead of C.
+    fn apply_epilogue(&self, ep: &Epilogue, block: MlirBlock, r: MlirValue, col: MlirValue, v: MlirValue) {
+        let e = &self.e;
+        let at = At::End(block);
+        let mut vz = crate::vectorize_loops::Vectorizer::new(e.b, ep.inner, e.loc, self.w as usize, self.par);
+        vz.bind_index(ir::block_argument(ir::first_block(ir::region(ep.outer, 0)), 0), r, block);
+        let ivt = ir::vector_type(&[self.w], e.index);
+        let cb = e.val(at, "vector.broadcast", &[col], ivt);
+        let iota = ir::result(e.put(At::Before(self.par), crate::vectorize_loops::iota(&e.b, e.loc, self.w as usize)), 0);
+        let jvec = e.val(at, "arith.addi", &[cb, iota], ivt);
+        vz.bind(ir::block_argument(ir::first_block(ir::region(ep.inner, 0)), 0), jvec);
+        vz.skip(ep.c_load);
+        vz.bind(ir::result(ep.c_load, 0), v);
+        vz.body(ir::first_block(ir::region(ep.inner, 0)), block, col);
+    }
+}
+
+/// A run of reduction steps `kb .. kb + len`: whether it is the first
+/// (which may start from zero) and the last (which applies the epilogue).
+#[derive(Clone, Copy)]
+struct Steps {
+    kb: MlirValue,
+    len: i64,
+    first: bool,
+    last: bool,
+}
+
+/// Copies A into `batch x ceil(M/mr) x K x mr` panels (`packed[b, p, k, r]
+/// = A[b, p*mr + r, k]`, the last panel's missing rows unset and never
+/// read), in parallel over batch x panels, before the kernel.
+fn pack_a(e: &Emit, con: &Contraction, at: At, mr: i64, batch_count: i64) -> MlirValue {
+    let m_len = con.extent(con.m);
+    let k_len = con.extents[con.k];
+    let full = m_len / mr;
+    let panels = full + (m_len % mr > 0) as i64;
+    let ty = ir::memref_type(&[batch_count, panels, k_len, mr], con.elem_type);
+    // SAFETY: a live context.
+    let i64t = unsafe { sys::mlirIntegerTypeGet(e.b.ctx, 64) };
+    let alloc = e.b.op("memref.alloc", e.loc, &[], &[ty], &[("alignment", ir::integer_attr(i64t, 64))], 0);
+    let packed = ir::result(e.put(at, alloc), 0);
+    for (count, rows, first) in [(full, mr, 0), ((m_len % mr > 0) as i64, m_len % mr, full)] {
+        if count == 0 {
+            continue;
+        }
+        let (_, body, p) = e.parallel(at, batch_count * count);
+        let bat = At::End(body);
+        let (batch, panel, flat) = split_batch(e, bat, con, p, count);
+        let panel = e.offset(bat, panel, first);
+        let mr_c = e.cst(bat, mr);
+        let ib = e.val(bat, "arith.muli", &[panel, mr_c], e.index);
+        let zero = e.cst(bat, 0);
+        let point = Point { con, batch: &batch, zero };
+        let (kbody, kv) = e.for_range(bat, 0, k_len, 1);
+        let kat = At::End(kbody);
+        for r in 0..rows {
+            let row = e.offset(kat, ib, r);
+            let x = e.val(kat, "memref.load", &[&[con.a.memref][..], &point.at(&con.a, row, zero, kv)].concat(), con.elem_type);
+            let lane = e.cst(kat, r);
+            e.op(kat, "memref.store", &[x, packed, flat, panel, kv, lane], &[]);
+        }
+        e.yield_(kbody, &[]);
+        e.op(bat, "scf.reduce", &[], &[]);
+    }
+    packed
+}
+
+/// What one column block's code shares.
+struct Piece<'a> {
+    batch: &'a [MlirValue],
+    jb: MlirValue,
+    cols: &'a [MlirValue],
+    masks: &'a [Option<MlirValue>],
+    packed: Option<MlirValue>,
+}
+
+/// Outputs per group of the dot kernel: each vector of the shared operand
+/// feeds this many independent accumulators.
+const DOT_GROUP: i64 = 4;
+
+fn lower_dot(e: &Emit, con: &Contraction, w: i64, zero_init: bool) -> String {
+    let n_len = con.extent(con.n);
+    let groups = n_len / DOT_GROUP;
+    let rest = n_len % DOT_GROUP;
+    let batch_count: i64 = con.batch.iter().map(|d| con.extents[*d]).product();
+    let top = At::Before(con.op);
+    for (count, size, first) in [(groups, DOT_GROUP, 0), ((rest > 0) as i64, rest, groups * DOT_GROUP)] {
+        if count == 0 {
+            continue;
+        }
+        let (_, body, p) = e.parallel(top, batch_count * count);
+        let at = At::End(body);
+        let (batch, group, _) = split_batch(e, at, con, p, count);
+        let j0 = {
+            let sz = e.cst(at, size);
+            let base = e.val(at, "arith.muli", &[group, sz], e.index);
+            e.offset(at, base, first)
+        };
+        dot_group(e, con, body, &batch, j0, size, w, zero_init);
+        e.op(at, "scf.reduce", &[], &[]);
+    }
+    format!(
+        "strata-vectorize: contraction {} as dot products on vector<{w}x{}>, {DOT_GROUP} outputs at a time, the matrix streamed once",
+        con.describe(),
+        con.elem.name()
+    )
+}
+
+/// `size` outputs from `j0`: their dot products over all of K (added to
+/// C, or stored when C's zero fill was folded).
+#[allow(clippy::too_many_arguments)]
+fn dot_group(e: &Emit, con: &Contraction, block: MlirBlock, batch: &[MlirValue], j0: MlirValue, size: i64, w: i64, zero_init: bool) {
+    let at = At::End(block);
+    let float = con.elem.is_float();
+    let vty = ir::vector_type(&[w], con.elem_type);
+    let zero = e.cst(at, 0);
+    let point = Point { con, batch, zero };
+    let k_len = con.extents[con.k];
+    let k_full = k_len - k_len % w;
+    let outs: Vec<MlirValue> = (0..size).map(|r| e.offset(at, j0, r)).collect();
+    let inits: Vec<MlirValue> = (0..size).map(|_| e.splat(at, vty, 0.0)).collect();
+    let step = |at: At, kv: MlirValue, accs: &[MlirValue], mask: Option<MlirValue>| -> Vec<MlirValue> {
+        let x = e.vload(at, con.a.memref, &point.at(&con.a, zero, zero, kv), vty, mask);
+        outs.iter()
+            .zip(accs)
+            .map(|(j, acc)| {
+                let y = e.vload(at, con.b.memref, &point.at(&con.b, zero, *j, kv), vty, mask);
+                e.mul_add(at, float, y, x, *acc)
+            })
+            .collect()
+    };
+    let mut accs = inits;
+    if k_full > 0 {
+        let (lo, hi, st) = (e.cst(at, 0), e.cst(at, k_full), e.cst(at, w));
+        let (kfor, kblock, kv, iters) = e.for_loop(at, lo, hi, st, &accs);
+        let next = step(At::End(kblock), kv, &iters, None);
+        e.yield_(kblock, &next);
+        accs = (0..size).map(|i| ir::result(kfor, i as isize)).collect();
+    }
+    if k_len % w > 0 {
+        let mask = e.mask(at, k_len % w, w);
+        let kv = e.cst(at, k_full);
+        accs = step(at, kv, &accs, Some(mask));
+    }
+    let kind = e.b.attr("#vector.kind<add>");
+    for (j, acc) in outs.iter().zip(accs) {
+        let s = ir::result(e.put(at, e.b.op("vector.reduction", e.loc, &[acc], &[con.elem_type], &[("kind", kind)], 0)), 0);
+        let idx = point.at(&con.c, zero, *j, zero);
+        let sum = if zero_init {
+            s
+        } else {
+            let mut operands = vec![con.c.memref];
+            operands.extend(&idx);
+            let old = e.val(at, "memref.load", &operands, con.elem_type);
+            e.val(at, if float { "arith.addf" } else { "arith.addi" }, &[old, s], con.elem_type)
+        };
+        let mut operands = vec![sum, con.c.memref];
+        operands.extend(&idx);
+        e.op(at, "memref.store", &operands, &[]);
+    }
+}
+
+/// An elementwise nest after the contraction that reads its result
+/// `C[i, j]` once per element, the only other reader of `C`.
+struct Epilogue {
+    outer: MlirOperation,
+    inner: MlirOperation,
+    c_load: MlirOperation,
+}
+
+fn const_bounds(op: MlirOperation, lower: &str, upper: &str) -> Option<(i64, i64)> {
+    let get = |name| -> Option<i64> {
+        let attr = ir::attribute(op, name)?;
+        // SAFETY: affine.parallel's bounds are AffineMapAttrs.
+        unsafe {
+            let map = sys::mlirAffineMapAttrGetValue(attr);
+            (sys::mlirAffineMapIsSingleConstant(map)).then(|| sys::mlirAffineMapGetSingleConstantResult(map))
+        }
+    };
+    Some((get(lower)?, get(upper)?))
+}
+
+/// The epilogue of a 2-D contraction `C[i, j]` (rows, then columns), if
+/// one may be fused.
+fn find_epilogue(con: &Contraction, w: i64) -> Option<Epilogue> {
+    let (m, n) = (con.m?, con.n?);
+    if !con.batch.is_empty() || con.c.dims != [m, n] {
+        return None;
+    }
+    let (m_len, n_len) = (con.extents[m], con.extents[n]);
+    let c = con.c.memref;
+    let inputs = [con.a.memref, con.b.memref, c];
+    // SAFETY: value and op queries on live IR throughout.
+    unsafe {
+        if !sys::mlirValueIsAOpResult(c) || ir::name(sys::mlirOpResultGetOwner(c)) != "memref.alloc" {
+            return None;
+        }
+        let block = sys::mlirOperationGetBlock(con.op);
+        let mut epilogue: Option<MlirOperation> = None;
+        let mut u = sys::mlirValueGetFirstUse(c);
+        while !u.ptr.is_null() {
+            let owner = sys::mlirOpOperandGetOwner(u);
+            let anc = ir::ancestor_in(owner, block)?;
+            let after = sys::mlirOperationIsBeforeInBlock(con.op, anc);
+            if after && ir::name(anc) != "memref.dealloc" {
+                if epilogue.is_some_and(|e| e.ptr != anc.ptr) {
+                    return None;
+                }
+                epilogue = Some(anc);
+            }
+            u = sys::mlirOpOperandGetNextUse(u);
+        }
+        let ep = epilogue?;
+        if ir::name(ep) != "affine.parallel" || const_bounds(ep, "lowerBoundsMap", "upperBoundsMap")? != (0, m_len) {
+            return None;
+        }
+        let ep_body = ir::ops_in(ir::first_block(ir::region(ep, 0)));
+        let [inner, _yield] = ep_body.as_slice() else { return None };
+        let inner = *inner;
+        if ir::name(inner) != "affine.parallel" || const_bounds(inner, "lowerBoundsMap", "upperBoundsMap")? != (0, n_len) {
+            return None;
+        }
+        let i = ir::block_argument(ir::first_block(ir::region(ep, 0)), 0);
+        let j = ir::block_argument(ir::first_block(ir::region(inner, 0)), 0);
+        let users: Vec<MlirOperation> = ir::walk(inner).into_iter().filter(|op| ir::operands(*op).iter().any(|v| v.ptr == c.ptr)).collect();
+        let [c_load] = users.as_slice() else { return None };
+        let lops = ir::operands(*c_load);
+        if ir::name(*c_load) != "affine.load" || lops.len() != 3 || lops[1].ptr != i.ptr || lops[2].ptr != j.ptr {
+            return None;
+        }
+        let stores: Vec<MlirOperation> = ir::walk(inner).into_iter().filter(|op| ir::name(*op) == "affine.store").collect();
+        let [store] = stores.as_slice() else { return None };
+        let sops = ir::operands(*store);
+        if sops.len() != 4 || sops[2].ptr != i.ptr || sops[3].ptr != j.ptr || sops[1].ptr == c.ptr {
+            return None;
+        }
+        // The fused kernel reads A and B while it writes the epilogue's
+        // output row by row: they must be different memory.
+        let out = sops[1];
+        if inputs.iter().any(|x| crate::vectorize_loops::may_alias(out, *x)) {
+            return None;
+        }
+        if !can_delay(con.op, ep, &inputs) {
+            return None;
+        }
+        let widest = crate::vectorize_loops::check_body(inner, j, n_len, &[*c_load])?;
+        (widest as i64 <= con.elem.bytes() * 8 && w > 0).then_some(Epilogue { outer: ep, inner, c_load: *c_load })
+    }
+}
+
+/// Whether the contraction `op` may run later, just before `until` (the
+/// epilogue, later in the same block): the fused kernel goes there, since
+/// the epilogue may read values and buffers that the ops in between define
+/// or fill (a bias broadcast into a temporary). That moves the
+/// contraction's effects (reads of A, B and C, writes of C) past those ops,
+/// so none of them may write A, B or C or free them (they cannot read C:
+/// the epilogue is its only reader). Ops are known by name; any other op
+/// refuses.
+fn can_delay(op: MlirOperation, until: MlirOperation, buffers: &[MlirValue]) -> bool {
+    let touches = |m: MlirValue| buffers.iter().any(|x| crate::vectorize_loops::may_alias(m, *x));
+    let harmless = |op: MlirOperation| -> bool {
+        let name = ir::name(op);
+        match name.as_str() {
+            "affine.store" | "memref.store" | "vector.store" => !touches(ir::operand(op, 1)),
+            "memref.dealloc" => !touches(ir::operand(op, 0)),
+            "affine.load" | "memref.load" | "vector.load" | "memref.alloc" | "memref.alloca" => true,
+            "affine.parallel" | "affine.for" | "affine.if" | "scf.for" | "scf.parallel" | "scf.if" => true,
+            "affine.yield" | "affine.apply" | "scf.yield" | "scf.reduce" | "scf.reduce.return" => true,
+            "vector.broadcast" | "vector.fma" | "vector.reduction" => true,
+            n => n.starts_with("arith.") || n.starts_with("math."),
+        }
+    };
+    // SAFETY: walking live ops of one block; `until` follows `op` in it.
+    let mut next = unsafe { sys::mlirOperationGetNextInBlock(op) };
+    while !next.ptr.is_null() && next.ptr != until.ptr {
+        if !harmless(next) || !ir::walk(next).into_iter().all(harmless) {
+            return false;
+        }
+        // SAFETY: as above.
+        next = unsafe { sys::mlirOperationGetNextInBlock(next) };
+    }
+    !next.ptr.is_null()
+}
