@@ -782,8 +782,8 @@ fn vectorized_reductions_every_kind_and_type() {
 
 /// MLP layers whose bias + relu epilogue `strata-vectorize` fuses into the
 /// matmul kernel (applied to the accumulators), with leftover rows and
-/// columns, in f32 and f64; and the same with a reduction block smaller
-/// than K, where the epilogue stays a separate pass.
+/// columns, in f32 and f64; and the same with reduction blocks smaller
+/// than K, where it applies after the last block.
 #[test]
 fn mlp_with_fused_epilogue() {
     let _turn = serial();
@@ -1639,6 +1639,78 @@ fn divergent_while_loops_every_width_and_thread_count() {
                     assert_eq!(r(roots[k]), x, "newton root {what}, element {k}");
                 }
             }
+        }
+    }
+}
+
+/// Every spelling of a contraction gets a kernel and the same sums as a
+/// plain loop: A·B, A·Bᵀ, Aᵀ·B, Aᵀ·Bᵀ (the transposes folded into the
+/// indexing maps), batched, matvec (N = 1), vecmat (M = 1), a dot product,
+/// and a hand-written `linalg.generic` that accumulates into a given C and
+/// writes it transposed; every element type, at every vector width, with
+/// sizes that are no multiple of any vector or tile.
+#[test]
+fn contractions_in_every_spelling_type_and_width() {
+    let _turn = serial();
+    let sizes = [(13usize, 17usize, 37usize), (29, 45, 1), (1, 9, 33), (1, 70, 1), (6, 3, 32)];
+    for bits in [128, 256, 512] {
+        let options = o3_at(bits, true);
+        for e in ELEMS {
+            let en = e.name();
+            let mut src = String::new();
+            for (s, (m, k, n)) in sizes.iter().enumerate() {
+                let (at, atr, bt, btr, ot) = (ty(&[*m, *k], e), ty(&[*k, *m], e), ty(&[*k, *n], e), ty(&[*n, *k], e), ty(&[*m, *n], e));
+                src += &format!(
+                    "func.func @ab{s}(%a: {at}, %b: {bt}) -> {ot} {{\n  %r = strata.matmul %a, %b : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n\
+                     func.func @abt{s}(%a: {at}, %b: {btr}) -> {ot} {{\n  %t = strata.transpose %b permutation = [1, 0] : {btr} -> {bt}\n  %r = strata.matmul %a, %t : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n\
+                     func.func @atb{s}(%a: {atr}, %b: {bt}) -> {ot} {{\n  %t = strata.transpose %a permutation = [1, 0] : {atr} -> {at}\n  %r = strata.matmul %t, %b : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n\
+                     func.func @atbt{s}(%a: {atr}, %b: {btr}) -> {ot} {{\n  %ta = strata.transpose %a permutation = [1, 0] : {atr} -> {at}\n  %tb = strata.transpose %b permutation = [1, 0] : {btr} -> {bt}\n  %r = strata.matmul %ta, %tb : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n"
+                );
+            }
+            // Batched, B transposed in its last two dimensions.
+            let (ba, bb, bo) = (ty(&[3, 5, 7], e), ty(&[3, 9, 7], e), ty(&[3, 5, 9], e));
+            let bbt = ty(&[3, 7, 9], e);
+            src += &format!(
+                "func.func @batched(%a: {ba}, %b: {bb}) -> {bo} {{\n  %t = strata.transpose %b permutation = [0, 2, 1] : {bb} -> {bbt}\n  %r = strata.matmul %a, %t : {ba}, {bbt} -> {bo}\n  return %r : {bo}\n}}\n"
+            );
+            // C[j, i] += A[i, k] * B[k, j], into a given C.
+            let (mul, add) = if e.is_float() { ("arith.mulf", "arith.addf") } else { ("arith.muli", "arith.addi") };
+            let (ga, gb, gc) = (ty(&[11, 19], e), ty(&[19, 41], e), ty(&[41, 11], e));
+            src += &format!(
+                "func.func @generic(%a: {ga}, %b: {gb}, %c: {gc}) -> {gc} {{\n  %r = linalg.generic {{indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (j, i)>], iterator_types = [\"parallel\", \"parallel\", \"reduction\"]}} ins(%a, %b : {ga}, {gb}) outs(%c : {gc}) {{\n  ^bb0(%x: {en}, %y: {en}, %acc: {en}):\n    %p = {mul} %x, %y : {en}\n    %s = {add} %acc, %p : {en}\n    linalg.yield %s : {en}\n  }} -> {gc}\n  return %r : {gc}\n}}\n"
+            );
+            let what = format!("{en} at {bits} bits");
+            let kernel = Kernel::compile(&src, "contractions.mlir", &options).unwrap_or_else(|err| panic!("{what}: {err}\n{src}"));
+            let t = if e.is_float() { tol(e) * 16.0 } else { 0.0 };
+            // want[i, j] = sum_p a(i, p) * b(p, j)
+            let reference = |m: usize, k: usize, n: usize, a: &dyn Fn(usize, usize) -> f64, b: &dyn Fn(usize, usize) -> f64| -> Vec<f64> {
+                (0..m * n).map(|ij| round(e, (0..k).map(|p| a(ij / n, p) * b(p, ij % n)).sum())).collect()
+            };
+            for (s, (m, k, n)) in sizes.iter().copied().enumerate() {
+                let (a, b) = (data(e, &[m, k], 70 + s as u64, false, false), data(e, &[k, n], 80 + s as u64, false, false));
+                let (ar, br) = (data(e, &[k, m], 90 + s as u64, false, false), data(e, &[n, k], 100 + s as u64, false, false));
+                let (av, bv, arv, brv) = (a.to_f64_vec(), b.to_f64_vec(), ar.to_f64_vec(), br.to_f64_vec());
+                let call = |name: &str, x: &Buffer, y: &Buffer| kernel.call(&format!("{name}{s}"), &mut [x.clone(), y.clone()]).unwrap().remove(0);
+                let shape = format!("{m}x{k}x{n} {what}");
+                check(&format!("A.B {shape}"), &call("ab", &a, &b), &reference(m, k, n, &|i, p| av[i * k + p], &|p, j| bv[p * n + j]), t);
+                check(&format!("A.Bt {shape}"), &call("abt", &a, &br), &reference(m, k, n, &|i, p| av[i * k + p], &|p, j| brv[j * k + p]), t);
+                check(&format!("At.B {shape}"), &call("atb", &ar, &b), &reference(m, k, n, &|i, p| arv[p * m + i], &|p, j| bv[p * n + j]), t);
+                check(&format!("At.Bt {shape}"), &call("atbt", &ar, &br), &reference(m, k, n, &|i, p| arv[p * m + i], &|p, j| brv[j * k + p]), t);
+            }
+            let (a, b) = (data(e, &[3, 5, 7], 110, false, false), data(e, &[3, 9, 7], 111, false, false));
+            let (av, bv) = (a.to_f64_vec(), b.to_f64_vec());
+            let got = kernel.call("batched", &mut [a, b]).unwrap().remove(0);
+            let want: Vec<f64> = (0..3)
+                .flat_map(|q| reference(5, 7, 9, &|i, p| av[(q * 5 + i) * 7 + p], &|p, j| bv[(q * 9 + j) * 7 + p]))
+                .collect();
+            check(&format!("batched {what}"), &got, &want, t);
+            let (a, b, c) = (data(e, &[11, 19], 120, false, false), data(e, &[19, 41], 121, false, false), data(e, &[41, 11], 122, false, false));
+            let (av, bv, cv) = (a.to_f64_vec(), b.to_f64_vec(), c.to_f64_vec());
+            let got = kernel.call("generic", &mut [a, b, c]).unwrap().remove(0);
+            let product = reference(11, 19, 41, &|i, p| av[i * 19 + p], &|p, j| bv[p * 41 + j]);
+            let want: Vec<f64> = (0..41 * 11).map(|ji| round(e, cv[ji] + product[(ji % 11) * 41 + ji / 11])).collect();
+            check(&format!("generic C[j, i] += A[i, k] B[k, j] {what}"), &got, &want, t);
+            assert_eq!(strata_runtime::alloc::live_bytes(), 0, "{what} leaked");
         }
     }
 }

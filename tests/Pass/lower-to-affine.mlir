@@ -5,12 +5,31 @@
 // RUN: strata-opt %s --split-input-file --strata-lower-to-affine | FileCheck %s
 // RUN: strata-opt %s --split-input-file --strata-lower-to-affine=fuse-elementwise=false | FileCheck %s --check-prefix=NOFUSE
 // RUN: strata-opt %s --split-input-file --strata-lower-to-affine --mlir-print-ir-after-all 2>&1 >/dev/null | FileCheck %s --check-prefix=STEPS
+// keep-contractions (the O2/O3 pipelines): the matmul and its zero fill stay
+// linalg.generic ops on buffers, for strata-tile and strata-vectorize;
+// everything else is loops as before. Without strata-vectorize, what is
+// kept still reaches the LLVM dialect (strata-lower-to-llvm lowers it).
+// RUN: strata-opt %s --split-input-file --strata-lower-to-affine=keep-contractions=true | FileCheck %s --check-prefix=KEEP
+// RUN: strata-opt %s --split-input-file --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-parallelize,strata-lower-to-llvm)' | FileCheck %s --check-prefix=KEPT-LLVM
+
+// KEEP-LABEL: func.func @mlp(
+// KEEP-SAME: %[[A:.*]]: memref<5x3xf32>, %[[B:.*]]: memref<3x7xf32>, %[[BIAS:.*]]: memref<7xf32>, %[[OUT:.*]]: memref<5x7xf32> {bufferize.result})
+// KEEP: %[[MM:.*]] = memref.alloc() {{.*}}: memref<5x7xf32>
+// KEEP-NEXT: linalg.generic {{.*}} outs(%[[MM]] : memref<5x7xf32>)
+// KEEP: linalg.yield %{{.*}} : f32
+// KEEP: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[A]], %[[B]] : memref<5x3xf32>, memref<3x7xf32>) outs(%[[MM]] : memref<5x7xf32>)
+// KEEP: affine.parallel
+// KEEP: affine.load %[[BIAS]]
+// KEEP-NOT: linalg.generic
+// KEPT-LLVM-NOT: linalg.
+// KEPT-LLVM: llvm.func @mlp(
 
 // STEPS: IR Dump After strata-convert-to-linalg (strata-convert-to-linalg)
 // STEPS: linalg.generic
 // STEPS: IR Dump After {{.*}}(linalg-fuse-elementwise-ops)
 // STEPS: IR Dump After {{.*}}(one-shot-bufferize)
 // STEPS: IR Dump After {{.*}}(buffer-results-to-out-params)
+// STEPS: IR Dump After strata-lower-linalg-to-affine (strata-lower-linalg-to-affine)
 // STEPS: IR Dump After {{.*}}(affine-parallelize)
 // STEPS: IR Dump After strata-free-temporaries (strata-free-temporaries)
 

@@ -125,6 +125,10 @@ func.func @act(%x: tensor<4x40xf32>) -> (tensor<4x40xf32>, tensor<4x40xf32>) {
 // matmul's temporary is never written back and read again, but for the
 // leftover columns, whose epilogue nest is narrowed to them.
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=EPI
+// With reduction blocks of 8 (K = 20), the epilogue applies after the last.
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile{tile-sizes=6,16,8},strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=EPIK
+// EPIK: remark: strata-vectorize: elementwise epilogue fused into the contraction kernel
+// EPIK: remark: strata-vectorize: contraction 13x20x37 f32 as a 6x16 register-blocked micro-kernel on vector<16xf32>, A packed in 6-row panels, B in 8x16 panels; 3 column block(s) of 16, the last 5 column(s) masked
 // EPI-LABEL: func.func @mlp(
 // EPI-SAME: %[[OUT:[^:]*]]: memref<13x37xf32> {bufferize.result}
 // EPI: vector.fma

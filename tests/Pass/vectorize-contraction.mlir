@@ -1,0 +1,82 @@
+// strata-vectorize on contractions however they are spelled: the kernel
+// follows the structure (indexing maps, batch dimensions) of the
+// linalg.generic that strata-lower-to-affine{keep-contractions} kept. The
+// target is named (skylake-avx512: 16 f32 lanes), whatever the host.
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' | FileCheck %s
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// Down to LLVM under AVX2 too.
+// RUN: strata-opt %s --strata-target=znver3 --strata-pipeline=O3 | FileCheck %s --check-prefix=LLVM
+
+// A.B^T: the transpose is B's indexing map; packing copies B's columns
+// (rows of %b) element by element into the panel, no transposed copy.
+// CHECK-LABEL: func.func @abt(
+// CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<40x24xf32>, %[[B:[a-z0-9_]+]]: memref<64x24xf32>
+// CHECK-NOT: memref<24x64xf32>
+// CHECK: scf.parallel
+// CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<24x32xf32>
+// CHECK: scf.for %[[COL:.*]] = %c0{{.*}} to %c32
+// CHECK: scf.for %[[K:.*]] =
+// CHECK: %[[X:.*]] = memref.load %[[B]][%{{.*}}, %[[K]]] : memref<64x24xf32>
+// CHECK: memref.store %[[X]], %[[P]][%{{.*}}, %[[COL]]] : memref<24x32xf32>
+// CHECK: vector.fma
+// REMARK: remark: strata-vectorize: contraction 40x24x64 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, A packed in 6-row panels, B in 24x32 panels; 2 column block(s) of 32; the zero fill of C folded into the accumulators
+// The kernels are outlined to the pool; their FMAs are AVX2-wide.
+// LLVM: llvm.intr.fmuladd({{.*}}) : (vector<8xf32>, vector<8xf32>, vector<8xf32>) -> vector<8xf32>
+func.func @abt(%a: tensor<40x24xf32>, %b: tensor<64x24xf32>) -> tensor<40x64xf32> {
+  %t = strata.transpose %b permutation = [1, 0] : tensor<64x24xf32> -> tensor<24x64xf32>
+  %r = strata.matmul %a, %t : tensor<40x24xf32>, tensor<24x64xf32> -> tensor<40x64xf32>
+  return %r : tensor<40x64xf32>
+}
+
+// Batched: batch x column blocks are one parallel loop (here 4 x 1),
+// split by remui and divui; every access carries the batch index. One
+// column block reads A once, so A is not packed.
+// CHECK-LABEL: func.func @batched(
+// CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<4x12x8xf64>, %[[B:[a-z0-9_]+]]: memref<4x8x16xf64>
+// CHECK-NOT: memref<4x2x8x6xf64>
+// CHECK: scf.parallel (%[[P:.*]]) = (%{{.*}}) to (%c4{{.*}}) step
+// CHECK: %[[BLOCK:.*]] = arith.remui %[[P]], %c1
+// CHECK: %[[FLAT:.*]] = arith.divui %[[P]], %c1
+// CHECK: %[[BATCH:.*]] = arith.remui %[[FLAT]], %c4
+// CHECK: vector.load %[[B]][%[[BATCH]], %{{.*}}, %{{.*}}] : memref<4x8x16xf64>, vector<8xf64>
+// CHECK: iter_args({{.*}}) -> (vector<8xf64>, vector<8xf64>
+// CHECK: memref.load %[[A]][%[[BATCH]], %{{.*}}, %{{.*}}] : memref<4x12x8xf64>
+// REMARK: remark: strata-vectorize: contraction 4 batch of 12x8x16 f64 as a 6x16 register-blocked micro-kernel
+func.func @batched(%a: tensor<4x12x8xf64>, %b: tensor<4x8x16xf64>) -> tensor<4x12x16xf64> {
+  %r = strata.matmul %a, %b : tensor<4x12x8xf64>, tensor<4x8x16xf64> -> tensor<4x12x16xf64>
+  return %r : tensor<4x12x16xf64>
+}
+
+// Matvec: dot products, 4 rows at a time sharing each vector of x, the
+// last 4 of K's 100 steps masked; one horizontal sum per output.
+// CHECK-LABEL: func.func @matvec(
+// CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<9x100xf32>, %[[X:[a-z0-9_]+]]: memref<100x1xf32>
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} step %c16{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.load %[[X]]
+// CHECK-COUNT-4: vector.load %[[A]]
+// CHECK: vector.create_mask %c4{{.*}} : vector<16xi1>
+// CHECK: vector.maskedload %[[X]]
+// CHECK: vector.reduction <add>
+// CHECK-NOT: memref.load
+// The ninth row, in a group of its own.
+// CHECK: scf.parallel
+// CHECK: iter_args({{.*}}) -> (vector<16xf32>)
+// REMARK: remark: strata-vectorize: contraction 1x100x9 f32 as dot products on vector<16xf32>, 4 outputs at a time, the matrix streamed once
+func.func @matvec(%a: tensor<9x100xf32>, %x: tensor<100x1xf32>) -> tensor<9x1xf32> {
+  %r = strata.matmul %a, %x : tensor<9x100xf32>, tensor<100x1xf32> -> tensor<9x1xf32>
+  return %r : tensor<9x1xf32>
+}
+
+// Vecmat on i64: one row, so nothing is packed; B is read in place.
+// CHECK-LABEL: func.func @vecmat(
+// CHECK-SAME: %[[X:[a-z0-9_]+]]: memref<1x30xi64>, %[[B:[a-z0-9_]+]]: memref<30x20xi64>
+// CHECK-NOT: memref.alloc()
+// CHECK: vector.load %[[B]]
+// CHECK: arith.muli {{.*}} : vector<8xi64>
+// CHECK: vector.maskedload %[[B]]
+// REMARK: remark: strata-vectorize: contraction 1x30x20 i64 as a 1x16 register-blocked micro-kernel on vector<8xi64>, A and B read in place; 2 column block(s) of 16, the last 4 column(s) masked
+func.func @vecmat(%x: tensor<1x30xi64>, %b: tensor<30x20xi64>) -> tensor<1x20xi64> {
+  %r = strata.matmul %x, %b : tensor<1x30xi64>, tensor<30x20xi64> -> tensor<1x20xi64>
+  return %r : tensor<1x20xi64>
+}
