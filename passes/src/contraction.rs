@@ -255,8 +255,13 @@ fn payload_is_multiply_add(op: MlirOperation, elem: Elem) -> bool {
 
 /// The kernel for `c`, with the roles of A and B swapped where that makes
 /// B's columns the output's contiguous dimension; `None` leaves the
-/// contraction to loops.
+/// contraction to loops (also when C may share memory with A or B).
 pub fn plan(c: Contraction) -> Option<(Contraction, Plan)> {
+    // The kernels read A and B while they write C in another order than
+    // the loops would: C must be memory of its own.
+    if [c.a.memref, c.b.memref].iter().any(|x| crate::vectorize_loops::may_alias(*x, c.c.memref)) {
+        return None;
+    }
     let degenerate = |d: Option<usize>| d.is_none_or(|d| c.extents[d] == 1);
     let k = c.k;
     // Matvec, vecmat, dot: one free dimension (or none) of extent > 1.

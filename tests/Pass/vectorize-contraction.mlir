@@ -80,3 +80,19 @@ func.func @vecmat(%x: tensor<1x30xi64>, %b: tensor<30x20xi64>) -> tensor<1x20xi6
   %r = strata.matmul %x, %b : tensor<1x30xi64>, tensor<30x20xi64> -> tensor<1x20xi64>
   return %r : tensor<1x20xi64>
 }
+
+// On buffers a caller passes in, C may be A or B: the kernel would read
+// them after writing C, so the contraction is left to loops.
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-vectorize)' --strata-remarks 2>&1 | FileCheck %s --check-prefix=ALIAS
+// ALIAS-LABEL: func.func @maybe_aliased(
+// ALIAS: linalg.generic
+// ALIAS-NOT: remark: strata-vectorize: contraction 8x8x32
+func.func @maybe_aliased(%a: memref<8x8xf32>, %b: memref<8x32xf32>, %c: memref<8x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, k, j) -> (i, k)>, affine_map<(i, k, j) -> (k, j)>, affine_map<(i, k, j) -> (i, j)>], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : memref<8x8xf32>, memref<8x32xf32>) outs(%c : memref<8x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
