@@ -40,7 +40,7 @@ use crate::{
     ir::{self, Builder},
     lower_to_affine::is_tensor_op,
     options::PassOptions,
-    registry::{Build, PassInfo, Status},
+    pass_info::{Build, PassInfo, Status},
 };
 
 pub static INFO: PassInfo = PassInfo {

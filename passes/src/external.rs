@@ -16,7 +16,7 @@ use mlir_sys::{
     MlirExternalPass, MlirExternalPassCallbacks, MlirOperation, MlirPass,
 };
 
-use crate::registry::PassInfo;
+use crate::pass_info::PassInfo;
 
 /// A failure whose diagnostics have already been emitted on the IR.
 #[derive(Debug)]

@@ -9,6 +9,7 @@
 pub mod external;
 pub mod levels;
 pub mod options;
+pub mod pass_info;
 pub mod pipeline;
 pub mod registry;
 pub mod target;

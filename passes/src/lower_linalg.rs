@@ -18,7 +18,7 @@ use crate::{
     external::{PassFailed, StrataPass},
     ir,
     options::{OptionKind, OptionSpec, PassOptions},
-    registry::{Build, PassInfo, Status},
+    pass_info::{Build, PassInfo, Status},
 };
 
 pub static INFO: PassInfo = PassInfo {

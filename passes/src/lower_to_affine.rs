@@ -27,7 +27,7 @@
 use crate::{
     options::{OptionKind, OptionSpec, PassOptions},
     pipeline::Pipeline,
-    registry::{Build, PassInfo, Status},
+    pass_info::{Build, PassInfo, Status},
 };
 
 /// The ops this pass consumes: every `strata` op except the parallel ones,

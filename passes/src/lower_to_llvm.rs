@@ -18,7 +18,7 @@
 use crate::{
     options::PassOptions,
     pipeline::Pipeline,
-    registry::{Build, PassInfo, Status},
+    pass_info::{Build, PassInfo, Status},
 };
 
 const STEPS: &str = "strata-expand-float-atomics,\

@@ -30,7 +30,7 @@ use crate::{
     external::{PassFailed, StrataPass},
     ir::{self, Builder},
     options::PassOptions,
-    registry::{Build, PassInfo, Status},
+    pass_info::{Build, PassInfo, Status},
 };
 
 pub static INFO: PassInfo = PassInfo {

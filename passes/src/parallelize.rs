@@ -26,7 +26,7 @@ use crate::{
     ir::{self, Builder},
     options::{OptionKind, OptionSpec, PassOptions},
     pipeline::Pipeline,
-    registry::{Build, PassInfo, Status},
+    pass_info::{Build, PassInfo, Status},
 };
 
 fn expand(options: &PassOptions) -> Pipeline {

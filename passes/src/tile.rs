@@ -29,7 +29,7 @@ use crate::{
     external::{PassFailed, StrataPass},
     ir,
     options::{OptionKind, OptionSpec, PassOptions},
-    registry::{Build, PassInfo, Status},
+    pass_info::{Build, PassInfo, Status},
     target::Target,
     contraction::{self, Plan},
     vectorize_contraction::{Tiles, TILE_ATTR},
