@@ -204,7 +204,7 @@ fn byte_range(at: MlirOperation, memref: MlirValue) -> (MlirValue, MlirValue) {
         extent = put(b.op("arith.addi", loc, &[extent, span], &[index], &[], 0));
     }
     let bytes_per = crate::vectorize_loops::scalar_bits(elem).map_or(8, |bits| bits.div_ceil(8)) as i64;
-    let width = put(b.constant(loc, &format!("{bytes_per} : index"), index));
+    let width = put(b.index_constant(loc, bytes_per as i64));
     let offset = put(b.op("arith.muli", loc, &[ir::result(meta, 1), width], &[index], &[], 0));
     let start = put(b.op("arith.addi", loc, &[aligned, offset], &[index], &[], 0));
     let bytes = put(b.op("arith.muli", loc, &[extent, width], &[index], &[], 0));

@@ -89,6 +89,18 @@ impl Builder {
     pub fn constant(&self, loc: MlirLocation, text: &str, ty: MlirType) -> MlirOperation {
         self.op("arith.constant", loc, &[], &[ty], &[("value", self.attr(text))], 0)
     }
+
+    /// `arith.constant v : index`, built without text.
+    pub fn index_constant(&self, loc: MlirLocation, v: i64) -> MlirOperation {
+        let index = self.index_type();
+        self.op("arith.constant", loc, &[], &[index], &[("value", integer_attr(index, v))], 0)
+    }
+
+    /// `arith.constant` splat of `v` in the int or float vector (or
+    /// scalar) type `ty`, built without text.
+    pub fn splat_constant(&self, loc: MlirLocation, ty: MlirType, v: f64) -> MlirOperation {
+        self.op("arith.constant", loc, &[], &[ty], &[("value", splat_attr(ty, v))], 0)
+    }
 }
 
 pub fn result(op: MlirOperation, i: isize) -> MlirValue {
@@ -377,7 +389,41 @@ pub fn set_attribute(op: MlirOperation, name: &str, attr: MlirAttribute) {
 /// bounds to `lower` (the vector code before it took the first iterations).
 pub fn narrow_lower_bound(lp: MlirOperation, lower: i64) {
     let name = if self::name(lp) == "affine.parallel" { "lowerBoundsMap" } else { "lowerBoundMap" };
-    set_attribute(lp, name, Builder::of_op(lp).attr(&format!("affine_map<() -> ({lower})>")));
+    // SAFETY: a live op's context; MLIR uniques the map and attribute.
+    let attr = unsafe { sys::mlirAffineMapAttrGet(sys::mlirAffineMapConstantGet(sys::mlirOperationGetContext(lp), lower)) };
+    set_attribute(lp, name, attr);
+}
+
+/// The value of the affine-map attribute `name` of `op` when it is a single
+/// constant (`affine_map<() -> (37)>`, an affine loop's constant bound).
+pub fn constant_map(op: MlirOperation, name: &str) -> Option<i64> {
+    let attr = attribute(op, name)?;
+    // SAFETY: attribute and map queries on live handles.
+    unsafe {
+        if !sys::mlirAttributeIsAAffineMap(attr) {
+            return None;
+        }
+        let map = sys::mlirAffineMapAttrGetValue(attr);
+        sys::mlirAffineMapIsSingleConstant(map).then(|| sys::mlirAffineMapGetSingleConstantResult(map))
+    }
+}
+
+/// The integer attribute `name` of `op` (`affine.for`'s `step`), or the one
+/// element of an integer array attribute (`affine.parallel`'s `steps`).
+pub fn int_attr(op: MlirOperation, name: &str) -> Option<i64> {
+    let attr = attribute(op, name)?;
+    // SAFETY: attribute queries on live handles.
+    unsafe {
+        let attr = if sys::mlirAttributeIsAArray(attr) {
+            if sys::mlirArrayAttrGetNumElements(attr) != 1 {
+                return None;
+            }
+            sys::mlirArrayAttrGetElement(attr, 0)
+        } else {
+            attr
+        };
+        sys::mlirAttributeIsAInteger(attr).then(|| sys::mlirIntegerAttrGetValueInt(attr))
+    }
 }
 
 pub fn parent(op: MlirOperation) -> MlirOperation {

@@ -128,7 +128,7 @@ fn lower(op: MlirOperation, max_chunks: i64) {
         .collect();
     let types: Vec<MlirType> = reductions.iter().map(|r| r.ty).collect();
     let index = b.index_type();
-    let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
+    let cst = |v: i64| ir::result(at(b.index_constant(loc, v)), 0);
     let arith = |name: &str, x: MlirValue, y: MlirValue| ir::result(at(b.op(name, loc, &[x, y], &[index], &[], 0)), 0);
     let (c0, c1) = (cst(0), cst(1));
 
@@ -139,7 +139,7 @@ fn lower(op: MlirOperation, max_chunks: i64) {
     let parts: Vec<MlirValue> = types
         .iter()
         .map(|t| {
-            let ty = b.ty(&format!("memref<{max_chunks}x{}>", ir::print_type(*t)));
+            let ty = ir::memref_type(&[max_chunks], *t);
             ir::result(at(b.op("memref.alloc", loc, &[], &[ty], &[("operandSegmentSizes", b.attr("array<i32: 0, 0>"))], 0)), 0)
         })
         .collect();

@@ -744,15 +744,7 @@ struct Epilogue {
 }
 
 fn const_bounds(op: MlirOperation, lower: &str, upper: &str) -> Option<(i64, i64)> {
-    let get = |name| -> Option<i64> {
-        let attr = ir::attribute(op, name)?;
-        // SAFETY: affine.parallel's bounds are AffineMapAttrs.
-        unsafe {
-            let map = sys::mlirAffineMapAttrGetValue(attr);
-            (sys::mlirAffineMapIsSingleConstant(map)).then(|| sys::mlirAffineMapGetSingleConstantResult(map))
-        }
-    };
-    Some((get(lower)?, get(upper)?))
+    Some((ir::constant_map(op, lower)?, ir::constant_map(op, upper)?))
 }
 
 /// The epilogue of a 2-D contraction `C[i, j]` (rows, then columns), if

@@ -52,9 +52,12 @@ use crate::ir::{self, Builder};
 /// `arith.constant dense<[0, 1, .., w-1]> : vector<w x index>`: the lane
 /// offsets added to a loop index to get each lane's index.
 pub(crate) fn iota(b: &Builder, loc: sys::MlirLocation, w: usize) -> MlirOperation {
-    let lanes: Vec<String> = (0..w).map(|i| i.to_string()).collect();
-    let t = b.ty(&format!("vector<{w}xindex>"));
-    b.op("arith.constant", loc, &[], &[t], &[("value", b.attr(&format!("dense<[{}]> : vector<{w}xindex>", lanes.join(", "))))], 0)
+    let index = b.index_type();
+    let t = ir::vector_type(&[w as i64], index);
+    let lanes: Vec<sys::MlirAttribute> = (0..w as i64).map(|i| ir::integer_attr(index, i)).collect();
+    // SAFETY: `lanes` outlives the call, which copies them.
+    let value = unsafe { sys::mlirDenseElementsAttrGet(t, lanes.len() as isize, lanes.as_ptr()) };
+    b.op("arith.constant", loc, &[], &[t], &[("value", value)], 0)
 }
 
 /// Vectorizes every matching loop under `root`. `interleave` (from the
@@ -151,15 +154,14 @@ pub(crate) fn may_alias(x: MlirValue, y: MlirValue) -> bool {
 }
 
 fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
-    let map = |name| ir::attribute(lp, name).map(ir::print_attr);
-    if map("lowerBoundMap")? != "affine_map<() -> (0)>" || map("step")? != "1 : index" {
+    if ir::constant_map(lp, "lowerBoundMap")? != 0 || ir::int_attr(lp, "step")? != 1 {
         return None;
     }
     // SAFETY: a live op.
     if unsafe { sys::mlirOperationGetNumResults(lp) } != 0 {
         return None;
     }
-    let n: i64 = map("upperBoundMap")?.strip_prefix("affine_map<() -> (")?.strip_suffix(")>")?.parse().ok()?;
+    let n = ir::constant_map(lp, "upperBoundMap")?;
     let block = ir::first_block(ir::region(lp, 0));
     let j = ir::block_argument(block, 0);
     let stores: Vec<MlirOperation> = ir::walk(lp).into_iter().filter(|op| ir::name(*op) == "affine.store").collect();
@@ -221,12 +223,12 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     let ty = ir::print_type(elem);
     let name = ir::name(r.combine);
     let (kind, id) = reduction_kind(&name, &ty).expect("matched");
-    let vt = b.ty(&format!("vector<{}x{ty}>", r.w));
+    let vt = ir::vector_type(&[r.w as i64], elem);
     let n_full = r.n - r.n % r.w as i64;
     let at = |op| ir::insert_before(lp, op);
-    let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
+    let cst = |v: i64| ir::result(at(b.index_constant(loc, v)), 0);
     let splat = ir::result(at(b.op("arith.constant", loc, &[], &[vt], &[("value", b.attr(&format!("dense<{id}> : vector<{}x{ty}>", r.w)))], 0)), 0);
-    let ivt = b.ty(&format!("vector<{}xindex>", r.w));
+    let ivt = ir::vector_type(&[r.w as i64], index);
     let iota = ir::result(at(iota(&b, loc, r.w)), 0);
     let (lo, hi, step) = (cst(0), cst(n_full), cst(r.w as i64));
     let vfor = at(b.op("scf.for", loc, &[lo, hi, step, splat], &[vt], &[], 1));
@@ -319,14 +321,10 @@ pub(crate) fn scalar_bits(t: MlirType) -> Option<usize> {
 fn check(par: MlirOperation, bits: usize, interleave: usize) -> Option<Plan> {
     let block = ir::first_block(ir::region(par, 0));
     // SAFETY: a live block.
-    if unsafe { sys::mlirBlockGetNumArguments(block) } != 1 || ir::attribute(par, "steps").map(ir::print_attr) != Some("[1]".into()) {
+    if unsafe { sys::mlirBlockGetNumArguments(block) } != 1 || ir::int_attr(par, "steps") != Some(1) {
         return None;
     }
-    let constant = |attr: &str| -> Option<i64> {
-        let map = ir::print_attr(ir::attribute(par, attr)?);
-        map.strip_prefix("affine_map<() -> (")?.strip_suffix(")>")?.parse().ok()
-    };
-    let (start, end) = (constant("lowerBoundsMap")?, constant("upperBoundsMap")?);
+    let (start, end) = (ir::constant_map(par, "lowerBoundsMap")?, ir::constant_map(par, "upperBoundsMap")?);
     let n = end - start;
     // Loads and stores are checked against the full extent of the buffer's
     // last dimension, which the loop must cover from 0 (a narrowed loop is
@@ -687,7 +685,7 @@ fn vectorize(par: MlirOperation, plan: &Plan) -> bool {
         ),
     );
     let at = |op| ir::insert_before(par, op);
-    let cst = |v: i64| ir::result(at(b.constant(loc, &format!("{v} : index"), index)), 0);
+    let cst = |v: i64| ir::result(at(b.index_constant(loc, v)), 0);
     let (lo, hi, step) = (cst(plan.start), cst(plan.start + n_full), cst(plan.w as i64));
     let iota = ir::result(at(iota(&b, loc, plan.w)), 0);
     let vfor = at(b.op("scf.for", loc, &[lo, hi, step], &[], &[], 1));
