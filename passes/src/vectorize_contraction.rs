@@ -57,6 +57,11 @@ pub struct Tiles {
 
 pub const TILE_ATTR: &str = "strata.tile_sizes";
 
+/// The fewest parallel tasks an outer-product kernel is split into when
+/// its shape allows: four per worker for up to four workers, so that one
+/// slow worker does not hold the others up.
+const MIN_TASKS: i64 = 16;
+
 /// Rows per register block when `strata-tile` did not run: `2 x MR`
 /// accumulators plus two `B` vectors and one broadcast fit 16 registers.
 const MR: i64 = 6;
@@ -327,16 +332,60 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
     // Every column block reads all of A: packed once into panels of `mr`
     // rows, read in the kernel as `mr` neighbours per reduction step
     // whatever A's layout (a transposed A, or rows a page apart).
-    let packed_a = (m_len > 1 && blocks > 1).then(|| pack_a(e, con, top, mr, batch_count));
-    let (par, body, p) = e.parallel(top, batch_count * blocks);
+    // With two column blocks the copy costs what it saves, unless A runs
+    // along M (a transpose), where the kernel's loads would walk pages.
+    let packed_a = (m_len > 1 && (blocks > 2 || con.a.stride(con.k) != 1)).then(|| pack_a(e, con, top, mr, batch_count));
+    // Too few blocks for the workers (a small N, one small matmul): the
+    // rows are split too, into at least MIN_TASKS tasks (each packs its
+    // own copy of B's panel). A constant, not the host's core count, so
+    // the code depends on the target alone.
+    let panels = m_len / mr;
+    let base = batch_count * blocks;
+    let wanted = if base >= MIN_TASKS || panels < 2 { 1 } else { ((MIN_TASKS + base - 1) / base).min(panels) };
+    let per_chunk = (panels + wanted - 1) / wanted.max(1);
+    let row_chunks = if wanted > 1 { (panels + per_chunk - 1) / per_chunk } else { 1 };
+    let (par, body, p) = e.parallel(top, base * row_chunks);
     let at = At::End(body);
+    let (p, rows) = if row_chunks > 1 {
+        let chunks = e.cst(at, row_chunks);
+        let chunk = e.val(at, "arith.remui", &[p, chunks], e.index);
+        let rest = e.val(at, "arith.divui", &[p, chunks], e.index);
+        let per = e.cst(at, per_chunk);
+        let lo = e.val(at, "arith.muli", &[chunk, per], e.index);
+        let end = e.add(at, lo, per);
+        let all = e.cst(at, panels);
+        let hi = e.val(at, "arith.minsi", &[end, all], e.index);
+        let last = e.cst(at, row_chunks - 1);
+        // SAFETY: a live context.
+        let i1 = unsafe { sys::mlirIntegerTypeGet(e.b.ctx, 1) };
+        // SAFETY: as above.
+        let i64t = unsafe { sys::mlirIntegerTypeGet(e.b.ctx, 64) };
+        // arith.cmpi's predicate `eq` is 0.
+        let cmp = e.b.op("arith.cmpi", e.loc, &[chunk, last], &[i1], &[("predicate", ir::integer_attr(i64t, 0))], 0);
+        let is_last = ir::result(e.put(at, cmp), 0);
+        (rest, Some(RowChunk { lo, hi, is_last }))
+    } else {
+        (p, None)
+    };
     let (batch, block, batch_flat) = split_batch(e, at, con, p, blocks);
     let jb = {
         let nr_c = e.cst(at, nr);
         e.val(at, "arith.muli", &[block, nr_c], e.index)
     };
     let t = Tiles { mr, ..t };
-    let k = Kernel { e: *e, con, t, w, vty, pack_b, packed_a: packed_a.map(|a| (a, batch_flat)), zero_init, epilogue: epilogue.as_ref(), par };
+    let k = Kernel {
+        e: *e,
+        con,
+        t,
+        w,
+        vty,
+        pack_b,
+        packed_a: packed_a.map(|a| (a, batch_flat)),
+        zero_init,
+        epilogue: epilogue.as_ref(),
+        par,
+        rows,
+    };
     let tail_vectors = (tail + w - 1) / w;
     let tail_lanes = tail - (tail_vectors - 1) * w;
     if tail == 0 {
@@ -365,7 +414,7 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         }
     }
     format!(
-        "strata-vectorize: contraction {} as a {}x{nr} register-blocked micro-kernel on vector<{w}x{}>, {}; {} column block(s) of {nr}{}",
+        "strata-vectorize: contraction {} as a {}x{nr} register-blocked micro-kernel on vector<{w}x{}>, {}; {} column block(s) of {nr}{}{}",
         con.describe(),
         t.mr,
         con.elem.name(),
@@ -376,7 +425,8 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
             (false, false) => "A and B read in place".to_string(),
         },
         blocks,
-        if tail > 0 { format!(", the last {tail} column(s) masked") } else { String::new() }
+        if tail > 0 { format!(", the last {tail} column(s) masked") } else { String::new() },
+        if row_chunks > 1 { format!(", each split into {row_chunks} row chunks for the workers") } else { String::new() }
     )
 }
 
@@ -396,6 +446,17 @@ struct Kernel<'a> {
     /// The kernel's outermost op, before which the epilogue's invariant
     /// broadcasts go.
     par: MlirOperation,
+    /// This task's share of the row panels, when the rows are split.
+    rows: Option<RowChunk>,
+}
+
+/// Row panels `lo .. hi` of a task; the last task also takes the rows
+/// that fill no whole panel.
+#[derive(Clone, Copy)]
+struct RowChunk {
+    lo: MlirValue,
+    hi: MlirValue,
+    is_last: MlirValue,
 }
 
 impl Kernel<'_> {
@@ -483,16 +544,37 @@ impl Kernel<'_> {
         let panels = m_len / mr;
         let ks = Steps { kb, len, first, last };
         if panels > 0 {
-            let (rb, panel) = e.for_range(at, 0, panels, 1);
+            let (rb, panel) = match self.rows {
+                None => e.for_range(at, 0, panels, 1),
+                Some(rows) => {
+                    let one = e.cst(at, 1);
+                    let (_, rb, panel, _) = e.for_loop(at, rows.lo, rows.hi, one, &[]);
+                    (rb, panel)
+                }
+            };
             let mr_c = e.cst(At::End(rb), mr);
             let ib = e.val(At::End(rb), "arith.muli", &[panel, mr_c], e.index);
             self.row_block(rb, piece, &point, ib, panel, mr, &ks);
             e.yield_(rb, &[]);
         }
         if m_len % mr > 0 {
-            let ib = e.cst(at, panels * mr);
-            let panel = e.cst(at, panels);
-            self.row_block(block, piece, &point, ib, panel, m_len % mr, &ks);
+            let (rest, guard) = match self.rows {
+                None => (block, None),
+                Some(rows) => {
+                    // The else region stays empty.
+                    let op = e.put(at, e.b.op("scf.if", e.loc, &[rows.is_last], &[], &[], 2));
+                    let then = ir::new_block(&[], e.loc);
+                    ir::append_block(ir::region(op, 0), then);
+                    (then, Some(then))
+                }
+            };
+            let rat = At::End(rest);
+            let ib = e.cst(rat, panels * mr);
+            let panel = e.cst(rat, panels);
+            self.row_block(rest, piece, &point, ib, panel, m_len % mr, &ks);
+            if let Some(then) = guard {
+                e.yield_(then, &[]);
+            }
         }
     }
 

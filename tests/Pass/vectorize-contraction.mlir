@@ -19,7 +19,7 @@
 // CHECK: %[[X:.*]] = memref.load %[[B]][%{{.*}}, %[[K]]] : memref<64x24xf32>
 // CHECK: memref.store %[[X]], %[[P]][%{{.*}}, %[[COL]]] : memref<24x32xf32>
 // CHECK: vector.fma
-// REMARK: remark: strata-vectorize: contraction 40x24x64 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, A packed in 6-row panels, B in 24x32 panels; 2 column block(s) of 32; the zero fill of C folded into the accumulators
+// REMARK: remark: strata-vectorize: contraction 40x24x64 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, B packed in 24x32 panels; 2 column block(s) of 32, each split into 6 row chunks for the workers; the zero fill of C folded into the accumulators
 // The kernels are outlined to the pool; their FMAs are AVX2-wide.
 // LLVM: llvm.intr.fmuladd({{.*}}) : (vector<8xf32>, vector<8xf32>, vector<8xf32>) -> vector<8xf32>
 func.func @abt(%a: tensor<40x24xf32>, %b: tensor<64x24xf32>) -> tensor<40x64xf32> {
@@ -28,13 +28,14 @@ func.func @abt(%a: tensor<40x24xf32>, %b: tensor<64x24xf32>) -> tensor<40x64xf32
   return %r : tensor<40x64xf32>
 }
 
-// Batched: batch x column blocks are one parallel loop (here 4 x 1),
-// split by remui and divui; every access carries the batch index. One
-// column block reads A once, so A is not packed.
+// Batched: batch x column blocks x row chunks are one parallel loop (here
+// 4 x 1 x 2), split by remui and divui; every access carries the batch
+// index. One column block reads A once, so A is not packed.
 // CHECK-LABEL: func.func @batched(
 // CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<4x12x8xf64>, %[[B:[a-z0-9_]+]]: memref<4x8x16xf64>
 // CHECK-NOT: memref<4x2x8x6xf64>
-// CHECK: scf.parallel (%[[P:.*]]) = (%{{.*}}) to (%c4{{.*}}) step
+// CHECK: scf.parallel (%[[T:.*]]) = (%{{.*}}) to (%c8{{.*}}) step
+// CHECK: %[[P:.*]] = arith.divui %[[T]], %c2
 // CHECK: %[[BLOCK:.*]] = arith.remui %[[P]], %c1
 // CHECK: %[[FLAT:.*]] = arith.divui %[[P]], %c1
 // CHECK: %[[BATCH:.*]] = arith.remui %[[FLAT]], %c4
@@ -45,6 +46,21 @@ func.func @abt(%a: tensor<40x24xf32>, %b: tensor<64x24xf32>) -> tensor<40x64xf32
 func.func @batched(%a: tensor<4x12x8xf64>, %b: tensor<4x8x16xf64>) -> tensor<4x12x16xf64> {
   %r = strata.matmul %a, %b : tensor<4x12x8xf64>, tensor<4x8x16xf64> -> tensor<4x12x16xf64>
   return %r : tensor<4x12x16xf64>
+}
+
+// At.B: A runs along M (the transpose), so it is packed into panels of 6
+// rows, read as neighbours in the kernel, even with two column blocks.
+// CHECK-LABEL: func.func @atb(
+// CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<24x40xf32>
+// CHECK: %[[PA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x7x24x6xf32>
+// CHECK: memref.load %[[A]][%{{.*}}, %{{.*}}] : memref<24x40xf32>
+// CHECK: memref.store %{{.*}}, %[[PA]]
+// CHECK: vector.fma
+// REMARK: remark: strata-vectorize: contraction 40x24x64 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, A packed in 6-row panels, B in 24x32 panels
+func.func @atb(%a: tensor<24x40xf32>, %b: tensor<24x64xf32>) -> tensor<40x64xf32> {
+  %t = strata.transpose %a permutation = [1, 0] : tensor<24x40xf32> -> tensor<40x24xf32>
+  %r = strata.matmul %t, %b : tensor<40x24xf32>, tensor<24x64xf32> -> tensor<40x64xf32>
+  return %r : tensor<40x64xf32>
 }
 
 // Matvec: dot products, 4 rows at a time sharing each vector of x, the
