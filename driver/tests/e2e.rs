@@ -1714,3 +1714,49 @@ fn contractions_in_every_spelling_type_and_width() {
         }
     }
 }
+
+/// Elementwise producers of a contraction's operands (`A * A`, `B + B`,
+/// `exp(A) . exp(x)`) that linalg's fusion folds into its payload are applied where
+/// the kernels load or pack each element: outer-product kernels (B packed
+/// by vectors, B transposed and packed by elements, A packed or not) and
+/// the dot kernel, whose masked last vector must not add `exp(0) = 1`
+/// for the lanes past K.
+#[test]
+fn contractions_with_folded_elementwise_producers() {
+    let _turn = serial();
+    for bits in [128, 512] {
+        let options = o3_at(bits, true);
+        for e in ELEMS {
+            let en = e.name();
+            let (m, k, n) = (13usize, 21usize, 70usize);
+            let (at, bt, btr, ot) = (ty(&[m, k], e), ty(&[k, n], e), ty(&[n, k], e), ty(&[m, n], e));
+            let mut src = format!(
+                "func.func @sq(%a: {at}, %b: {bt}) -> {ot} {{\n  %s = strata.mul %a, %a : {at}\n  %d = strata.add %b, %b : {bt}\n  %r = strata.matmul %s, %d : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n\
+                 func.func @sqt(%a: {at}, %b: {btr}) -> {ot} {{\n  %d = strata.add %b, %b : {btr}\n  %t = strata.transpose %d permutation = [1, 0] : {btr} -> {bt}\n  %r = strata.matmul %a, %t : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n"
+            );
+            let (mv, xv, yv) = (ty(&[9, 37], e), ty(&[37, 1], e), ty(&[9, 1], e));
+            if e.is_float() {
+                src += &format!(
+                    "func.func @expmv(%a: {mv}, %x: {xv}) -> {yv} {{\n  %ea = strata.exp %a : {mv}\n  %ex = strata.exp %x : {xv}\n  %r = strata.matmul %ea, %ex : {mv}, {xv} -> {yv}\n  return %r : {yv}\n}}\n"
+                );
+            }
+            let what = format!("{en} at {bits} bits");
+            let kernel = Kernel::compile(&src, "producers.mlir", &options).unwrap_or_else(|err| panic!("{what}: {err}\n{src}"));
+            let t = if e.is_float() { tol(e) * 16.0 } else { 0.0 };
+            let (a, b, br) = (data(e, &[m, k], 130, false, false), data(e, &[k, n], 131, false, false), data(e, &[n, k], 132, false, false));
+            let (av, bv, brv) = (a.to_f64_vec(), b.to_f64_vec(), br.to_f64_vec());
+            let r = |x: f64| round(e, x);
+            let want: Vec<f64> =
+                (0..m * n).map(|ij| r((0..k).map(|p| r(av[(ij / n) * k + p] * av[(ij / n) * k + p]) * (2.0 * bv[p * n + ij % n])).sum())).collect();
+            check(&format!("(A*A).(B+B) {what}"), &kernel.call("sq", &mut [a.clone(), b]).unwrap().remove(0), &want, t);
+            let want: Vec<f64> = (0..m * n).map(|ij| r((0..k).map(|p| av[(ij / n) * k + p] * (2.0 * brv[(ij % n) * k + p])).sum())).collect();
+            check(&format!("A.(B+B)t {what}"), &kernel.call("sqt", &mut [a, br]).unwrap().remove(0), &want, t);
+            if e.is_float() {
+                let (a, x) = (data(e, &[9, 37], 133, false, false), data(e, &[37, 1], 134, false, false));
+                let (av, xv) = (a.to_f64_vec(), x.to_f64_vec());
+                let want: Vec<f64> = (0..9).map(|i| r((0..37).map(|p| r(av[i * 37 + p].exp()) * r(xv[p].exp())).sum())).collect();
+                check(&format!("A.exp(x) {what}"), &kernel.call("expmv", &mut [a, x]).unwrap().remove(0), &want, 1e-5);
+            }
+        }
+    }
+}

@@ -82,6 +82,28 @@ pub struct Access {
     pub memref: MlirValue,
     pub dims: Vec<usize>,
     pub shape: Vec<i64>,
+    /// What the payload computes from this operand's element before the
+    /// multiply: an elementwise producer that linalg's fusion folded in
+    /// (`relu(B)`, `A * A`). The kernels apply it where they load (or
+    /// pack) the operand, once per element read.
+    pub prologue: Prologue,
+}
+
+/// The payload ops between one operand's block argument and the multiply,
+/// in order (`arith`/`math` only, each reading that argument, earlier ones,
+/// or values from outside the generic); empty when the argument is
+/// multiplied as it is.
+#[derive(Clone, Debug, Default)]
+pub struct Prologue {
+    pub arg: Option<MlirValue>,
+    pub ops: Vec<MlirOperation>,
+    pub result: Option<MlirValue>,
+}
+
+impl Prologue {
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
 }
 
 impl Access {
@@ -124,6 +146,11 @@ impl Contraction {
         std::mem::swap(&mut self.a, &mut self.b);
         std::mem::swap(&mut self.m, &mut self.n);
         self
+    }
+
+    /// Whether either operand has an elementwise producer folded in.
+    pub fn has_prologue(&self) -> bool {
+        !self.a.prologue.is_empty() || !self.b.prologue.is_empty()
     }
 
     /// `M x N x K`, with the batch extents in front.
@@ -190,7 +217,7 @@ pub fn match_contraction(op: MlirOperation) -> Option<Contraction> {
         if sorted.len() != dims.len() || shape.len() != dims.len() || shape.iter().any(|s| *s < 1) {
             return None;
         }
-        accesses.push(Access { memref, dims, shape });
+        accesses.push(Access { memref, dims, shape, prologue: Prologue::default() });
     }
     let (_, elem_type) = ir::shape(ir::value_type(accesses[2].memref));
     let elem = Elem::of(elem_type)?;
@@ -207,7 +234,7 @@ pub fn match_contraction(op: MlirOperation) -> Option<Contraction> {
             extents[*d] = *s;
         }
     }
-    let [a, b, c] = <[Access; 3]>::try_from(accesses).ok()?;
+    let [mut a, mut b, c] = <[Access; 3]>::try_from(accesses).ok()?;
     let (mut batch, mut m, mut n, mut k) = (Vec::new(), None, None, None);
     for d in 0..loops {
         let has = |x: &Access| x.dims.contains(&d);
@@ -227,30 +254,80 @@ pub fn match_contraction(op: MlirOperation) -> Option<Contraction> {
             .map(|i| i as usize)
             .collect()
     };
-    if reductions != [k] || !payload_is_multiply_add(op, elem) {
+    if reductions != [k] {
         return None;
     }
+    let (pa, pb) = payload(op, elem)?;
+    a.prologue = pa;
+    b.prologue = pb;
     Some(Contraction { op, a, b, c, extents, batch, m, n, k, elem, elem_type })
 }
 
-/// The generic's body is `yield out + x * y` on its three block arguments.
-fn payload_is_multiply_add(op: MlirOperation, elem: Elem) -> bool {
+/// The generic's body as `yield out + f(x) * g(y)` on its block arguments
+/// `(x, y, out)`: the prologues computing `f(x)` and `g(y)`, each from its
+/// own argument alone.
+fn payload(op: MlirOperation, elem: Elem) -> Option<(Prologue, Prologue)> {
     let block = ir::first_block(ir::region(op, 0));
     let body = ir::ops_in(block);
-    let [mul, add, yield_] = body.as_slice() else { return false };
     let (mul_name, add_name) = if elem.is_float() { ("arith.mulf", "arith.addf") } else { ("arith.muli", "arith.addi") };
-    if ir::name(*mul) != mul_name || ir::name(*add) != add_name || ir::name(*yield_) != "linalg.yield" {
-        return false;
+    let yield_ = *body.last()?;
+    if ir::name(yield_) != "linalg.yield" || ir::operands(yield_).len() != 1 {
+        return None;
     }
     let arg = |i| ir::block_argument(block, i);
-    let pair = |op: MlirOperation, x: MlirValue, y: MlirValue| {
-        let (p, q) = (ir::operand(op, 0), ir::operand(op, 1));
-        (p.ptr == x.ptr && q.ptr == y.ptr) || (p.ptr == y.ptr && q.ptr == x.ptr)
+    let def = |v: MlirValue| -> Option<MlirOperation> {
+        // SAFETY: value queries on live IR.
+        unsafe { sys::mlirValueIsAOpResult(v).then(|| sys::mlirOpResultGetOwner(v)) }.filter(|o| body.iter().any(|b| b.ptr == o.ptr))
     };
-    // Float multiply-adds must not carry fastmath flags the kernel's FMAs
-    // would drop (none do, from our conversion); integer ones no overflow
-    // flags that change the result.
-    pair(*mul, arg(0), arg(1)) && pair(*add, arg(2), ir::result(*mul, 0)) && ir::operand(*yield_, 0).ptr == ir::result(*add, 0).ptr
+    let add = def(ir::operand(yield_, 0)).filter(|o| ir::name(*o) == add_name)?;
+    let (p, q) = (ir::operand(add, 0), ir::operand(add, 1));
+    let product = if p.ptr == arg(2).ptr { q } else if q.ptr == arg(2).ptr { p } else { return None };
+    let mul = def(product).filter(|o| ir::name(*o) == mul_name)?;
+    let (x, y) = (ir::operand(mul, 0), ir::operand(mul, 1));
+    // The ops computing `v` inside the body, in body order, if they read
+    // only `from` (and values from outside).
+    let slice = |v: MlirValue, from: MlirValue| -> Option<Prologue> {
+        let mut needed: Vec<MlirOperation> = Vec::new();
+        let mut todo = vec![v];
+        while let Some(v) = todo.pop() {
+            if v.ptr == from.ptr {
+                continue;
+            }
+            // SAFETY: as above.
+            if unsafe { sys::mlirValueIsABlockArgument(v) } {
+                // Another argument of the body (the other operand, out).
+                if ir::defined_inside(v, op) {
+                    return None;
+                }
+                continue;
+            }
+            let Some(d) = def(v) else { continue }; // defined outside
+            if needed.iter().any(|n| n.ptr == d.ptr) {
+                continue;
+            }
+            let name = ir::name(d);
+            // SAFETY: a live op.
+            let results = unsafe { sys::mlirOperationGetNumResults(d) };
+            if !(name.starts_with("arith.") || name.starts_with("math.")) || results != 1 || d.ptr == mul.ptr || d.ptr == add.ptr {
+                return None;
+            }
+            needed.push(d);
+            todo.extend(ir::operands(d));
+        }
+        let ops: Vec<MlirOperation> = body.iter().copied().filter(|o| needed.iter().any(|n| n.ptr == o.ptr)).collect();
+        Some(Prologue { arg: Some(from), ops, result: Some(v) })
+    };
+    let (fa, fb) = match (slice(x, arg(0)), slice(y, arg(1))) {
+        (Some(fa), Some(fb)) => (fa, fb),
+        _ => (slice(y, arg(0))?, slice(x, arg(1))?),
+    };
+    // Nothing else in the body but what those need (pure ops that nobody
+    // uses are fine; anything with effects is not).
+    let used = |o: &MlirOperation| fa.ops.iter().chain(&fb.ops).any(|u| u.ptr == o.ptr) || [mul, add, yield_].iter().any(|u| u.ptr == o.ptr);
+    if body.iter().any(|o| !used(o) && !(ir::name(*o).starts_with("arith.") || ir::name(*o).starts_with("math."))) {
+        return None;
+    }
+    Some((fa, fb))
 }
 
 /// The kernel for `c`, with the roles of A and B swapped where that makes

@@ -39,7 +39,7 @@
 use mlir_sys::{self as sys, MlirBlock, MlirLocation, MlirOperation, MlirType, MlirValue};
 
 use crate::{
-    contraction::{Access, Contraction, Plan},
+    contraction::{Access, Contraction, Plan, Prologue},
     ir::{self, Builder},
 };
 
@@ -240,6 +240,45 @@ impl Emit {
     }
 }
 
+/// `access`'s prologue (its folded elementwise producer) applied to the
+/// element(s) `x` just loaded: the payload's ops cloned at `at`, on
+/// vectors of `w` lanes when `w` is given (values from outside the generic
+/// broadcast), on scalars otherwise.
+fn apply_prologue(e: &Emit, at: At, pro: &Prologue, x: MlirValue, w: Option<i64>) -> MlirValue {
+    if pro.is_empty() {
+        return x;
+    }
+    let mut map: std::collections::HashMap<usize, MlirValue> = std::collections::HashMap::new();
+    map.insert(pro.arg.expect("a prologue has its argument").ptr as usize, x);
+    let widen = |t: MlirType| match w {
+        Some(w) => ir::vector_type(&[w], t),
+        None => t,
+    };
+    for op in &pro.ops {
+        let operands: Vec<MlirValue> = ir::operands(*op)
+            .into_iter()
+            .map(|v| match map.get(&(v.ptr as usize)) {
+                Some(n) => *n,
+                // Defined outside the generic: uniform.
+                None if w.is_some() => e.val(at, "vector.broadcast", &[v], widen(ir::value_type(v))),
+                None => v,
+            })
+            .collect();
+        let result_ty = widen(ir::value_type(ir::result(*op, 0)));
+        let attrs: Vec<(String, sys::MlirAttribute)> = ir::attributes(*op);
+        let named: Vec<(&str, sys::MlirAttribute)> = attrs.iter().map(|(n, a)| (n.as_str(), *a)).collect();
+        let new = if ir::name(*op) == "arith.constant" {
+            // A constant made inside the body: the scalar, then broadcast.
+            let c = ir::result(e.put(at, e.b.op("arith.constant", e.loc, &[], &[ir::value_type(ir::result(*op, 0))], &named, 0)), 0);
+            if w.is_some() { e.val(at, "vector.broadcast", &[c], result_ty) } else { c }
+        } else {
+            ir::result(e.put(at, e.b.op(&ir::name(*op), e.loc, &operands, &[result_ty], &named, 0)), 0)
+        };
+        map.insert(ir::result(*op, 0).ptr as usize, new);
+    }
+    map[&(pro.result.expect("a prologue has its result").ptr as usize)]
+}
+
 /// The index values of `access` given each loop dimension's value.
 fn indices(access: &Access, value: &dyn Fn(usize) -> MlirValue) -> Vec<MlirValue> {
     access.dims.iter().map(|d| value(*d)).collect()
@@ -302,6 +341,9 @@ pub fn lower(con: &Contraction, plan: &Plan, bits: usize) {
         Plan::Outer { pack_b } => lower_outer(&e, con, *pack_b, w, zero_init),
         Plan::Dot => lower_dot(&e, con, w, zero_init),
     };
+    if con.has_prologue() {
+        what.push_str("; elementwise producers of the operands applied where they are loaded or packed");
+    }
     if let Some(f) = fill {
         what.push_str("; the zero fill of C folded into the accumulators");
         ir::replace_op(f, &[]);
@@ -516,6 +558,7 @@ impl Kernel<'_> {
                 let kk = e.val(pat, "arith.subi", &[kv, kb], e.index);
                 for (v, (col, mask)) in piece.cols.iter().zip(piece.masks).enumerate() {
                     let x = e.vload(pat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask);
+                    let x = apply_prologue(e, pat, &con.b.prologue, x, Some(w));
                     let pcol = e.cst(pat, v as i64 * w);
                     e.vstore(pat, x, packed, &[kk, pcol], None);
                 }
@@ -533,6 +576,7 @@ impl Kernel<'_> {
                 let (_, kbody, kv, _) = e.for_loop(cat, kb, kend, one, &[]);
                 let kat = At::End(kbody);
                 let x = e.val(kat, "memref.load", &[&[con.b.memref][..], &point.at(&con.b, zero, col, kv)].concat(), con.elem_type);
+                let x = apply_prologue(e, kat, &con.b.prologue, x, None);
                 let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
                 e.op(kat, "memref.store", &[x, packed, kk, c], &[]);
                 e.yield_(kbody, &[]);
@@ -624,20 +668,25 @@ impl Kernel<'_> {
                 .cols
                 .iter()
                 .zip(piece.masks)
-                .map(|(col, mask)| e.vload(kat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask))
+                .map(|(col, mask)| {
+                    let x = e.vload(kat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask);
+                    apply_prologue(e, kat, &con.b.prologue, x, Some(self.w))
+                })
                 .collect(),
         };
         let nv = piece.cols.len();
         let mut next = Vec::new();
         for (ri, r) in row.iter().enumerate() {
-            let operands = match self.packed_a {
+            let a = match self.packed_a {
                 Some((pa, batch_flat)) => {
                     let lane = e.cst(kat, ri as i64);
-                    vec![pa, batch_flat, panel, kv, lane]
+                    e.val(kat, "memref.load", &[pa, batch_flat, panel, kv, lane], con.elem_type)
                 }
-                None => [&[con.a.memref][..], &point.at(&con.a, *r, zero, kv)].concat(),
+                None => {
+                    let x = e.val(kat, "memref.load", &[&[con.a.memref][..], &point.at(&con.a, *r, zero, kv)].concat(), con.elem_type);
+                    apply_prologue(e, kat, &con.a.prologue, x, None)
+                }
             };
-            let a = e.val(kat, "memref.load", &operands, con.elem_type);
             let av = e.val(kat, "vector.broadcast", &[a], self.vty);
             for (ci, bv) in bvec.iter().enumerate() {
                 next.push(e.mul_add(kat, float, av, *bv, accs[ri * nv + ci]));
@@ -713,6 +762,7 @@ fn pack_a(e: &Emit, con: &Contraction, at: At, mr: i64, batch_count: i64) -> Mli
         for r in 0..rows {
             let row = e.offset(kat, ib, r);
             let x = e.val(kat, "memref.load", &[&[con.a.memref][..], &point.at(&con.a, row, zero, kv)].concat(), con.elem_type);
+            let x = apply_prologue(e, kat, &con.a.prologue, x, None);
             let lane = e.cst(kat, r);
             e.op(kat, "memref.store", &[x, packed, flat, panel, kv, lane], &[]);
         }
@@ -776,12 +826,23 @@ fn dot_group(e: &Emit, con: &Contraction, block: MlirBlock, batch: &[MlirValue],
     let k_full = k_len - k_len % w;
     let outs: Vec<MlirValue> = (0..size).map(|r| e.offset(at, j0, r)).collect();
     let inits: Vec<MlirValue> = (0..size).map(|_| e.splat(at, vty, 0.0)).collect();
+    // A folded producer may not map the masked lanes' zeros to zero
+    // (`exp(0) = 1`): those lanes are zeroed again before the multiply.
+    let keep = |at: At, v: MlirValue, mask: Option<MlirValue>, pro: &Prologue| match mask {
+        Some(m) if !pro.is_empty() => {
+            let z = e.splat(at, vty, 0.0);
+            e.val(at, "arith.select", &[m, v, z], vty)
+        }
+        _ => v,
+    };
     let step = |at: At, kv: MlirValue, accs: &[MlirValue], mask: Option<MlirValue>| -> Vec<MlirValue> {
         let x = e.vload(at, con.a.memref, &point.at(&con.a, zero, zero, kv), vty, mask);
+        let x = keep(at, apply_prologue(e, at, &con.a.prologue, x, Some(w)), mask, &con.a.prologue);
         outs.iter()
             .zip(accs)
             .map(|(j, acc)| {
                 let y = e.vload(at, con.b.memref, &point.at(&con.b, zero, *j, kv), vty, mask);
+                let y = keep(at, apply_prologue(e, at, &con.b.prologue, y, Some(w)), mask, &con.b.prologue);
                 e.mul_add(at, float, y, x, *acc)
             })
             .collect()

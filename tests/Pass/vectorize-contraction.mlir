@@ -63,6 +63,29 @@ func.func @atb(%a: tensor<24x40xf32>, %b: tensor<24x64xf32>) -> tensor<40x64xf32
   return %r : tensor<40x64xf32>
 }
 
+// relu(B) folded into the payload by linalg's fusion: applied to each
+// vector of B as it is packed, not once per use in the kernel.
+// CHECK-LABEL: func.func @relu_b(
+// CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<12x8xf32>, %[[B:[a-z0-9_]+]]: memref<8x64xf32>
+// CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x32xf32>
+// CHECK: %[[X:.*]] = vector.load %[[B]]
+// CHECK: %[[R:.*]] = arith.maximumf %[[X]], %{{.*}} : vector<16xf32>
+// CHECK: vector.store %[[R]], %[[P]]
+// CHECK: scf.for
+// CHECK-NOT: arith.maximumf
+// CHECK: vector.fma
+// REMARK: remark: strata-vectorize: contraction 12x8x64 f32 {{.*}}; elementwise producers of the operands applied where they are loaded or packed
+func.func @relu_b(%a: tensor<12x8xf32>, %b: tensor<8x64xf32>) -> tensor<12x64xf32> {
+  %r = strata.map(%b) : (tensor<8x64xf32>) -> tensor<8x64xf32> {
+  ^bb0(%v: f32):
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %v, %z : f32
+    strata.yield %m : f32
+  }
+  %0 = strata.matmul %a, %r : tensor<12x8xf32>, tensor<8x64xf32> -> tensor<12x64xf32>
+  return %0 : tensor<12x64xf32>
+}
+
 // Matvec: dot products, 4 rows at a time sharing each vector of x, the
 // last 4 of K's 100 steps masked; one horizontal sum per output.
 // CHECK-LABEL: func.func @matvec(
