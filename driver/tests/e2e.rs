@@ -1501,11 +1501,59 @@ func.func @collatz(%a: tensor<{w}xi64>) -> tensor<{w}xi32> {{
 
 {newton_trips}
 {newton_root}
+{bisect_trips}
+{bisect_lo}
 "#,
         sx = 3.0 / w as f64,
         sy = 2.5 / h as f64,
         newton_trips = newton(f, w, "newton", "i32", 1),
         newton_root = newton(f, w, "newton_root", f, 0),
+        bisect_trips = bisect(f, w, "bisect", "i32", 2),
+        bisect_lo = bisect(f, w, "bisect_lo", f, 0),
+    )
+}
+
+/// The cube root of each element by bisection on `[0, v + 1]` until the
+/// bracket is narrower than 1e-3 (at most 80 halvings), as an `scf.while`
+/// carrying the bracket; the map yields the trips (`pick` 2) or the lower
+/// end (0).
+fn bisect(f: &str, w: usize, name: &str, out: &str, pick: usize) -> String {
+    format!(
+        r#"
+func.func @{name}(%a: tensor<{w}x{f}>) -> tensor<{w}x{out}> {{
+  %r = strata.map(%a) : (tensor<{w}x{f}>) -> tensor<{w}x{out}> {{
+  ^bb0(%v: {f}):
+    %zero = arith.constant 0.0 : {f}
+    %one = arith.constant 1.0 : {f}
+    %half = arith.constant 0.5 : {f}
+    %tol = arith.constant 1.0e-3 : {f}
+    %n0 = arith.constant 0 : i32
+    %inc = arith.constant 1 : i32
+    %cap = arith.constant 80 : i32
+    %hi0 = arith.addf %v, %one : {f}
+    %res:3 = scf.while (%lo = %zero, %hi = %hi0, %n = %n0) : ({f}, {f}, i32) -> ({f}, {f}, i32) {{
+      %width = arith.subf %hi, %lo : {f}
+      %wide = arith.cmpf ogt, %width, %tol : {f}
+      %more = arith.cmpi slt, %n, %cap : i32
+      %go = arith.andi %wide, %more : i1
+      scf.condition(%go) %lo, %hi, %n : {f}, {f}, i32
+    }} do {{
+    ^bb0(%lo: {f}, %hi: {f}, %n: i32):
+      %s = arith.addf %lo, %hi : {f}
+      %mid = arith.mulf %s, %half : {f}
+      %m2 = arith.mulf %mid, %mid : {f}
+      %m3 = arith.mulf %m2, %mid : {f}
+      %above = arith.cmpf ogt, %m3, %v : {f}
+      %nlo = arith.select %above, %lo, %mid : {f}
+      %nhi = arith.select %above, %mid, %hi : {f}
+      %n1 = arith.addi %n, %inc : i32
+      scf.yield %nlo, %nhi, %n1 : {f}, {f}, i32
+    }}
+    strata.yield %res#{pick} : {out}
+  }}
+  return %r : tensor<{w}x{out}>
+}}
+"#
     )
 }
 
@@ -1580,10 +1628,11 @@ fn collatz_ref(v: i64) -> i64 {
 }
 
 /// Divergent `scf.while` loops (escape-time Mandelbrot in f32 and f64,
-/// Collatz counts, Newton iterations to a tolerance) at an odd size (so
-/// the interleaved vectors, one more vector and scalar lanes all run), at
-/// every target width this host runs and at 1, 2 and 3 threads: the counts
-/// are exactly the scalar loop's, Newton's roots too.
+/// Collatz counts, Newton iterations to a tolerance, a root-finding
+/// bisection per element) at an odd size (so the interleaved vectors, one
+/// more vector and scalar lanes all run), at every target width this host
+/// runs and at 1, 2 and 3 threads: the counts are exactly the scalar
+/// loop's, Newton's roots and the bisection's brackets too.
 #[test]
 fn divergent_while_loops_every_width_and_thread_count() {
     let dir = std::env::temp_dir().join(format!("strata-while-{}", std::process::id()));
@@ -1625,7 +1674,7 @@ fn divergent_while_loops_every_width_and_thread_count() {
                 }
                 let input = format!("--input={w}x{f}={}", newton_in.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","));
                 let trips = parse_ints(&run(&["-e".into(), "newton".into(), input.clone()]), &format!("{w}xi32="));
-                let roots = parse_values(&run(&["-e".into(), "newton_root".into(), input]), &format!("{w}x{f}="));
+                let roots = parse_values(&run(&["-e".into(), "newton_root".into(), input.clone()]), &format!("{w}x{f}="));
                 for (k, v) in newton_in.iter().enumerate() {
                     // The same steps as the kernel's, in its precision.
                     let r = |x: f64| if single { x as f32 as f64 } else { x };
@@ -1637,6 +1686,24 @@ fn divergent_while_loops_every_width_and_thread_count() {
                     assert_eq!(trips[k], n, "newton trips {what}, element {k}");
                     // Printed with enough digits to round-trip: the same value.
                     assert_eq!(r(roots[k]), x, "newton root {what}, element {k}");
+                }
+                let trips = parse_ints(&run(&["-e".into(), "bisect".into(), input.clone()]), &format!("{w}xi32="));
+                let lows = parse_values(&run(&["-e".into(), "bisect_lo".into(), input]), &format!("{w}x{f}="));
+                for (k, v) in newton_in.iter().enumerate() {
+                    let r = |x: f64| if single { x as f32 as f64 } else { x };
+                    let (v, tol) = (r(*v), r(1.0e-3));
+                    let (mut lo, mut hi, mut n) = (0.0, r(v + 1.0), 0);
+                    while r(hi - lo) > tol && n < 80 {
+                        let mid = r(r(lo + hi) * 0.5);
+                        if r(r(mid * mid) * mid) > v {
+                            hi = mid;
+                        } else {
+                            lo = mid;
+                        }
+                        n += 1;
+                    }
+                    assert_eq!(trips[k], n, "bisection trips {what}, element {k}");
+                    assert_eq!(r(lows[k]), lo, "bisection bracket {what}, element {k}");
                 }
             }
         }

@@ -83,3 +83,43 @@ func.func @divides(%a: tensor<37xi32>) -> tensor<37xi32> {
   }
   return %r : tensor<37xi32>
 }
+
+// A bisection per element (the bracket as two carried values, halved by
+// selects) is the same problem: the bracket runs on vectors, masked.
+// CHECK-LABEL: func.func @bisect(
+// CHECK: scf.while {{.*}} : (vector<8xf64>, vector<8xf64>, vector<8xi32>) ->
+// CHECK: vector.reduction <or>
+// CHECK: arith.select {{.*}} : vector<8xi1>, vector<8xf64>
+func.func @bisect(%a: tensor<101xf64>) -> tensor<101xi32> {
+  %r = strata.map(%a) : (tensor<101xf64>) -> tensor<101xi32> {
+  ^bb0(%v: f64):
+    %zero = arith.constant 0.0 : f64
+    %one = arith.constant 1.0 : f64
+    %half = arith.constant 0.5 : f64
+    %tol = arith.constant 1.0e-3 : f64
+    %n0 = arith.constant 0 : i32
+    %inc = arith.constant 1 : i32
+    %cap = arith.constant 80 : i32
+    %hi0 = arith.addf %v, %one : f64
+    %res:3 = scf.while (%lo = %zero, %hi = %hi0, %n = %n0) : (f64, f64, i32) -> (f64, f64, i32) {
+      %width = arith.subf %hi, %lo : f64
+      %wide = arith.cmpf ogt, %width, %tol : f64
+      %more = arith.cmpi slt, %n, %cap : i32
+      %go = arith.andi %wide, %more : i1
+      scf.condition(%go) %lo, %hi, %n : f64, f64, i32
+    } do {
+    ^bb0(%lo: f64, %hi: f64, %n: i32):
+      %s = arith.addf %lo, %hi : f64
+      %mid = arith.mulf %s, %half : f64
+      %m2 = arith.mulf %mid, %mid : f64
+      %m3 = arith.mulf %m2, %mid : f64
+      %above = arith.cmpf ogt, %m3, %v : f64
+      %nlo = arith.select %above, %lo, %mid : f64
+      %nhi = arith.select %above, %mid, %hi : f64
+      %n1 = arith.addi %n, %inc : i32
+      scf.yield %nlo, %nhi, %n1 : f64, f64, i32
+    }
+    strata.yield %res#2 : i32
+  }
+  return %r : tensor<101xi32>
+}
