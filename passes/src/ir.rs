@@ -571,3 +571,54 @@ pub fn is_plain_memref(t: MlirType) -> bool {
         }
     }
 }
+
+/// Rewrites every `affine.load`/`affine.store` under `root` whose map picks
+/// dimensions and constants (`%t[0, %j]`, what loop fusion leaves on a
+/// one-row temporary) into the identity map over explicit index operands,
+/// the constants as `arith.constant`s at the start of the function (one
+/// per value, so equal indices stay equal values). Passes that read an
+/// access's indices from its operands then see every one of them. Maps
+/// with symbols or compound expressions are left as they are.
+pub fn explicit_affine_indices(root: MlirOperation) {
+    let mut constants: std::collections::HashMap<(usize, i64), MlirValue> = std::collections::HashMap::new();
+    for op in find(root, &["affine.load", "affine.store"]) {
+        let Some(attr) = attribute(op, "map") else { continue };
+        let first = if name(op) == "affine.load" { 1 } else { 2 };
+        let ops = operands(op);
+        // SAFETY: affine.load/store's `map` is an AffineMapAttr; the
+        // expressions are read and the identity built through the C API.
+        unsafe {
+            let map = sys::mlirAffineMapAttrGetValue(attr);
+            if sys::mlirAffineMapIsIdentity(map) || sys::mlirAffineMapGetNumSymbols(map) != 0 {
+                continue;
+            }
+            let Some(func) = enclosing(op, "func.func") else { continue };
+            let results = sys::mlirAffineMapGetNumResults(map);
+            let mut indices = Vec::new();
+            for r in 0..results {
+                let e = sys::mlirAffineMapGetResult(map, r);
+                if sys::mlirAffineExprIsADim(e) {
+                    indices.push(Some(ops[first + sys::mlirAffineDimExprGetPosition(e) as usize]));
+                } else if sys::mlirAffineExprIsAConstant(e) {
+                    let v = sys::mlirAffineConstantExprGetValue(e);
+                    let entry = first_block(region(func, 0));
+                    let c = *constants.entry((func.ptr as usize, v)).or_insert_with(|| {
+                        let b = Builder::of_op(op);
+                        let c = b.index_constant(location(op), v);
+                        sys::mlirBlockInsertOwnedOperation(entry, 0, c);
+                        result(c, 0)
+                    });
+                    indices.push(Some(c));
+                } else {
+                    indices.push(None);
+                }
+            }
+            let Some(indices) = indices.into_iter().collect::<Option<Vec<MlirValue>>>() else { continue };
+            let mut new_operands = ops[..first].to_vec();
+            new_operands.extend(indices);
+            sys::mlirOperationSetOperands(op, new_operands.len() as isize, new_operands.as_ptr());
+            let identity = sys::mlirAffineMapMultiDimIdentityGet(sys::mlirOperationGetContext(op), results);
+            set_attribute(op, "map", sys::mlirAffineMapAttrGet(identity));
+        }
+    }
+}

@@ -72,7 +72,7 @@ pub fn pipeline_with(level: Level, races: Races) -> Pipeline {
         Level::O0 => "strata-lower-to-affine{fuse-elementwise=false}",
         Level::O1 => "strata-lower-to-affine",
         // Contractions stay structured for strata-tile and strata-vectorize.
-        Level::O2 | Level::O3 => "strata-lower-to-affine{keep-contractions=true}",
+        Level::O2 | Level::O3 => "strata-lower-to-affine{fuse-loops=true keep-contractions=true}",
     });
     if level >= Level::O1 {
         steps.extend(["canonicalize", "cse"]);

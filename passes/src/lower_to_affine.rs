@@ -17,7 +17,17 @@
 //!    with `keep-contractions`, the contractions `strata-vectorize` has a
 //!    kernel for stay `linalg.generic`s on buffers, for `strata-tile` and
 //!    `strata-vectorize` to lower from their structure;
-//! 5. `strata-free-temporaries`: each temporary is freed right after its
+//! 5. with `fuse-loops`, upstream's `affine-loop-fusion` before the
+//!    parallel marking: producer-consumer nests fuse into the consumer's
+//!    loop, each temporary shrunk to what one iteration needs (a softmax's
+//!    max, exponentials and sum become one loop over rows with a one-row
+//!    temporary). Its cost rule is upstream's: a producer is fused (and
+//!    recomputed per consumer iteration where it must be) only while the
+//!    extra computation stays within 30% of the unfused nests' (its
+//!    `compute-tolerance`); otherwise the temporary is written once and
+//!    re-read. `strata-privatize-buffers` then moves each per-iteration
+//!    temporary into the loop body so the iterations stay independent;
+//! 6. `strata-free-temporaries`: each temporary is freed right after its
 //!    last use.
 //!
 //! Assumes verified IR. Guarantees no tensor values are left in function
@@ -50,6 +60,11 @@ fn expand(options: &PassOptions) -> Pipeline {
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions add-result-attr}",
         lower_linalg,
+    ]);
+    if options.boolean("fuse-loops") {
+        steps.extend(["func.func(affine-loop-fusion)", "strata-privatize-buffers"]);
+    }
+    steps.extend([
         "func.func(affine-parallelize)",
         "canonicalize",
         "strata-free-temporaries",
@@ -65,6 +80,11 @@ pub static INFO: PassInfo = PassInfo {
         kind: OptionKind::Bool,
         default: "true",
         description: "fuse chains of elementwise ops (after conversion to linalg) before bufferizing",
+    }, OptionSpec {
+        name: "fuse-loops",
+        kind: OptionKind::Bool,
+        default: "false",
+        description: "fuse producer and consumer loop nests (upstream affine-loop-fusion: a row-wise softmax becomes one loop over rows) and give each iteration its own temporaries (the O2 and O3 pipelines do)",
     }, OptionSpec {
         name: "keep-contractions",
         kind: OptionKind::Bool,

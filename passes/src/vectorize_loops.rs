@@ -64,6 +64,9 @@ pub(crate) fn iota(b: &Builder, loc: sys::MlirLocation, w: usize) -> MlirOperati
 /// target, see [`interleave_factor`]) is how many vectors of lanes a body
 /// with an inner loop runs at once.
 pub fn run(root: MlirOperation, bits: usize, interleave: usize) {
+    // A fused loop's one-row temporaries are indexed `%t[0, %j]`: the
+    // checks below read indices from operands.
+    ir::explicit_affine_indices(root);
     let loops: Vec<MlirOperation> =
         ir::find(root, &["affine.parallel"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in loops {
@@ -191,10 +194,17 @@ fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
         }
         let l = unsafe { sys::mlirOpResultGetOwner(v) };
         let lops = ir::operands(l);
+        // The same element: the same operands through the same map.
+        let same_map = match (ir::attribute(l, "map"), ir::attribute(store, "map")) {
+            // SAFETY: two live attributes.
+            (Some(x), Some(y)) => unsafe { sys::mlirAttributeEqual(x, y) },
+            _ => false,
+        };
         ir::name(l) == "affine.load"
             && lops[0].ptr == out.ptr
             && lops.len() == idx.len() + 1
             && lops[1..].iter().zip(idx).all(|(a, b)| a.ptr == b.ptr)
+            && same_map
             && ir::single_user(v).is_some()
     };
     let (a, b) = (ir::operand(combine, 0), ir::operand(combine, 1));
@@ -251,13 +261,16 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     );
     let store_ops = ir::operands(r.store);
     let (out, idx) = (store_ops[1], store_ops[2..].to_vec());
+    // `out[map(idx)]` as the loop addressed it (the map may fold
+    // constants: a one-element temporary is `%t[0]` with no operands).
+    let map = ir::attribute(r.store, "map").expect("affine.store has a map");
     let mut load_ops = vec![out];
     load_ops.extend(&idx);
-    let cur = ir::result(at(b.op("memref.load", loc, &load_ops, &[elem], &[], 0)), 0);
+    let cur = ir::result(at(b.op("affine.load", loc, &load_ops, &[elem], &[("map", map)], 0)), 0);
     let new = ir::result(at(b.op(&name, loc, &[cur, red], &[elem], &[], 0)), 0);
     let mut st = vec![new, out];
     st.extend(&idx);
-    at(b.op("memref.store", loc, &st, &[], &[], 0));
+    at(b.op("affine.store", loc, &st, &[], &[("map", map)], 0));
     crate::remark(
         lp,
         &format!("strata-vectorize: {kind} reduction of {} steps vectorized, {} lanes; {} leftover step(s) stay scalar", r.n, r.w, r.n - n_full),
