@@ -103,6 +103,31 @@ fn one_value_returned_twice() {
     assert!(affine.contains("memref.copy %arg1, %arg2"), "{affine}");
 }
 
+/// Elementwise fusion can make two results one value again (`%a` and
+/// `%a + 0`), after `strata-convert-to-linalg` gave each its own copy:
+/// upstream's buffer-results-to-out-params then segfaulted (found by the
+/// Python package's tests).
+#[test]
+fn one_value_returned_twice_after_fusion() {
+    let dir = scratch("twice-fused");
+    let f = write(
+        &dir,
+        "twice.mlir",
+        r#"func.func @main(%v: tensor<4xi32>) -> (tensor<4xi32>, tensor<4xi32>) {
+  %n = "strata.neg"(%v) : (tensor<4xi32>) -> tensor<4xi32>
+  %z = arith.constant 0 : i32
+  %f = "strata.fill"(%z) : (i32) -> tensor<4xi32>
+  %s = "strata.add"(%n, %f) : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  return %n, %s : tensor<4xi32>, tensor<4xi32>
+}"#,
+    );
+    for level in ["O0", "O1", "O2", "O3"] {
+        let out = succeeds(&run(RUN, &[&f, "--input=4xi32=1,2,3,4", &format!("--strata-pipeline={level}")]));
+        assert_eq!(out, "4xi32=[-1,-2,-3,-4]\n4xi32=[-1,-2,-3,-4]\n", "at {level}");
+    }
+    succeeds(&run(OPT, &[&f, "--strata-lower-to-affine"]));
+}
+
 #[test]
 fn unsupported_parameter_types_are_named() {
     let dir = scratch("types");

@@ -72,7 +72,7 @@ impl StrataPass for ConvertToLinalg {
         }
         for op in ir::walk(root) {
             match ir::name(op).as_str() {
-                "func.return" => distinct_results(op),
+                "func.return" => crate::distinct_results::distinct_results(op),
                 "func.func" if ir::attribute(op, "strata.signature").is_none() => {
                     if let Some(fty) = ir::attribute(op, "function_type") {
                         ir::set_attribute(op, "strata.signature", fty);
@@ -219,41 +219,6 @@ fn convert(op: MlirOperation) {
     ir::replace_op(op, &[out]);
 }
 
-/// Gives each repeated operand of `ret` (a `func.return`) its own copy.
-/// Dynamic shapes are left alone: upstream hoists only static allocations,
-/// and copies into each out-parameter otherwise.
-fn distinct_results(ret: MlirOperation) {
-    let b = Builder::of_op(ret);
-    let loc = ir::location(ret);
-    let operands = ir::operands(ret);
-    for (i, v) in operands.iter().enumerate() {
-        // SAFETY: value and type queries on live handles.
-        let repeated = operands[..i].iter().any(|w| unsafe { mlir_sys::mlirValueEqual(*v, *w) });
-        let ty = ir::value_type(*v);
-        let (is_tensor, is_memref, is_static) = unsafe {
-            (
-                mlir_sys::mlirTypeIsARankedTensor(ty),
-                mlir_sys::mlirTypeIsAMemRef(ty),
-                mlir_sys::mlirTypeIsAShaped(ty) && mlir_sys::mlirShapedTypeHasStaticShape(ty),
-            )
-        };
-        if !repeated || !is_static || !(is_tensor || is_memref) {
-            continue;
-        }
-        let copy = if is_tensor {
-            // Not a linalg copy: elementwise fusion folds identity generics.
-            let segments = [("operandSegmentSizes", b.attr("array<i32: 0, 1, 0>"))];
-            ir::result(ir::insert_before(ret, b.op("bufferization.alloc_tensor", loc, &[*v], &[ty], &segments, 0)), 0)
-        } else {
-            let segments = [("operandSegmentSizes", b.attr("array<i32: 0, 0>"))];
-            let alloc = ir::result(ir::insert_before(ret, b.op("memref.alloc", loc, &[], &[ty], &segments, 0)), 0);
-            ir::insert_before(ret, b.op("memref.copy", loc, &[*v, alloc], &[], &[], 0));
-            alloc
-        };
-        // SAFETY: `ret` has operand `i`; `copy` dominates it.
-        unsafe { mlir_sys::mlirOperationSetOperand(ret, i as isize, copy) };
-    }
-}
 
 fn reduce_kind(op: MlirOperation) -> String {
     let attr = ir::attribute(op, "kind").expect("verified");

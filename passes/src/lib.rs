@@ -17,6 +17,7 @@ pub mod target;
 mod check_races;
 pub mod contraction;
 mod convert_to_linalg;
+mod distinct_results;
 mod expand_float_atomics;
 mod expand_math;
 mod fuse;

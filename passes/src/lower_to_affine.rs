@@ -57,6 +57,7 @@ fn expand(options: &PassOptions) -> Pipeline {
         "strata-lower-linalg-to-affine"
     };
     steps.extend([
+        "strata-distinct-results",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions add-result-attr}",
         lower_linalg,

@@ -3,7 +3,7 @@
 
 pub use crate::pass_info::{Build, Instance, PassInfo, Status};
 use crate::{
-    check_races, convert_to_linalg, expand_float_atomics, free_temporaries, fuse, instrument_races, lower_linalg,
+    check_races, convert_to_linalg, distinct_results, expand_float_atomics, free_temporaries, fuse, instrument_races, lower_linalg,
     lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel, parallelize, privatize_buffers, tile, vectorize,
 };
 
@@ -19,7 +19,8 @@ pub static PASSES: [&PassInfo; 7] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 10] = [
+pub static INTERNAL: [&PassInfo; 11] = [
+    &distinct_results::INFO,
     &privatize_buffers::INFO,
     &lower_linalg::INFO,
     &instrument_races::INFO,
