@@ -136,8 +136,9 @@ class Jit:
         functools.update_wrapper(self, fn)
 
     def _arrays(self, args):
-        # Lists become arrays; scalars stay constants of the trace.
-        return [np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args]
+        # Lists and NumPy scalars become arrays (parameters); Python
+        # scalars stay constants of the trace.
+        return [np.asarray(a) if isinstance(a, (list, tuple, np.generic)) else a for a in args]
 
     def _key(self, args):
         return tuple((a.shape, a.dtype.str) if isinstance(a, np.ndarray) else (type(a), a) for a in args)

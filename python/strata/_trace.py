@@ -239,7 +239,12 @@ def _add_dims(x: Tensor, shape: tuple, dims) -> Tensor:
     text = ", ".join(map(str, dims))
     name = x.b.emit(f'"strata.broadcast"({x.name}) {{dims = array<i64: {text}>}} : '
                     f"({x.type}) -> {tensor_type(shape, x.elem)}")
-    return Tensor(x.b, name, shape, x.elem)
+    r = Tensor(x.b, name, shape, x.elem)
+    if all(shape[d] == 1 for d in dims):
+        # A keepdims result: broadcasting it later starts from `x` again
+        # rather than removing the size-1 dimensions just added.
+        r.expanded_from = (x, list(dims))
+    return r
 
 
 def broadcast_shapes(*shapes) -> tuple:
@@ -258,6 +263,11 @@ def broadcast_to(x: Tensor, shape: tuple) -> Tensor:
     if lead < 0 or broadcast_shapes(x.shape, shape) != shape:
         raise ValueError(f"strata.jit: cannot broadcast shape {x.shape} to {shape}")
     stretched = [i for i, d in enumerate(x.shape) if d == 1 and shape[lead + i] != 1]
+    origin = getattr(x, "expanded_from", None)
+    if origin is not None and sorted(origin[1]) == stretched:
+        src = origin[0]
+        new = [i for i in range(len(shape)) if i < lead or (i - lead) in stretched]
+        return _add_dims(src, shape, new)
     if stretched:
         x = reduce(x, "mul", stretched)
     kept = [lead + i for i in range(len(shape) - lead) if i not in stretched]
