@@ -128,6 +128,9 @@ class Jit:
     def __init__(self, fn, level="O3", threads=None, target="host"):
         self.fn, self.level, self.threads, self.target = fn, level, threads, target
         self._cache: dict = {}
+        # (shape, dtype) of each argument -> kernel, for calls with arrays
+        # only (NumPy scalars included: the kernel takes them as 0-d arrays).
+        self._fast: dict = {}
         self._lock = threading.Lock()
         try:
             self._names = list(inspect.signature(fn).parameters)
@@ -170,8 +173,17 @@ class Jit:
         return k
 
     def __call__(self, *args, threads=None):
+        # The common case first: arrays only, a shape and dtype seen before.
+        try:
+            k = self._fast.get(tuple([(a.shape, a.dtype) for a in args]))
+        except AttributeError:  # a Python scalar or a list among them
+            k = None
+        if k is not None:
+            return k(*args, threads=threads)
         args = self._arrays(args)
         k = self.kernel(*args)
+        if all(isinstance(a, np.ndarray) for a in args):
+            self._fast[tuple([(a.shape, a.dtype) for a in args])] = k
         return k(*[a for a in args if isinstance(a, np.ndarray)], threads=threads)
 
     def benchmark(self, *args, runs=100, threads=None):
