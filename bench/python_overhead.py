@@ -105,15 +105,26 @@ def mlp(x, w, b):
     return strata.maximum(x @ w + b, 0.0)
 
 
-def escape(cr, ci):
+def step(cr, ci):
+    def f(zr, zi, n):
+        zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+        return zr, zi, n + strata.where(zr * zr + zi * zi < 4.0, 1.0, 0.0)
+    return f
+
+
+def escape(cr, ci):  # strata.loop: one scf.for, as in the MLIR text
+    return strata.loop(100, step(cr, ci), 0.0, 0.0, 0.0)[2]
+
+
+def escape_unrolled(cr, ci):  # a Python for: 100 copies of the body
     zr, zi, n = 0.0, 0.0, 0.0
     for _ in range(100):
-        zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
-        n = n + strata.where(zr * zr + zi * zi < 4.0, 1.0, 0.0)
+        zr, zi, n = step(cr, ci)(zr, zi, n)
     return n
 
 
 mandelbrot = strata.jit(lambda cr, ci: strata.map(escape, cr, ci))
+mandelbrot_unrolled = strata.jit(lambda cr, ci: strata.map(escape_unrolled, cr, ci))
 
 
 def python_call_us(k, args, calls=20_000, rounds=7):
@@ -157,7 +168,8 @@ def main():
     cases = [
         ("softmax 512x1024 f32", softmax, strata.compile(SOFTMAX), (x,)),
         ("MLP 256x512 @ 512x256 f32", mlp, strata.compile(MLP), (mx, mw, mb)),
-        ("Mandelbrot 512x512 f64, 100 steps", mandelbrot, strata.compile(MANDELBROT), (xs, ys)),
+        ("Mandelbrot 512x512 f64, 100 steps (strata.loop)", mandelbrot, strata.compile(MANDELBROT), (xs, ys)),
+        ("Mandelbrot, Python for (unrolled)", mandelbrot_unrolled, strata.compile(MANDELBROT), (xs, ys)),
     ]
     print(f"\n## Traced (@strata.jit) against MLIR text, median of {args.runs} calls, alternating")
     print("| kernel | traced ms | MLIR text ms | traced / text |")

@@ -1,5 +1,6 @@
-"""Mandelbrot escape counts: a scalar Python function mapped over a grid
-(the loop unrolls while tracing; strata.where picks per element)."""
+"""Mandelbrot escape counts: a scalar Python function mapped over a grid.
+strata.loop carries (zr, zi, n) through one scf.for (a Python for would
+unroll); strata.where picks per element."""
 import numpy as np
 
 import strata
@@ -8,11 +9,11 @@ ITERATIONS = 100
 
 
 def escape(cr, ci):
-    zr, zi, n = 0.0, 0.0, 0.0
-    for _ in range(ITERATIONS):
+    def step(zr, zi, n):
         zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
-        n = n + strata.where(zr * zr + zi * zi < 4.0, 1.0, 0.0)
-    return n
+        return zr, zi, n + strata.where(zr * zr + zi * zi < 4.0, 1.0, 0.0)
+
+    return strata.loop(ITERATIONS, step, 0.0, 0.0, 0.0)[2]
 
 
 mandelbrot = strata.jit(lambda cr, ci: strata.map(escape, cr, ci))

@@ -32,7 +32,7 @@ from ._native import CompileError, InputError, Kernel, StrataError, pool_threads
 
 __all__ = [
     "compile", "jit", "Kernel", "CompileError", "InputError", "StrataError", "set_threads", "pool_threads",
-    "exp", "log", "sqrt", "tanh", "maximum", "minimum", "where", "map",
+    "exp", "log", "sqrt", "tanh", "maximum", "minimum", "where", "map", "loop",
 ]
 
 
@@ -105,6 +105,9 @@ def where(cond, x, y):
     if isinstance(cond, (_trace.Comparison, _trace.Scalar)):
         return _trace.where(cond, x, y)
     return np.where(cond, x, y)
+
+
+loop = _trace.loop
 
 
 def map(fn, *arrays):

@@ -86,10 +86,12 @@ class Builder:
     """The body of one function or region being traced: lines of MLIR and
     fresh SSA names."""
 
-    def __init__(self, indent="  ", counter=None):
+    def __init__(self, indent="  ", counter=None, elem=None):
         self.lines: list[str] = []
         self.indent = indent
         self.counter = counter if counter is not None else [0]
+        # In a map region: the dtype constants take when nothing else says.
+        self.elem = elem
 
     def fresh(self, hint="v") -> str:
         self.counter[0] += 1
@@ -285,6 +287,7 @@ def _common_elem(operands) -> str:
     return elems.pop()
 
 
+
 def fill(b: Builder, value, shape, elem) -> Tensor:
     c = b.emit(f"arith.constant {literal(value, elem)} : {elem}", "c")
     name = b.emit(f'"strata.fill"({c}) : ({elem}) -> {tensor_type(shape, elem)}')
@@ -410,8 +413,10 @@ class Scalar:
 
     def __pow__(self, o):
         if isinstance(o, int) and 0 <= o <= 64:
-            r = _sconst(self.b, 1, self.elem)
-            for _ in range(o):
+            if o == 0:
+                return _sconst(self.b, 1, self.elem)
+            r = self
+            for _ in range(o - 1):
                 r = r * self
             return r
         if not is_float(self.elem):
@@ -573,7 +578,7 @@ def map_(fn, *args) -> Tensor:
     outer = tensors[0].b
     shape = broadcast_shapes(*[t.shape for t in tensors])
     operands = [broadcast_to(t, shape) for t in tensors]
-    region = Builder(indent="    ", counter=outer.counter)
+    region = Builder(indent="    ", counter=outer.counter, elem=_common_elem(operands))
     block_args, call_args = [], []
     for a in args:
         if isinstance(a, Tensor):
@@ -584,7 +589,11 @@ def map_(fn, *args) -> Tensor:
             call_args.append(a)
         else:
             raise TypeError(f"strata.map: arguments are traced arrays or constants, not {type(a).__name__}")
-    r = _with_traced_math(fn)(*call_args)
+    _current_region.append(region)
+    try:
+        r = _with_traced_math(fn)(*call_args)
+    finally:
+        _current_region.pop()
     if isinstance(r, Scalar) and r.elem == "i1":
         raise TypeError("strata.map: the function returns a comparison (use strata.where to choose values)")
     if not isinstance(r, Scalar):
@@ -599,6 +608,49 @@ def map_(fn, *args) -> Tensor:
                       f'    "strata.yield"({r.name}) : ({r.elem}) -> ()\n'
                       f"  }}) : ({in_types}) -> {out_type}")
     return Tensor(outer, name, shape, r.elem)
+
+
+_current_region: list = []
+
+
+def loop(n, body, *init):
+    """``strata.loop(n, body, *init)`` inside a map body: ``body(*values)``
+    returns the next values, ``n`` times, as one ``scf.for`` carrying them
+    (a Python ``for`` would unroll ``n`` copies). Constants among ``init``
+    take the other values' dtype, else the map's."""
+    scalars = [v for v in init if isinstance(v, Scalar)]
+    if not scalars and not _current_region:
+        raise TypeError("strata.loop: use it inside a strata.map body")
+    b = scalars[0].b if scalars else _current_region[-1]
+    elems = {v.elem for v in scalars}
+    # Each carried value keeps its dtype; constants take the one dtype of
+    # the others, else the map's.
+    default = scalars[0].elem if len(elems) == 1 else b.elem
+    values = [v if isinstance(v, Scalar) else _sconst(b, v, default) for v in init]
+    if not isinstance(n, int) or n < 0:
+        raise TypeError("strata.loop: the trip count must be a non-negative Python int")
+    c0, cn, c1 = (b.emit(f"arith.constant {v} : index", "c") for v in (0, n, 1))
+    inner = Builder(indent=b.indent + "  ", counter=b.counter, elem=b.elem)
+    iv = inner.fresh("k")
+    carried = [Scalar(inner, inner.fresh("x"), v.elem) for v in values]
+    out = body(*carried)
+    out = list(out) if isinstance(out, (tuple, list)) else [out]
+    if len(out) != len(values):
+        raise TypeError(f"strata.loop: the body returns {len(out)} value(s) for {len(values)} carried")
+    out = [o if isinstance(o, Scalar) else _sconst(inner, o, v.elem) for o, v in zip(out, values)]
+    for o, v in zip(out, values):
+        if o.elem != v.elem:
+            raise TypeError(f"strata.loop: a carried value changes dtype ({v.elem} to {o.elem})")
+    types_ = ", ".join(v.elem for v in values)
+    res = b.fresh("r")
+    args = ", ".join(f"{c.name} = {v.name}" for c, v in zip(carried, values))
+    b.lines.append(f"{b.indent}{res}:{len(values)} = scf.for {iv} = {c0} to {cn} step {c1} iter_args({args}) "
+                   f"-> ({types_}) {{")
+    b.lines.extend(inner.lines)
+    b.lines.append(f"{inner.indent}scf.yield {', '.join(o.name for o in out)} : {types_}")
+    b.lines.append(f"{b.indent}}}")
+    results = [Scalar(b, f"{res}#{i}", v.elem) for i, v in enumerate(values)]
+    return results[0] if len(results) == 1 else tuple(results)
 
 
 def where(cond, x, y):

@@ -193,6 +193,31 @@ def test_mandelbrot_counts_match_numpy():
     np.testing.assert_array_equal(got, n)
 
 
+def test_loop_carries_values_through_one_scf_for():
+    ys, xs = np.mgrid[-1.2:1.2:24j, -2.0:0.6:32j]
+
+    def escape(cr, ci):
+        def step(zr, zi, n):
+            zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+            return zr, zi, n + strata.where(zr * zr + zi * zi < 4.0, 1.0, 0.0)
+        return strata.loop(30, step, 0.0, 0.0, 0.0)[2]
+
+    f = strata.jit(lambda cr, ci: strata.map(escape, cr, ci))
+    text = f.mlir(xs, ys)
+    assert text.count("scf.for") == 1 and text.count("arith.mulf") < 10  # not unrolled
+    zr, zi, n = np.zeros_like(xs), np.zeros_like(xs), np.zeros_like(xs)
+    with np.errstate(all="ignore"):
+        for _ in range(30):
+            zr, zi = zr * zr - zi * zi + xs, 2.0 * zr * zi + ys
+            n += (zr * zr + zi * zi < 4.0)
+    np.testing.assert_array_equal(f(xs, ys), n)
+    i = np.arange(6, dtype=np.int64)
+    fact = strata.map(lambda k: strata.loop(5, lambda acc: acc * k + 1, 0), i)  # int carried, from a constant
+    np.testing.assert_array_equal(fact, sum(i ** p for p in range(5)))
+    with pytest.raises(TypeError, match="returns 1 value"):
+        strata.map(lambda u: strata.loop(3, lambda a, b: a, u, u), xs)
+
+
 def test_astype():
     x = np.array([-2.7, -0.5, 0.5, 3.9], np.float64)
     f = strata.jit(lambda v: (v.astype(np.int32), v.astype(np.float32), v.astype(np.int64).astype(np.float64)))
