@@ -308,6 +308,17 @@ def _operands(*xs):
 
 
 def binary(op: str, x, y) -> Tensor:
+    if (is_constant(x) and isinstance(y, Tensor)) or (isinstance(x, Tensor) and is_constant(y)):
+        # A constant operand stays a constant of one strata.map's region:
+        # one op rather than a strata.fill and the op, and no filled
+        # tensor for the passes to fuse away.
+        t = x if isinstance(x, Tensor) else y
+        if op == "div" and not is_float(t.elem):
+            raise TypeError("strata.jit: '/' on integer arrays (NumPy would make floats; cast with .astype first)")
+        literal(x if t is y else y, t.elem)  # a float constant for an integer array is refused here
+        if t is x:
+            return map_(lambda u: sbin(op, u, y), x)
+        return map_(lambda u: sbin(op, x, u), y)
     b, shape, elem, (x, y) = _operands(x, y)
     if op == "div" and not is_float(elem):
         raise TypeError("strata.jit: '/' on integer arrays (NumPy would make floats; cast with .astype first)")
