@@ -274,6 +274,49 @@ def test_eight_threads_call_one_kernel():
     assert not errors, errors[0]
 
 
+SLOW = """func.func @main(%x: tensor<64xf64>) -> tensor<64xf64> {
+  %r = strata.map(%x) : (tensor<64xf64>) -> tensor<64xf64> {
+  ^bb0(%v: f64):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %n = arith.constant 30000000 : index
+    %s = scf.for %i = %c0 to %n step %c1 iter_args(%a = %v) -> (f64) {
+      %h = arith.constant 0.999999 : f64
+      %b = arith.mulf %a, %h : f64
+      scf.yield %b : f64
+    }
+    strata.yield %s : f64
+  }
+  return %r : tensor<64xf64>
+}
+"""
+
+
+def test_a_call_releases_the_gil():
+    import time
+    k = strata.compile(SLOW, threads=1)
+    x = np.ones(64)
+    t = time.perf_counter()
+    k(x)
+    call = time.perf_counter() - t
+    done, ticks = threading.Event(), []
+
+    def run():
+        k(x)
+        done.set()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    # While the kernel runs, this thread keeps running Python: with the
+    # GIL held by the call, it would make no progress until the call ended.
+    while not done.is_set():
+        ticks.append(time.perf_counter())
+        time.sleep(0.001)
+    worker.join()
+    assert len(ticks) >= 3 and call > 0.05, (len(ticks), call)
+    assert max(b - a for a, b in zip(ticks, ticks[1:])) < call / 2
+
+
 def test_threads_per_call_per_kernel_and_global():
     rng = np.random.default_rng(8)
     a, b = rng.standard_normal((5, 7)), rng.standard_normal((7, 3))
