@@ -131,8 +131,10 @@ class Jit:
     def __init__(self, fn, level="O3", threads=None, target="host"):
         self.fn, self.level, self.threads, self.target = fn, level, threads, target
         self._cache: dict = {}
-        # (shape, dtype) of each argument -> kernel, for calls with arrays
-        # only (NumPy scalars included: the kernel takes them as 0-d arrays).
+        # (shape, dtype character) of each argument -> kernel, for calls
+        # with arrays only (NumPy scalars included: the kernel takes them
+        # as 0-d arrays). A byte-swapped array shares its native twin's
+        # entry, and the kernel refuses it.
         self._fast: dict = {}
         self._lock = threading.Lock()
         try:
@@ -178,15 +180,15 @@ class Jit:
     def __call__(self, *args, threads=None):
         # The common case first: arrays only, a shape and dtype seen before.
         try:
-            k = self._fast.get(tuple([(a.shape, a.dtype) for a in args]))
+            k = self._fast.get(tuple([(a.shape, a.dtype.char) for a in args]))
         except AttributeError:  # a Python scalar or a list among them
             k = None
         if k is not None:
-            return k(*args, threads=threads)
+            return k(*args) if threads is None else k(*args, threads=threads)
         args = self._arrays(args)
         k = self.kernel(*args)
         if all(isinstance(a, np.ndarray) for a in args):
-            self._fast[tuple([(a.shape, a.dtype) for a in args])] = k
+            self._fast[tuple([(a.shape, a.dtype.char) for a in args])] = k
         return k(*[a for a in args if isinstance(a, np.ndarray)], threads=threads)
 
     def benchmark(self, *args, runs=100, threads=None):
