@@ -32,7 +32,7 @@ def sample(shape, dtype, rng, positive=False):
         lo = 1 if positive else -50
         return rng.integers(lo, 50, size=shape).astype(dtype)
     x = rng.standard_normal(shape).astype(dtype)
-    return np.abs(x) + 0.5 if positive else x
+    return (np.abs(x) + 0.5).astype(dtype) if positive else x  # NumPy 1 makes float32 scalar + 0.5 a float64
 
 
 REFERENCE = {
