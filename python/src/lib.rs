@@ -555,17 +555,23 @@ fn stage_ir(
     py.detach(run).map_err(CompileError::new_err)
 }
 
-/// Sets the thread count for calls that do not give one. Before the first
-/// parallel call this sizes the pool; afterwards the pool keeps its size
-/// and `n` caps each call (at most the pool's size). Returns the pool's
-/// size.
+/// Sets the thread count for calls that do not give one (None: the whole
+/// pool again). Before the first parallel call this sizes the pool;
+/// afterwards the pool keeps its size and `n` caps each call (at most the
+/// pool's size). Returns the pool's size.
 #[pyfunction]
-fn set_threads(n: usize) -> PyResult<usize> {
-    if n == 0 {
-        return Err(PyValueError::new_err("threads must be at least 1"));
+fn set_threads(n: Option<usize>) -> PyResult<usize> {
+    match n {
+        Some(0) => Err(PyValueError::new_err("threads must be at least 1")),
+        Some(n) => {
+            DEFAULT_LIMIT.store(n, Ordering::Relaxed);
+            Ok(strata_runtime::pool::set_threads(n))
+        }
+        None => {
+            DEFAULT_LIMIT.store(0, Ordering::Relaxed);
+            Ok(strata_runtime::pool::threads())
+        }
     }
-    DEFAULT_LIMIT.store(n, Ordering::Relaxed);
-    Ok(strata_runtime::pool::set_threads(n))
 }
 
 /// The pool's thread count (the calling thread included).

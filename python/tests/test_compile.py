@@ -325,7 +325,14 @@ def test_threads_per_call_per_kernel_and_global():
         np.testing.assert_allclose(k(a, b, threads=threads), a @ b, rtol=1e-12)
     with pytest.raises(ValueError, match="at least 1"):
         k(a, b, threads=0)
-    assert strata.pool_threads() >= 1
+    size = strata.pool_threads()
+    assert size >= 1
+    # Once the pool runs, set_threads caps calls; None lifts the cap.
+    assert strata.set_threads(1) == size
+    np.testing.assert_allclose(strata.compile(MATMUL)(a, b), a @ b, rtol=1e-12)
+    assert strata.set_threads(None) == size
+    with pytest.raises(ValueError, match="at least 1"):
+        strata.set_threads(0)
 
 
 def rss_bytes():
