@@ -59,9 +59,8 @@ const STAGE_ALIASES: [(&str, &str); 5] = [
     ("llvm", "strata-lower-to-llvm"),
 ];
 
-/// A driver error as a Python exception: compile-time failures are
-/// `CompileError` with the location split out, call-time ones
-/// `InputError`.
+/// A compile-time driver error as a `CompileError`, its text as the tools
+/// print it and its location, message and failing pass split out.
 fn compile_error(py: Python<'_>, e: &jit::Error) -> PyErr {
     let text = e.to_string();
     let err = CompileError::new_err(text.clone());
@@ -69,14 +68,11 @@ fn compile_error(py: Python<'_>, e: &jit::Error) -> PyErr {
     if let Some(at) = text.find(": error: ") {
         let loc = &text[..at];
         message = text[at + ": error: ".len()..].to_string();
-        let parts: Vec<&str> = loc.rsplitn(3, ':').collect();
-        match (parts.as_slice(), parts.first().and_then(|c| c.parse().ok())) {
-            ([c, l, f], Some(c_num)) if l.parse::<usize>().is_ok() => {
-                let _ = c;
-                file = Some(f.to_string());
-                line = l.parse().ok();
-                col = Some(c_num);
-            }
+        // FILE:LINE:COL, the file name possibly holding colons itself.
+        let mut parts = loc.rsplitn(3, ':');
+        let (c, l, f) = (parts.next(), parts.next(), parts.next());
+        match (c.and_then(|c| c.parse().ok()), l.and_then(|l| l.parse().ok()), f) {
+            (Some(c), Some(l), Some(f)) => (file, line, col) = (Some(f.to_string()), Some(l), Some(c)),
             _ => file = Some(loc.to_string()),
         }
     }

@@ -210,6 +210,11 @@ def test_compile_errors_carry_the_location_and_message(tmp_path):
     assert "contracting dimensions differ: lhs has K=8, rhs has K=9" in err.message
     assert str(err) == f"{path}:2:8: error: {err.message}"
     assert err.pass_name is None
+    odd = tmp_path / "a:1:2.mlir"  # colons in the file name
+    odd.write_text(BAD_TYPE)
+    with pytest.raises(strata.CompileError) as e:
+        strata.compile(odd)
+    assert (e.value.file, e.value.line, e.value.col) == (str(odd), 2, 8)
     with pytest.raises(strata.CompileError) as e:
         strata.compile("func.func @main() {\n  %x = arith.constant : f32\n}\n")
     assert e.value.file == "<string>" and e.value.line == 2
