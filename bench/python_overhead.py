@@ -7,8 +7,9 @@
    between: the Rust call).
 2. Traced against hand-written: softmax, an MLP layer and Mandelbrot written
    with @strata.jit against the same kernels written in MLIR text and
-   compiled by the same JIT (what strata-run runs), median of N calls each,
-   the two alternating.
+   compiled by the same JIT in this process, median of N calls each, the
+   two alternating; and the MLIR text under `strata-run --benchmark`
+   (target/release, else target/debug), when one is built.
 
     target/py-venv/bin/python bench/python_overhead.py [--threads N]
 
@@ -16,8 +17,12 @@ Needs the package installed (`pip install ./python`, or scripts/test.sh).
 """
 
 import argparse
+import os
 import platform
+import re
 import statistics
+import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -127,15 +132,32 @@ mandelbrot = strata.jit(lambda cr, ci: strata.map(escape, cr, ci))
 mandelbrot_unrolled = strata.jit(lambda cr, ci: strata.map(escape_unrolled, cr, ci))
 
 
-def python_call_us(k, args, calls=20_000, rounds=7):
-    """Median over rounds of the mean time of one Python call, in us."""
-    per = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(calls):
-            k(*args)
-        per.append((time.perf_counter() - t) / calls * 1e6)
-    return statistics.median(per)
+def python_call_us(k, args, calls=20_000):
+    """The mean time of one Python call over `calls` calls, in us."""
+    t = time.perf_counter()
+    for _ in range(calls):
+        k(*args)
+    return (time.perf_counter() - t) / calls * 1e6
+
+
+def strata_run_ms(text, inputs, runs):
+    """The median that `strata-run --benchmark` reports for the MLIR text,
+    or None without a built strata-run."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tool = next((t for t in (f"{root}/target/release/strata-run", f"{root}/target/debug/strata-run")
+                 if os.path.exists(t)), None)
+    if tool is None:
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        with open(f"{d}/k.mlir", "w") as f:
+            f.write(text)
+        flags = []
+        for i, x in enumerate(inputs):
+            np.save(f"{d}/in{i}.npy", np.ascontiguousarray(x))
+            flags.append(f"--input=@{d}/in{i}.npy")
+        out = subprocess.run([tool, f"{d}/k.mlir", *flags, f"--benchmark={runs}"], capture_output=True, text=True)
+    m = re.search(r"median ([0-9.]+) ms", out.stdout + out.stderr)
+    return float(m.group(1)) if m else None
 
 
 def main():
@@ -151,12 +173,17 @@ def main():
     a = np.ones((2, 16), np.float32)
     b = np.ones((2, 16), np.float32)
     k(a, b)
-    rust = statistics.median(k.benchmark(a, b, runs=20_000)["median_ms"] * 1e3 for _ in range(7))
-    py = python_call_us(k, (a, b))
     traced_add = strata.jit(lambda x, y: x + y)
     traced_add(a, b)
-    jit_py = python_call_us(traced_add, (a, b))
-    print("\n## Call overhead: 2x16 f32 add")
+    # Rounds of the three alternate, and each figure is its best round: on
+    # a shared machine, other processes only ever add time.
+    rust, py, jit_py = [], [], []
+    for _ in range(9):
+        rust.append(k.benchmark(a, b, runs=20_000)["median_ms"] * 1e3)
+        py.append(python_call_us(k, (a, b)))
+        jit_py.append(python_call_us(traced_add, (a, b)))
+    rust, py, jit_py = min(rust), min(py), min(jit_py)
+    print("\n## Call overhead: 2x16 f32 add (best of 9 rounds)")
     print(f"Rust call (Kernel::call_raw, timed in Rust): {rust:.3f} us")
     print(f"Python call k(a, b):                         {py:.3f} us  (overhead {py - rust:.3f} us)")
     print(f"Python call of the @strata.jit function:     {jit_py:.3f} us  (overhead {jit_py - rust:.3f} us)")
@@ -166,15 +193,16 @@ def main():
     mx, mw, mb = (rng.standard_normal(s).astype(np.float32) for s in ((256, 512), (512, 256), (256,)))
     ys, xs = np.mgrid[-1.25:1.25:512j, -2.0:0.5:512j]
     cases = [
-        ("softmax 512x1024 f32", softmax, strata.compile(SOFTMAX), (x,)),
-        ("MLP 256x512 @ 512x256 f32", mlp, strata.compile(MLP), (mx, mw, mb)),
-        ("Mandelbrot 512x512 f64, 100 steps (strata.loop)", mandelbrot, strata.compile(MANDELBROT), (xs, ys)),
-        ("Mandelbrot, Python for (unrolled)", mandelbrot_unrolled, strata.compile(MANDELBROT), (xs, ys)),
+        ("softmax 512x1024 f32", softmax, SOFTMAX, (x,)),
+        ("MLP 256x512 @ 512x256 f32", mlp, MLP, (mx, mw, mb)),
+        ("Mandelbrot 512x512 f64, 100 steps (strata.loop)", mandelbrot, MANDELBROT, (xs, ys)),
+        ("Mandelbrot, Python for (unrolled)", mandelbrot_unrolled, MANDELBROT, (xs, ys)),
     ]
     print(f"\n## Traced (@strata.jit) against MLIR text, median of {args.runs} calls, alternating")
-    print("| kernel | traced ms | MLIR text ms | traced / text |")
-    print("|---|---|---|---|")
-    for name, traced, text, inputs in cases:
+    print("| kernel | traced ms | MLIR text ms | traced / text | strata-run --benchmark ms |")
+    print("|---|---|---|---|---|")
+    for name, traced, source, inputs in cases:
+        text = strata.compile(source)
         np.testing.assert_allclose(traced(*inputs), text(*inputs), rtol=1e-4, atol=1e-4)
         kt = traced.kernel(*inputs)
         t_traced, t_text = [], []
@@ -182,7 +210,8 @@ def main():
             t_traced.append(kt.benchmark(*inputs, runs=args.runs)["median_ms"])
             t_text.append(text.benchmark(*inputs, runs=args.runs)["median_ms"])
         mt, mx_ = statistics.median(t_traced), statistics.median(t_text)
-        print(f"| {name} | {mt:.3f} | {mx_:.3f} | {mt / mx_:.2f} |")
+        tool = strata_run_ms(source, inputs, args.runs)
+        print(f"| {name} | {mt:.3f} | {mx_:.3f} | {mt / mx_:.2f} | {'-' if tool is None else f'{tool:.3f}'} |")
 
 
 if __name__ == "__main__":
