@@ -24,6 +24,7 @@ import functools
 import inspect
 import os
 import threading
+import weakref
 
 import numpy as np
 
@@ -117,7 +118,21 @@ def map(fn, *arrays):
     traced function, it compiles and runs that map at once."""
     if any(isinstance(a, _trace.Tensor) for a in arrays):
         return _trace.map_(fn, *arrays)
-    return jit(lambda *xs: _trace.map_(fn, *xs))(*arrays)
+    try:
+        f = _eager_maps.get(fn)
+    except TypeError:  # not weakly referenceable
+        f = None
+    if f is None:
+        f = jit(lambda *xs: _trace.map_(fn, *xs))
+        try:
+            _eager_maps[fn] = f
+        except TypeError:
+            pass
+    return f(*arrays)
+
+
+# fn -> its jit, so that calling strata.map(fn, ...) again reuses the kernels.
+_eager_maps = weakref.WeakKeyDictionary()
 
 
 # ------------------------------------------------------------ @strata.jit

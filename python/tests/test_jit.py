@@ -170,7 +170,11 @@ def test_map_with_math_functions_and_python_control_flow():
     # Eagerly, outside a traced function, and with a constant argument.
     np.testing.assert_allclose(strata.map(lambda u, c: math.sin(u) * c, x, 3.0), np.sin(x) * 3.0, rtol=1e-12)
     i = np.arange(10, dtype=np.int32)
-    np.testing.assert_array_equal(strata.map(lambda k: k * k - 3, i), i * i - 3)
+    square = lambda k: k * k - 3  # noqa: E731
+    np.testing.assert_array_equal(strata.map(square, i), i * i - 3)
+    assert strata._eager_maps[square].cache_size() == 1
+    np.testing.assert_array_equal(strata.map(square, i + 1), (i + 1) ** 2 - 3)
+    assert strata._eager_maps[square].cache_size() == 1  # compiled once per shape and dtype
 
 
 def test_mandelbrot_counts_match_numpy():
