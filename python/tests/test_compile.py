@@ -147,6 +147,33 @@ def test_inputs_are_not_copied_when_contiguous_and_copied_once_otherwise():
     assert not at.flags.c_contiguous  # the caller's arrays are left as they were
 
 
+SUM = """func.func @main(%x: tensor<4194304xf32>) -> tensor<f32> {
+  %r = "strata.reduce"(%x) {dims = array<i64: 0>, kind = "add"} : (tensor<4194304xf32>) -> tensor<f32>
+  return %r : tensor<f32>
+}
+"""
+
+
+def test_a_contiguous_input_is_not_copied_and_a_strided_one_once():
+    import tracemalloc
+    k = strata.compile(SUM)
+    n = 4194304  # 16 MiB of float32
+    a = np.ones(n, np.float32)
+    strided = np.ones(2 * n, np.float32)[::2]
+    k(a), k(strided)
+    tracemalloc.start()  # NumPy reports its allocations to tracemalloc
+    try:
+        assert k(a) == n
+        contiguous_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        assert k(strided) == n
+        strided_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert contiguous_peak < 1 << 20, contiguous_peak  # no copy of the 16 MiB
+    assert 4 * n <= strided_peak < 2 * 4 * n, strided_peak  # exactly one copy
+
+
 def test_outputs_are_fresh_arrays():
     k = binary_kernel("add", (3,), np.float64)
     a = np.ones(3)
