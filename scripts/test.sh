@@ -25,7 +25,7 @@ echo "== python"
 # The dev profile shares what `cargo build --workspace` compiled above.
 PATH="$STRATA_PY_VENV/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" \
   "$STRATA_PY_VENV/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps "$root/python"
-"$STRATA_PY_VENV/bin/python" -m pytest -q "$root/python/tests"
+"$STRATA_PY_VENV/bin/python" -m pytest -q -p no:cacheprovider "$root/python/tests"
 echo "== memcheck"
 bash "$root/scripts/memcheck.sh"
 # Every fuzz target for a bounded time, from its committed corpus (ASan):
