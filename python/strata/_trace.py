@@ -152,6 +152,13 @@ class Tensor:
     def __rtruediv__(self, o): return binary("div", o, self)
     def __neg__(self): return unary("neg", self)
     def __pos__(self): return self
+    def __abs__(self): return map_(abs, self)
+
+    def __pow__(self, o):
+        if not is_constant(o):
+            raise TypeError("strata.jit: ** takes a constant exponent (a traced one: strata.map with math.pow)")
+        return map_(lambda u: u ** o, self)
+
     def __matmul__(self, o): return matmul(self, o)
     def __rmatmul__(self, o): return matmul(o, self)
     def __lt__(self, o): return Comparison("lt", self, o)
@@ -432,6 +439,8 @@ class Scalar:
             return r
         if not is_float(self.elem):
             raise TypeError("strata.jit: ** on integers takes a constant exponent in 0..64")
+        if isinstance(o, int):
+            o = float(o)
         return sbin2("math.powf", self, o)
 
 

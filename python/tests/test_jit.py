@@ -222,6 +222,19 @@ def test_loop_carries_values_through_one_scf_for():
         strata.map(lambda u: strata.loop(3, lambda a, b: a, u, u), xs)
 
 
+def test_powers_and_abs():
+    x = sample((3, 5), np.float64, 20)
+    f = strata.jit(lambda v: (v ** 2, v ** 0, abs(v), abs(v) ** 0.5, v ** -1))
+    for g, w in zip(f(x), (x ** 2, x ** 0, abs(x), abs(x) ** 0.5, x ** -1.0)):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    i = np.arange(-4, 5, dtype=np.int32)
+    r = strata.jit(lambda v: (v ** 3, abs(v)))(i)
+    np.testing.assert_array_equal(r[0], i ** 3)
+    np.testing.assert_array_equal(r[1], abs(i))
+    with pytest.raises(TypeError, match="constant exponent"):
+        strata.jit(lambda v: v ** v)(x)
+
+
 def test_astype():
     x = np.array([-2.7, -0.5, 0.5, 3.9], np.float64)
     f = strata.jit(lambda v: (v.astype(np.int32), v.astype(np.float32), v.astype(np.int64).astype(np.float64)))
