@@ -1,17 +1,19 @@
 """Tracing a NumPy-like subset of Python into the ``strata`` dialect.
 
 Matches: a Python function over arrays, called with NumPy arrays (the
-parameters) and Python/NumPy scalars (compile-time constants). Inside it,
-``Tensor`` values support ``+ - * /``, unary ``-``, ``@``, comparisons (only
-as the condition of ``strata.where``), ``.sum/.max/.min/.mean(axis=...,
-keepdims=...)``, ``.T``/``.transpose``, ``.astype`` and NumPy broadcasting;
-``strata.exp/log/sqrt/tanh/maximum/minimum/where/map`` dispatch here.
+parameters) and Python scalars (compile-time constants). Inside it,
+``Tensor`` values support ``+ - * /``, unary ``-``, ``**`` (a constant
+exponent), ``abs``, ``@``, comparisons (only as the condition of
+``strata.where``), ``.sum/.max/.min/.mean/.prod(axis=..., keepdims=...)``,
+``.T``/``.transpose``, ``.astype`` and NumPy broadcasting;
+``strata.exp/log/sqrt/tanh/maximum/minimum/where/map/loop`` dispatch here.
 Produces: MLIR text, one ``func.func @main``, one ``strata`` op per
 NumPy-level op (``strata.add``, ``strata.matmul``, ``strata.reduce``, ...),
 so the pipeline's fusion, tiling and vectorization all apply. Scalar code
 (``strata.map``'s lambda, ``strata.where``'s selection) becomes ``arith`` and
 ``math`` ops in a ``strata.map`` region; Python ``if``/``for`` over
-constants simply run while tracing (loops unroll).
+constants simply run while tracing (loops unroll; ``strata.loop`` keeps one
+``scf.for``).
 Assumes: element types float32, float64, int32, int64, and operands of one
 dtype (Python scalars take the array's dtype, as NumPy 2 does).
 Guarantees: a mistake (mismatched shapes, an unsupported dtype or op, a
