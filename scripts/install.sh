@@ -14,7 +14,7 @@ export STRATA_LLVM_PREFIX
 packages=(
   "llvm-$major-dev" "libmlir-$major-dev" "mlir-$major-tools" "libpolly-$major-dev"
   "libclang-$major-dev" "clang-$major" "llvm-$major-tools" "libomp-$major-dev"
-  cmake ninja-build libzstd-dev libz3-dev libxml2-dev python3 valgrind
+  cmake ninja-build libzstd-dev libz3-dev libxml2-dev python3 python3-venv valgrind
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -34,4 +34,14 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "install: error: no cargo on PATH; Strata needs a Rust toolchain (rustup, Rust >= 1.85)" >&2
   exit 1
+fi
+
+# The Python package's build tools, in a project-local virtual environment
+# (target/py-venv): maturin builds python/ (PyO3), NumPy and pytest test it.
+STRATA_PY_VENV="$root/target/py-venv"
+export STRATA_PY_VENV
+if ! "$STRATA_PY_VENV/bin/python" -c "import maturin, numpy, pytest" >/dev/null 2>&1; then
+  echo "install: python venv: maturin numpy pytest"
+  /usr/bin/python3 -m venv "$STRATA_PY_VENV"
+  "$STRATA_PY_VENV/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.5,<2" numpy pytest
 fi

@@ -18,6 +18,14 @@ echo "== e2e under --strata-target=$other"
 STRATA_TARGET=$other cargo test -p strata-driver --test e2e
 echo "== lit suite"
 STRATA_TOOLS_DIR="$root/target/debug" "$STRATA_LLVM_PREFIX/bin/lit" -sv tests
+# The Python package: built (into this target/) and installed
+# into target/py-venv as a user's `pip install ./python` would, then its
+# pytest suite against NumPy.
+echo "== python"
+# The dev profile shares what `cargo build --workspace` compiled above.
+PATH="$STRATA_PY_VENV/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" \
+  "$STRATA_PY_VENV/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps "$root/python"
+"$STRATA_PY_VENV/bin/python" -m pytest -q -p no:cacheprovider "$root/python/tests"
 echo "== memcheck"
 bash "$root/scripts/memcheck.sh"
 # Every fuzz target for a bounded time, from its committed corpus (ASan):

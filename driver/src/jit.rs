@@ -429,6 +429,14 @@ pub struct Kernel {
 // not touch the MLIR context concurrently except for JIT'd code, which is
 // thread-safe by construction (no shared state but its arguments).
 unsafe impl Send for Kernel {}
+// SAFETY: every `&self` method is safe from several threads at once (the
+// Python binding calls one kernel from many): the signatures and remarks
+// are read-only, the entry-point cache is behind a mutex, the first lookup
+// of a function reads the lowered module without changing it (as MLIR's
+// threaded pass manager reads IR) and ORC's lookups are thread-safe, and
+// JIT'd code touches only its arguments, the counting allocator (atomics)
+// and the pool (which admits one dispatcher and runs the others inline).
+unsafe impl Sync for Kernel {}
 
 impl Drop for Kernel {
     fn drop(&mut self) {
@@ -693,8 +701,33 @@ impl Kernel {
         check_args(sig, args)?;
         let mut outs = sig.results.iter().map(|r| Buffer::try_zeros(r.elem, r.shape())).collect::<Result<Vec<_>, _>>()?;
         let entry = self.checked_entry(name, sig)?;
-        self.invoke(entry, sig, args, &mut outs);
+        // SAFETY: buffers of the signature's types (checked), owned here.
+        unsafe { self.invoke(entry, sig, &pointers(args), &pointers(&mut outs)) };
         Ok(outs)
+    }
+
+    /// Calls `name` on memory the caller owns, without copying: `args[i]`
+    /// holds the i-th parameter's elements and `outs[j]` receives the j-th
+    /// result's, row-major, of the signature's shape and element type (a
+    /// scalar is one element). Only the counts are checked here.
+    ///
+    /// # Safety
+    /// Each pointer must be aligned to its element size and valid for the
+    /// whole call: `args[i]` for reads (and writes, for memref parameters)
+    /// of its parameter's bytes, `outs[j]` for writes of its result's, and
+    /// no out-pointer may overlap another pointer's bytes.
+    pub unsafe fn call_raw(&self, name: &str, args: &[*mut u8], outs: &[*mut u8]) -> Result<(), Error> {
+        let sig = self.signature(name)?;
+        if args.len() != sig.inputs.len() {
+            return Err(Error::ArgumentCount { expected: sig.inputs.len(), given: args.len() });
+        }
+        if outs.len() != sig.results.len() {
+            return Err(Error::Jit(format!("'{name}' has {} result(s), {} given room", sig.results.len(), outs.len())));
+        }
+        let entry = self.checked_entry(name, sig)?;
+        // SAFETY: the caller's contract.
+        unsafe { self.invoke(entry, sig, args, outs) };
+        Ok(())
     }
 
     /// Runs `name` `runs` times on the same arguments and returns each
@@ -705,11 +738,14 @@ impl Kernel {
         check_args(&sig, args)?;
         let mut outs = sig.results.iter().map(|r| Buffer::try_zeros(r.elem, r.shape())).collect::<Result<Vec<_>, _>>()?;
         let entry = self.checked_entry(name, &sig)?;
-        self.invoke(entry, &sig, args, &mut outs);
+        let (args, outs) = (pointers(args), pointers(&mut outs));
+        // SAFETY: buffers of the signature's types (checked), owned here.
+        unsafe { self.invoke(entry, &sig, &args, &outs) };
         Ok((0..runs)
             .map(|_| {
                 let t = std::time::Instant::now();
-                self.invoke(entry, &sig, args, &mut outs);
+                // SAFETY: as above.
+                unsafe { self.invoke(entry, &sig, &args, &outs) };
                 t.elapsed()
             })
             .collect())
@@ -841,52 +877,54 @@ impl Kernel {
         Ok(())
     }
 
-    fn invoke(
+    /// # Safety
+    /// As [`Kernel::call_raw`], for a function checked against `sig`.
+    unsafe fn invoke(
         &self,
         entry: unsafe extern "C" fn(*mut *mut std::ffi::c_void),
         sig: &Signature,
-        args: &mut [Arg],
-        outs: &mut [Buffer],
+        args: &[*mut u8],
+        outs: &[*mut u8],
     ) {
         // Descriptor fields must stay at stable addresses while we hand out
         // pointers to them: allocate all slots first.
         let mut slots: Vec<Vec<i64>> = Vec::new();
         let mut scalar_results: Vec<usize> = Vec::new();
-        let push_descriptor = |b: &mut Buffer, slots: &mut Vec<Vec<i64>>| {
-            let p = b.ptr() as i64;
+        let push_descriptor = |p: *mut u8, shape: &[usize], slots: &mut Vec<Vec<i64>>| {
+            let p = p as i64;
             let mut d = vec![p, p, 0];
-            d.extend(b.shape.iter().map(|s| *s as i64));
+            d.extend(shape.iter().map(|s| *s as i64));
             let mut stride = 1i64;
-            let mut strides = vec![0i64; b.shape.len()];
-            for (i, s) in b.shape.iter().enumerate().rev() {
+            let mut strides = vec![0i64; shape.len()];
+            for (i, s) in shape.iter().enumerate().rev() {
                 strides[i] = stride;
                 stride *= *s as i64;
             }
             d.extend(strides);
             slots.push(d);
         };
-        for (a, t) in args.iter_mut().zip(&sig.inputs) {
+        for (a, t) in args.iter().zip(&sig.inputs) {
             if t.is_buffer() {
-                push_descriptor(a, &mut slots);
+                push_descriptor(*a, t.shape(), &mut slots);
             } else {
                 slots.push(vec![]); // the scalar lives in the buffer itself
             }
         }
-        for (i, (o, t)) in outs.iter_mut().zip(&sig.results).enumerate() {
+        for (i, (o, t)) in outs.iter().zip(&sig.results).enumerate() {
             if t.is_buffer() {
-                push_descriptor(o, &mut slots);
+                push_descriptor(*o, t.shape(), &mut slots);
             } else {
                 scalar_results.push(i);
             }
         }
         let mut ptrs: Vec<*mut std::ffi::c_void> = Vec::new();
         let mut slot = slots.iter_mut();
-        for (a, t) in args.iter_mut().zip(&sig.inputs) {
+        for (a, t) in args.iter().zip(&sig.inputs) {
             let s = slot.next().expect("one slot per argument");
             if t.is_buffer() {
                 ptrs.extend(s.iter_mut().map(|x| x as *mut i64 as *mut std::ffi::c_void));
             } else {
-                ptrs.push(a.ptr() as *mut _);
+                ptrs.push(*a as *mut _);
             }
         }
         for t in &sig.results {
@@ -901,7 +939,7 @@ impl Kernel {
         let mut offsets = Vec::new();
         let mut end = 0usize;
         for i in &scalar_results {
-            let size = outs[*i].elem.size();
+            let size = sig.results[*i].elem.size();
             let at = end.next_multiple_of(size);
             offsets.push(at);
             end = at + size;
@@ -909,7 +947,7 @@ impl Kernel {
         let mut packed = vec![0u64; end.div_ceil(8).max(1)];
         match scalar_results.len() {
             0 => {}
-            1 => ptrs.push(outs[scalar_results[0]].ptr() as *mut _),
+            1 => ptrs.push(outs[scalar_results[0]] as *mut _),
             _ => ptrs.push(packed.as_mut_ptr() as *mut _),
         }
         // SAFETY: `ptrs` holds one pointer per LLVM-level argument of the
@@ -921,11 +959,17 @@ impl Kernel {
             // SAFETY: `packed` holds `end` bytes.
             let bytes = unsafe { std::slice::from_raw_parts(packed.as_ptr() as *const u8, end) };
             for (i, at) in scalar_results.iter().zip(offsets) {
-                let size = outs[*i].elem.size();
-                outs[*i].bytes_mut().copy_from_slice(&bytes[at..at + size]);
+                let size = sig.results[*i].elem.size();
+                // SAFETY: each out-pointer has room for its result.
+                unsafe { std::ptr::copy_nonoverlapping(bytes[at..].as_ptr(), outs[*i], size) };
             }
         }
     }
+}
+
+/// Each buffer's storage, for [`Kernel::invoke`].
+fn pointers(buffers: &mut [Buffer]) -> Vec<*mut u8> {
+    buffers.iter_mut().map(|b| b.ptr()).collect()
 }
 
 fn check_args(sig: &Signature, args: &[Arg]) -> Result<(), Error> {

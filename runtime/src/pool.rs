@@ -121,6 +121,17 @@ static REQUESTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsiz
 
 thread_local! {
     static INSIDE: Cell<bool> = const { Cell::new(false) };
+    /// [`set_thread_limit`]'s cap for this thread's dispatches (0: none).
+    static LIMIT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Caps the threads that this thread's dispatches use at `n` (0: no cap,
+/// the whole pool) and returns the previous cap, for a per-call thread
+/// count (the Python binding's `threads=`). The pool cannot grow past its
+/// size; a cap of 1 runs loops inline, a cap of `k` cuts each loop into at
+/// most `k` chunks, so at most `k` threads work on it.
+pub fn set_thread_limit(n: usize) -> usize {
+    LIMIT.with(|c| c.replace(n))
 }
 
 /// How long an idle worker spins before it sleeps: long enough to catch
@@ -355,9 +366,16 @@ pub unsafe fn dispatch(body: Body, ctx: *mut c_void, n: i64, grain: i64) {
     if INSIDE.with(|c| c.get()) {
         return inline();
     }
+    let limit = LIMIT.with(|c| c.get());
+    if limit == 1 {
+        return inline();
+    }
     let pool = pool();
     let threads = pool.threads as i64;
-    let grain = if grain >= 1 { grain } else { (n / (threads * 4)).max(1) };
+    let mut grain = if grain >= 1 { grain } else { (n / (threads * 4)).max(1) };
+    if limit > 1 && (limit as i64) < threads {
+        grain = grain.max((n + limit as i64 - 1) / limit as i64);
+    }
     if threads == 1 || n <= grain || !pool.claim() {
         return inline();
     }
@@ -403,6 +421,33 @@ mod tests {
                 assert!(hits.iter().all(|h| h.load(SeqCst) == 1), "n={n} grain={grain}");
             }
         }
+    }
+
+    unsafe extern "C" fn record_thread(ctx: *mut c_void, begin: i64, end: i64) {
+        let seen = unsafe { &*(ctx as *const std::sync::Mutex<Vec<(i64, std::thread::ThreadId)>>) };
+        for i in begin..end {
+            seen.lock().unwrap().push((i, std::thread::current().id()));
+        }
+    }
+
+    #[test]
+    fn a_thread_limit_of_one_runs_on_the_caller_and_is_per_thread() {
+        set_threads(2);
+        let seen = std::sync::Mutex::new(Vec::<(i64, std::thread::ThreadId)>::new());
+        let ctx = &seen as *const _ as *mut c_void;
+        assert_eq!(set_thread_limit(1), 0);
+        unsafe { dispatch(record_thread, ctx, 1000, 1) };
+        let me = std::thread::current().id();
+        let mut got = std::mem::take(&mut *seen.lock().unwrap());
+        assert!(got.iter().all(|(_, t)| *t == me));
+        got.sort_by_key(|(i, _)| *i);
+        assert!(got.iter().map(|(i, _)| *i).eq(0..1000));
+        // Another thread's dispatches are not capped by this one's limit.
+        std::thread::spawn(|| assert_eq!(set_thread_limit(0), 0)).join().unwrap();
+        assert_eq!(set_thread_limit(2), 1);
+        unsafe { dispatch(record_thread, ctx, 1000, 1) };
+        assert_eq!(seen.lock().unwrap().len(), 1000);
+        assert_eq!(set_thread_limit(0), 2);
     }
 
     #[test]
