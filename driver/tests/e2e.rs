@@ -1827,3 +1827,112 @@ fn contractions_with_folded_elementwise_producers() {
         }
     }
 }
+
+/// Reductions over an outer dimension (column sums, and over the middle
+/// dimension of a rank-3 tensor) become blocks of vector accumulators
+/// walking the rows: every kind and element type at every vector width,
+/// with column counts that leave scalar columns, bit-identical to the
+/// sequential loop (the rows are still combined in order).
+#[test]
+fn column_reductions_every_kind_type_and_width() {
+    let _turn = serial();
+    for bits in [128, 256, 512] {
+        let options = o3_at(bits, true);
+        for e in ELEMS {
+            for (shape, dim) in [(vec![37usize, 101usize], 0usize), (vec![3, 29, 70], 1)] {
+                let x = data(e, &shape, 150, false, false);
+                let xv = x.to_f64_vec();
+                let out_shape: Vec<usize> = shape.iter().enumerate().filter(|(d, _)| *d != dim).map(|(_, s)| *s).collect();
+                for kind in ["add", "mul", "max", "min"] {
+                    let (it, ot) = (ty(&shape, e), ty(&out_shape, e));
+                    let src = format!(
+                        "func.func @r(%a: {it}) -> {ot} {{\n  %r = strata.reduce \"{kind}\" %a dims = [{dim}] : {it} -> {ot}\n  return %r : {ot}\n}}\n"
+                    );
+                    let got = Kernel::compile(&src, "columns.mlir", &options).unwrap().call("r", &mut [x.clone()]).unwrap().remove(0);
+                    // Sequential over the reduced dimension, rounded (or
+                    // wrapped) after every step as the kernel does.
+                    let step = |acc: f64, v: f64| -> f64 {
+                        match (kind, e) {
+                            ("add", ElemType::I32) => (acc as i32).wrapping_add(v as i32) as f64,
+                            ("mul", ElemType::I32) => (acc as i32).wrapping_mul(v as i32) as f64,
+                            ("add", ElemType::I64) => (acc as i64).wrapping_add(v as i64) as f64,
+                            ("mul", ElemType::I64) => (acc as i64).wrapping_mul(v as i64) as f64,
+                            ("add", _) => round(e, acc + v),
+                            ("mul", _) => round(e, acc * v),
+                            ("max", _) => acc.max(v),
+                            _ => acc.min(v),
+                        }
+                    };
+                    let init = match kind {
+                        "add" => 0.0,
+                        "mul" => 1.0,
+                        "max" => f64::NEG_INFINITY,
+                        _ => f64::INFINITY,
+                    };
+                    let (outer, rows, inner) = if dim == 0 { (1, shape[0], shape[1]) } else { (shape[0], shape[1], shape[2]) };
+                    let want: Vec<f64> = (0..outer * inner)
+                        .map(|oi| {
+                            let (o, c) = (oi / inner, oi % inner);
+                            let mut acc = init;
+                            for r in 0..rows {
+                                acc = step(acc, xv[(o * rows + r) * inner + c]);
+                            }
+                            // Integer max/min start from the type's extremes.
+                            if !e.is_float() && acc.is_infinite() { xv[o * rows * inner + c] } else { acc }
+                        })
+                        .collect();
+                    let what = format!("reduce {kind} dims [{dim}] of {it} at {bits} bits");
+                    if e.is_float() {
+                        check(&what, &got, &want, 0.0);
+                        continue;
+                    }
+                    // Integers in their own domain: i64 products do not fit
+                    // an f64.
+                    let xi = x.to_i64_vec();
+                    let wrap = |v: i64| if e == ElemType::I32 { v as i32 as i64 } else { v };
+                    let want: Vec<i64> = (0..outer * inner)
+                        .map(|oi| {
+                            let (o, c) = (oi / inner, oi % inner);
+                            let column = (0..rows).map(|r| xi[(o * rows + r) * inner + c]);
+                            match kind {
+                                "add" => column.fold(0i64, |a, v| wrap(a.wrapping_add(v))),
+                                "mul" => column.fold(1i64, |a, v| wrap(a.wrapping_mul(v))),
+                                "max" => column.max().unwrap(),
+                                _ => column.min().unwrap(),
+                            }
+                        })
+                        .collect();
+                    assert_eq!(got.to_i64_vec(), want, "{what}");
+                }
+            }
+        }
+    }
+}
+
+/// A reduction over a size-1 dimension, broadcast along another and used
+/// by two results (what the Python tracer makes of NumPy's size-1
+/// broadcasting): loop fusion must not recompute it into the same
+/// accumulator once per row of its consumer (upstream's fusion did, at
+/// its default compute tolerance).
+#[test]
+fn fused_reductions_are_not_recomputed() {
+    let _turn = serial();
+    let src = r#"func.func @main(%x: tensor<3x1xf64>, %y: tensor<1x4xf64>) -> (tensor<3x4xf64>, tensor<3x4xf64>) {
+  %v1 = "strata.reduce"(%x) {dims = array<i64: 1>, kind = "mul"} : (tensor<3x1xf64>) -> tensor<3xf64>
+  %v2 = "strata.broadcast"(%v1) {dims = array<i64: 1>} : (tensor<3xf64>) -> tensor<3x4xf64>
+  %v3 = "strata.reduce"(%y) {dims = array<i64: 0>, kind = "mul"} : (tensor<1x4xf64>) -> tensor<4xf64>
+  %v4 = "strata.broadcast"(%v3) {dims = array<i64: 0>} : (tensor<4xf64>) -> tensor<3x4xf64>
+  %v5 = "strata.add"(%v2, %v4) : (tensor<3x4xf64>, tensor<3x4xf64>) -> tensor<3x4xf64>
+  %v10 = "strata.mul"(%v4, %v2) : (tensor<3x4xf64>, tensor<3x4xf64>) -> tensor<3x4xf64>
+  return %v5, %v10 : tensor<3x4xf64>, tensor<3x4xf64>
+}"#;
+    let (x, y) = (Buffer::from_f64(&[3, 1], &[1.0, 2.0, 3.0]).unwrap(), Buffer::from_f64(&[1, 4], &[0.0, 10.0, 20.0, 30.0]).unwrap());
+    for level in [Level::O0, Level::O1, Level::O2, Level::O3] {
+        let options = CompileOptions { pipeline: Some(strata_passes::levels::pipeline(level).to_text()), ..Default::default() };
+        let got = Kernel::compile(src, "fused.mlir", &options).unwrap().call("main", &mut [x.clone(), y.clone()]).unwrap();
+        let sums: Vec<f64> = (0..12).map(|ij| (ij / 4 + 1) as f64 + (ij % 4) as f64 * 10.0).collect();
+        let products: Vec<f64> = (0..12).map(|ij| (ij / 4 + 1) as f64 * (ij % 4) as f64 * 10.0).collect();
+        check(&format!("sums at {level:?}"), &got[0], &sums, 0.0);
+        check(&format!("products at {level:?}"), &got[1], &products, 0.0);
+    }
+}

@@ -33,6 +33,7 @@ mod privatize_buffers;
 mod free_temporaries;
 mod tile;
 pub(crate) mod vectorize;
+pub(crate) mod vectorize_columns;
 pub(crate) mod vectorize_contraction;
 pub(crate) mod vectorize_loops;
 

@@ -21,11 +21,13 @@
 //!    parallel marking: producer-consumer nests fuse into the consumer's
 //!    loop, each temporary shrunk to what one iteration needs (a softmax's
 //!    max, exponentials and sum become one loop over rows with a one-row
-//!    temporary). Its cost rule is upstream's: a producer is fused (and
-//!    recomputed per consumer iteration where it must be) only while the
-//!    extra computation stays within 30% of the unfused nests' (its
-//!    `compute-tolerance`); otherwise the temporary is written once and
-//!    re-read. `strata-privatize-buffers` then moves each per-iteration
+//!    temporary). The cost rule: a producer is fused only where nothing
+//!    is recomputed (upstream's `compute-tolerance=0`); where fusing would
+//!    recompute it per consumer iteration, the temporary is written once
+//!    and re-read instead. (With upstream's default tolerance of 30%, a
+//!    reduction fused into a consumer with one more loop was recomputed
+//!    into the same accumulator, multiplying it again in every iteration:
+//!    wrong results, found by the Python package's broadcasting tests.) `strata-privatize-buffers` then moves each per-iteration
 //!    temporary into the loop body so the iterations stay independent;
 //! 6. `strata-free-temporaries`: each temporary is freed right after its
 //!    last use.
@@ -63,7 +65,7 @@ fn expand(options: &PassOptions) -> Pipeline {
         lower_linalg,
     ]);
     if options.boolean("fuse-loops") {
-        steps.extend(["func.func(affine-loop-fusion)", "strata-privatize-buffers"]);
+        steps.extend(["func.func(affine-loop-fusion{compute-tolerance=0.0})", "strata-privatize-buffers"]);
     }
     steps.extend([
         "func.func(affine-parallelize)",

@@ -67,6 +67,7 @@ pub fn run(root: MlirOperation, bits: usize, interleave: usize) {
     // A fused loop's one-row temporaries are indexed `%t[0, %j]`: the
     // checks below read indices from operands.
     ir::explicit_affine_indices(root);
+    crate::vectorize_columns::run(root, bits);
     let loops: Vec<MlirOperation> =
         ir::find(root, &["affine.parallel"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in loops {
@@ -102,7 +103,7 @@ struct Reduction {
 }
 
 /// `combine` ops and their `vector.reduction` kind and identity.
-fn reduction_kind(name: &str, ty: &str) -> Option<(&'static str, String)> {
+pub(crate) fn reduction_kind(name: &str, ty: &str) -> Option<(&'static str, String)> {
     let float = ty.starts_with('f');
     let (kind, id) = match name {
         "arith.addf" | "arith.addi" => ("add", if float { "0.0".to_string() } else { "0".to_string() }),
@@ -503,7 +504,7 @@ impl Vectorizer {
     }
 
     /// The vector form of `v`: mapped, or (defined outside) broadcast.
-    fn vec(&mut self, v: MlirValue) -> MlirValue {
+    pub(crate) fn vec(&mut self, v: MlirValue) -> MlirValue {
         if let Some(x) = self.map.get(&(v.ptr as usize)) {
             return *x;
         }

@@ -1,0 +1,264 @@
+//! Reductions along an outer dimension (column sums, a softmax along dim
+//! 0), a step of `strata-vectorize`.
+//!
+//! Matches the nest `strata-lower-to-affine` gives a reduction over rows:
+//!
+//! ```text
+//! affine.parallel %j = 0 to N {            // the output's columns
+//!   [affine.store %init, out[.., %j]]      // the identity, from outside
+//!   affine.for %i = lo to hi {             // the reduced rows
+//!     out[.., %j] = combine(out[.., %j], f(x[.., %i, %j], ...)) } }
+//! ```
+//!
+//! where `%j` is only ever the last index of a load or store, and every
+//! other load reads along `%j` too. Each lane (column) walks the rows
+//! `stride N` apart, so the loop neither vectorizes nor reads a cache line
+//! whole. Produces, for the first `N - N % (U x W)` columns, an
+//! `scf.parallel` over blocks of `U` vectors of `W` columns whose `U`
+//! accumulators stay in registers while the rows go by: each row step
+//! loads `U` contiguous vectors of every input, so a row is read a cache
+//! line at a time and the blocks go to the thread pool. The columns left
+//! keep the original nest, narrowed to them.
+//!
+//! Guarantees the same sums in the same order per column (the rows are
+//! still combined one after another): bit-identical results.
+
+use mlir_sys::{self as sys, MlirOperation, MlirValue};
+
+use crate::ir::{self, Builder};
+
+/// Vectors of columns per block: four accumulators hide the combine's
+/// latency, and a block of 4 x 16 f32 reads a whole cache line per input
+/// and row.
+const U: i64 = 4;
+
+/// The matched nest.
+struct Columns {
+    /// The reduced loop inside.
+    rows: MlirOperation,
+    /// The identity stored before it, if any.
+    init: Option<(MlirOperation, MlirValue)>,
+    load: MlirOperation,
+    store: MlirOperation,
+    combine: MlirOperation,
+    n: i64,
+}
+
+/// Vectorizes every matching nest under `root` at `bits` per vector.
+pub fn run(root: MlirOperation, bits: usize) {
+    for par in ir::find(root, &["affine.parallel"]) {
+        if let Some(c) = match_columns(par) {
+            let elem = ir::value_type(ir::result(c.combine, 0));
+            let Some(ebits) = crate::vectorize_loops::scalar_bits(elem) else { continue };
+            let w = (bits / ebits.max(8)) as i64;
+            let mut u = U;
+            while u > 1 && c.n < u * w {
+                u /= 2;
+            }
+            if w >= 2 && c.n >= u * w {
+                rewrite(par, &c, w, u);
+            }
+        }
+    }
+}
+
+fn match_columns(par: MlirOperation) -> Option<Columns> {
+    let block = ir::first_block(ir::region(par, 0));
+    // SAFETY: a live block.
+    if unsafe { sys::mlirBlockGetNumArguments(block) } != 1
+        || ir::constant_map(par, "lowerBoundsMap")? != 0
+        || ir::int_attr(par, "steps")? != 1
+    {
+        return None;
+    }
+    let n = ir::constant_map(par, "upperBoundsMap")?;
+    let j = ir::block_argument(block, 0);
+    let body = ir::ops_in(block);
+    let (init, rows) = match body.as_slice() {
+        [rows, _yield] => (None, *rows),
+        [init, rows, _yield] => (Some(*init), *rows),
+        _ => return None,
+    };
+    if ir::name(rows) != "affine.for" || ir::int_attr(rows, "step")? != 1 || !ir::ops_in(ir::first_block(ir::region(rows, 0))).iter().all(plain) {
+        return None;
+    }
+    ir::constant_map(rows, "lowerBoundMap")?;
+    ir::constant_map(rows, "upperBoundMap")?;
+    // SAFETY: a live op.
+    if unsafe { sys::mlirOperationGetNumResults(rows) } != 0 {
+        return None;
+    }
+    let inner = ir::ops_in(ir::first_block(ir::region(rows, 0)));
+    let stores: Vec<MlirOperation> = inner.iter().copied().filter(|o| ir::name(*o) == "affine.store").collect();
+    let [store] = stores.as_slice() else { return None };
+    let store = *store;
+    let out = ir::operand(store, 1);
+    let out_idx = ir::operands(store)[2..].to_vec();
+    if !identity(store) || out_idx.last()?.ptr != j.ptr || out_idx[..out_idx.len() - 1].iter().any(|v| ir::defined_inside(*v, par)) {
+        return None;
+    }
+    if !crate::vectorize_loops::private_buffer(out) || ir::shape(ir::value_type(out)).0.last() != Some(&n) {
+        return None;
+    }
+    // SAFETY: value queries on live IR.
+    let combine = unsafe {
+        let v = ir::operand(store, 0);
+        if !sys::mlirValueIsAOpResult(v) {
+            return None;
+        }
+        sys::mlirOpResultGetOwner(v)
+    };
+    let same_element = |o: MlirOperation| {
+        ir::name(o) == "affine.load" && identity(o) && ir::operand(o, 0).ptr == out.ptr && {
+            let idx = ir::operands(o)[1..].to_vec();
+            idx.len() == out_idx.len() && idx.iter().zip(&out_idx).all(|(a, b)| a.ptr == b.ptr)
+        }
+    };
+    let out_loads: Vec<MlirOperation> =
+        inner.iter().copied().filter(|o| ir::operands(*o).iter().any(|v| v.ptr == out.ptr) && o.ptr != store.ptr).collect();
+    let [load] = out_loads.as_slice() else { return None };
+    let load = *load;
+    let ty = ir::print_type(ir::value_type(ir::result(combine, 0)));
+    crate::vectorize_loops::reduction_kind(&ir::name(combine), &ty)?;
+    let (a, b) = (ir::operand(combine, 0), ir::operand(combine, 1));
+    if !same_element(load) || !(a.ptr == ir::result(load, 0).ptr || b.ptr == ir::result(load, 0).ptr) || ir::single_user(ir::result(load, 0)).is_none() {
+        return None;
+    }
+    // `%j` is the last index of every other load too, and nothing else.
+    for o in ir::walk(rows) {
+        let ops = ir::operands(o);
+        let uses_j = ops.iter().any(|v| v.ptr == j.ptr);
+        match ir::name(o).as_str() {
+            "affine.load" if o.ptr != load.ptr => {
+                let idx = &ops[1..];
+                if !identity(o) || idx.last().map(|v| v.ptr) != Some(j.ptr) || idx[..idx.len() - 1].iter().any(|v| v.ptr == j.ptr) {
+                    return None;
+                }
+                // Lane-varying, and varying with the row too: a load that
+                // does not depend on the row would read the same vector in
+                // every step (the vectorizer takes it for a uniform one).
+                if !idx[..idx.len() - 1].iter().any(|v| ir::defined_inside(*v, rows)) {
+                    return None;
+                }
+                let (shape, _) = ir::shape(ir::value_type(ops[0]));
+                if shape.last() != Some(&n) || crate::vectorize_loops::may_alias(ops[0], out) {
+                    return None;
+                }
+            }
+            _ if uses_j && o.ptr != load.ptr && o.ptr != store.ptr => return None,
+            _ => {}
+        }
+    }
+    let init = match init {
+        Some(s) => {
+            let ops = ir::operands(s);
+            let idx = &ops[2..];
+            let ok = ir::name(s) == "affine.store"
+                && identity(s)
+                && ops[1].ptr == out.ptr
+                && idx.len() == out_idx.len()
+                && idx.iter().zip(&out_idx).all(|(a, b)| a.ptr == b.ptr)
+                && !ir::defined_inside(ops[0], par);
+            if !ok {
+                return None;
+            }
+            Some((s, ops[0]))
+        }
+        None => None,
+    };
+    Some(Columns { rows, init, load, store, combine, n })
+}
+
+fn identity(op: MlirOperation) -> bool {
+    // SAFETY: affine.load/store carry an AffineMapAttr `map`.
+    ir::attribute(op, "map").is_some_and(|a| unsafe { sys::mlirAffineMapIsIdentity(sys::mlirAffineMapAttrGetValue(a)) })
+}
+
+/// Ops the vector code can be made of.
+fn plain(op: &MlirOperation) -> bool {
+    let name = ir::name(*op);
+    matches!(name.as_str(), "affine.load" | "affine.store" | "affine.yield") || name.starts_with("arith.") || name.starts_with("math.")
+}
+
+fn rewrite(par: MlirOperation, c: &Columns, w: i64, u: i64) {
+    let b = Builder::of_op(par);
+    let loc = ir::location(par);
+    let index = b.index_type();
+    let block = u * w;
+    let n_full = c.n - c.n % block;
+    let elem = ir::value_type(ir::result(c.combine, 0));
+    let vty = ir::vector_type(&[w], elem);
+    let at = |op| ir::insert_before(par, op);
+    let cst = |blk: sys::MlirBlock, v: i64| ir::result(ir::append(blk, b.index_constant(loc, v)), 0);
+    let segments = {
+        // SAFETY: a live context; the sizes outlive the call.
+        unsafe { sys::mlirDenseI32ArrayGet(b.ctx, 4, [1, 1, 1, 0].as_ptr()) }
+    };
+    let (lo, hi, step) = (ir::result(at(b.index_constant(loc, 0)), 0), ir::result(at(b.index_constant(loc, n_full)), 0), ir::result(at(b.index_constant(loc, block)), 0));
+    let newpar = at(b.op("scf.parallel", loc, &[lo, hi, step], &[], &[("operandSegmentSizes", segments)], 1));
+    let pb = ir::new_block(&[index], loc);
+    ir::append_block(ir::region(newpar, 0), pb);
+    let jb = ir::block_argument(pb, 0);
+    let cols: Vec<MlirValue> = (0..u)
+        .map(|k| if k == 0 { jb } else { ir::result(ir::append(pb, b.op("arith.addi", loc, &[jb, cst(pb, k * w)], &[index], &[], 0)), 0) })
+        .collect();
+    let out_ops = ir::operands(c.store);
+    let (out, out_idx) = (out_ops[1], out_ops[2..out_ops.len() - 1].to_vec());
+    let at_col = |col: MlirValue| {
+        let mut v = vec![out];
+        v.extend(&out_idx);
+        v.push(col);
+        v
+    };
+    let inits: Vec<MlirValue> = cols
+        .iter()
+        .map(|col| match c.init {
+            Some((_, value)) => ir::result(ir::append(pb, b.op("vector.broadcast", loc, &[value], &[vty], &[], 0)), 0),
+            None => ir::result(ir::append(pb, b.op("vector.load", loc, &at_col(*col), &[vty], &[], 0)), 0),
+        })
+        .collect();
+    // The rows loop, now carrying the accumulators.
+    let rows_block = ir::first_block(ir::region(c.rows, 0));
+    let lo = ir::result(ir::append(pb, b.op("arith.constant", loc, &[], &[index], &[("value", ir::integer_attr(index, ir::constant_map(c.rows, "lowerBoundMap").expect("matched")))], 0)), 0);
+    let hi = ir::result(ir::append(pb, b.op("arith.constant", loc, &[], &[index], &[("value", ir::integer_attr(index, ir::constant_map(c.rows, "upperBoundMap").expect("matched")))], 0)), 0);
+    let one = cst(pb, 1);
+    let mut operands = vec![lo, hi, one];
+    operands.extend(&inits);
+    let ifor = ir::append(pb, b.op("scf.for", loc, &operands, &vec![vty; u as usize], &[], 1));
+    let mut arg_types = vec![index];
+    arg_types.extend(vec![vty; u as usize]);
+    let ib = ir::new_block(&arg_types, loc);
+    ir::append_block(ir::region(ifor, 0), ib);
+    let i_new = ir::block_argument(ib, 0);
+    let mut next = Vec::new();
+    for (k, col) in cols.iter().enumerate() {
+        let mut vz = crate::vectorize_loops::Vectorizer::new(b, c.rows, loc, w as usize, newpar);
+        vz.bind_index(ir::block_argument(rows_block, 0), i_new, ib);
+        vz.skip(c.load);
+        vz.skip(c.store);
+        vz.bind(ir::result(c.load, 0), ir::block_argument(ib, 1 + k as isize));
+        vz.body(rows_block, ib, *col);
+        next.push(vz.vec(ir::result(c.combine, 0)));
+    }
+    ir::append(ib, b.op("scf.yield", loc, &next, &[], &[], 0));
+    for (k, col) in cols.iter().enumerate() {
+        let mut st = vec![ir::result(ifor, k as isize)];
+        st.extend(at_col(*col));
+        ir::append(pb, b.op("vector.store", loc, &st, &[], &[], 0));
+    }
+    ir::append(pb, b.op("scf.reduce", loc, &[], &[], &[], 0));
+    crate::remark(
+        par,
+        &format!(
+            "strata-vectorize: reduction over rows of {} columns as {} blocks of {u} x {w} lanes, the accumulators in registers; {} leftover column(s) stay scalar",
+            c.n,
+            n_full / block,
+            c.n - n_full
+        ),
+    );
+    if n_full == c.n {
+        ir::replace_op(par, &[]);
+    } else {
+        ir::narrow_lower_bound(par, n_full);
+    }
+}
