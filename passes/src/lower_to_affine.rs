@@ -17,18 +17,12 @@
 //!    with `keep-contractions`, the contractions `strata-vectorize` has a
 //!    kernel for stay `linalg.generic`s on buffers, for `strata-tile` and
 //!    `strata-vectorize` to lower from their structure;
-//! 5. with `fuse-loops`, upstream's `affine-loop-fusion` before the
-//!    parallel marking: producer-consumer nests fuse into the consumer's
-//!    loop, each temporary shrunk to what one iteration needs (a softmax's
-//!    max, exponentials and sum become one loop over rows with a one-row
-//!    temporary). The cost rule: a producer is fused only where nothing
-//!    is recomputed (upstream's `compute-tolerance=0`); where fusing would
-//!    recompute it per consumer iteration, the temporary is written once
-//!    and re-read instead. (With upstream's default tolerance of 30%, a
-//!    reduction fused into a consumer with one more loop was recomputed
-//!    into the same accumulator, multiplying it again in every iteration:
-//!    wrong results, found by the Python package's broadcasting tests.) `strata-privatize-buffers` then moves each per-iteration
-//!    temporary into the loop body so the iterations stay independent;
+//! 5. with `fuse-loops`, `strata-fuse-rows` before the parallel marking:
+//!    consecutive nests over the same rows whose data flow stays within a
+//!    row become one loop, their temporaries shrunk to one row allocated
+//!    per iteration (a softmax's max, exponentials, sum and division read
+//!    each row from memory once). Nothing is recomputed; where the data
+//!    flow leaves the row, the nests stay apart;
 //! 6. `strata-free-temporaries`: each temporary is freed right after its
 //!    last use.
 //!
@@ -65,7 +59,9 @@ fn expand(options: &PassOptions) -> Pipeline {
         lower_linalg,
     ]);
     if options.boolean("fuse-loops") {
-        steps.extend(["func.func(affine-loop-fusion{compute-tolerance=0.0})", "strata-privatize-buffers"]);
+        // Canonicalized first: the lowering indexes through affine.apply
+        // ops, which fold into the access maps fuse-rows reads.
+        steps.extend(["canonicalize", "strata-fuse-rows"]);
     }
     steps.extend([
         "func.func(affine-parallelize)",
@@ -87,7 +83,7 @@ pub static INFO: PassInfo = PassInfo {
         name: "fuse-loops",
         kind: OptionKind::Bool,
         default: "false",
-        description: "fuse producer and consumer loop nests (upstream affine-loop-fusion: a row-wise softmax becomes one loop over rows) and give each iteration its own temporaries (the O2 and O3 pipelines do)",
+        description: "fuse consecutive loop nests over the same rows whose data flow stays within a row, temporaries shrunk to one row (strata-fuse-rows: a row-wise softmax becomes one loop over rows; the O2 and O3 pipelines do)",
     }, OptionSpec {
         name: "keep-contractions",
         kind: OptionKind::Bool,

@@ -3,8 +3,8 @@
 
 pub use crate::pass_info::{Build, Instance, PassInfo, Status};
 use crate::{
-    check_races, convert_to_linalg, distinct_results, expand_float_atomics, free_temporaries, fuse, instrument_races, lower_linalg,
-    lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel, parallelize, privatize_buffers, tile, vectorize,
+    check_races, convert_to_linalg, distinct_results, expand_float_atomics, free_temporaries, fuse, fuse_rows, instrument_races, lower_linalg,
+    lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel, parallelize, tile, vectorize,
 };
 
 /// Every `strata-*` pass, in the order the default pipeline runs them.
@@ -21,7 +21,7 @@ pub static PASSES: [&PassInfo; 7] = [
 /// Steps that the passes above expand into.
 pub static INTERNAL: [&PassInfo; 11] = [
     &distinct_results::INFO,
-    &privatize_buffers::INFO,
+    &fuse_rows::INFO,
     &lower_linalg::INFO,
     &instrument_races::INFO,
     &lower_parallel_reductions::INFO,

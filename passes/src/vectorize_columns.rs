@@ -34,8 +34,14 @@ const U: i64 = 4;
 
 /// The matched nest.
 struct Columns {
-    /// The reduced loop inside.
+    /// The outer of the two loops (what the new code replaces).
+    outer: MlirOperation,
+    /// The loop over the columns (narrowed to the columns left).
+    lanes: MlirOperation,
+    /// The loop over the reduced rows.
     rows: MlirOperation,
+    /// The inner of the two, whose body is the element code.
+    body: MlirOperation,
     /// The identity stored before it, if any.
     init: Option<(MlirOperation, MlirValue)>,
     load: MlirOperation,
@@ -46,8 +52,11 @@ struct Columns {
 
 /// Vectorizes every matching nest under `root` at `bits` per vector.
 pub fn run(root: MlirOperation, bits: usize) {
-    for par in ir::find(root, &["affine.parallel"]) {
-        if let Some(c) = match_columns(par) {
+    // Matched first, rewritten after: a rewrite erases loops that later
+    // candidates would be.
+    let matched: Vec<Columns> = ir::find(root, &["affine.parallel", "affine.for"]).into_iter().filter_map(match_columns).collect();
+    for c in matched {
+        {
             let elem = ir::value_type(ir::result(c.combine, 0));
             let Some(ebits) = crate::vectorize_loops::scalar_bits(elem) else { continue };
             let w = (bits / ebits.max(8)) as i64;
@@ -56,13 +65,30 @@ pub fn run(root: MlirOperation, bits: usize) {
                 u /= 2;
             }
             if w >= 2 && c.n >= u * w {
-                rewrite(par, &c, w, u);
+                rewrite(&c, w, u);
             }
         }
     }
 }
 
-fn match_columns(par: MlirOperation) -> Option<Columns> {
+/// Either nesting: the columns outside (`parallel j { [init]; for i {..} }`,
+/// as the nest comes when fused) or inside (`for i { parallel j {..} }`,
+/// the reduction's own loop order, its output filled before).
+fn match_columns(outer: MlirOperation) -> Option<Columns> {
+    let only = |op: MlirOperation| -> Vec<MlirOperation> { ir::ops_in(ir::first_block(ir::region(op, 0))) };
+    let (lanes, rows, init, body) = match ir::name(outer).as_str() {
+        "affine.parallel" => match only(outer).as_slice() {
+            [rows, _yield] => (outer, *rows, None, *rows),
+            [init, rows, _yield] => (outer, *rows, Some(*init), *rows),
+            _ => return None,
+        },
+        "affine.for" => match only(outer).as_slice() {
+            [lanes, _yield] if ir::name(*lanes) == "affine.parallel" => (*lanes, outer, None, *lanes),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let par = lanes;
     let block = ir::first_block(ir::region(par, 0));
     // SAFETY: a live block.
     if unsafe { sys::mlirBlockGetNumArguments(block) } != 1
@@ -73,13 +99,7 @@ fn match_columns(par: MlirOperation) -> Option<Columns> {
     }
     let n = ir::constant_map(par, "upperBoundsMap")?;
     let j = ir::block_argument(block, 0);
-    let body = ir::ops_in(block);
-    let (init, rows) = match body.as_slice() {
-        [rows, _yield] => (None, *rows),
-        [init, rows, _yield] => (Some(*init), *rows),
-        _ => return None,
-    };
-    if ir::name(rows) != "affine.for" || ir::int_attr(rows, "step")? != 1 || !ir::ops_in(ir::first_block(ir::region(rows, 0))).iter().all(plain) {
+    if ir::name(rows) != "affine.for" || ir::int_attr(rows, "step")? != 1 || !only(body).iter().all(plain) {
         return None;
     }
     ir::constant_map(rows, "lowerBoundMap")?;
@@ -88,13 +108,13 @@ fn match_columns(par: MlirOperation) -> Option<Columns> {
     if unsafe { sys::mlirOperationGetNumResults(rows) } != 0 {
         return None;
     }
-    let inner = ir::ops_in(ir::first_block(ir::region(rows, 0)));
+    let inner = only(body);
     let stores: Vec<MlirOperation> = inner.iter().copied().filter(|o| ir::name(*o) == "affine.store").collect();
     let [store] = stores.as_slice() else { return None };
     let store = *store;
     let out = ir::operand(store, 1);
     let out_idx = ir::operands(store)[2..].to_vec();
-    if !identity(store) || out_idx.last()?.ptr != j.ptr || out_idx[..out_idx.len() - 1].iter().any(|v| ir::defined_inside(*v, par)) {
+    if !identity(store) || out_idx.last()?.ptr != j.ptr || out_idx[..out_idx.len() - 1].iter().any(|v| ir::defined_inside(*v, outer)) {
         return None;
     }
     if !crate::vectorize_loops::private_buffer(out) || ir::shape(ir::value_type(out)).0.last() != Some(&n) {
@@ -125,7 +145,7 @@ fn match_columns(par: MlirOperation) -> Option<Columns> {
         return None;
     }
     // `%j` is the last index of every other load too, and nothing else.
-    for o in ir::walk(rows) {
+    for o in ir::walk(body) {
         let ops = ir::operands(o);
         let uses_j = ops.iter().any(|v| v.ptr == j.ptr);
         match ir::name(o).as_str() {
@@ -166,7 +186,7 @@ fn match_columns(par: MlirOperation) -> Option<Columns> {
         }
         None => None,
     };
-    Some(Columns { rows, init, load, store, combine, n })
+    Some(Columns { outer, lanes, rows, body, init, load, store, combine, n })
 }
 
 fn identity(op: MlirOperation) -> bool {
@@ -180,7 +200,8 @@ fn plain(op: &MlirOperation) -> bool {
     matches!(name.as_str(), "affine.load" | "affine.store" | "affine.yield") || name.starts_with("arith.") || name.starts_with("math.")
 }
 
-fn rewrite(par: MlirOperation, c: &Columns, w: i64, u: i64) {
+fn rewrite(c: &Columns, w: i64, u: i64) {
+    let par = c.outer;
     let b = Builder::of_op(par);
     let loc = ir::location(par);
     let index = b.index_type();
@@ -219,6 +240,7 @@ fn rewrite(par: MlirOperation, c: &Columns, w: i64, u: i64) {
         .collect();
     // The rows loop, now carrying the accumulators.
     let rows_block = ir::first_block(ir::region(c.rows, 0));
+    let body_block = ir::first_block(ir::region(c.body, 0));
     let lo = ir::result(ir::append(pb, b.op("arith.constant", loc, &[], &[index], &[("value", ir::integer_attr(index, ir::constant_map(c.rows, "lowerBoundMap").expect("matched")))], 0)), 0);
     let hi = ir::result(ir::append(pb, b.op("arith.constant", loc, &[], &[index], &[("value", ir::integer_attr(index, ir::constant_map(c.rows, "upperBoundMap").expect("matched")))], 0)), 0);
     let one = cst(pb, 1);
@@ -232,12 +254,12 @@ fn rewrite(par: MlirOperation, c: &Columns, w: i64, u: i64) {
     let i_new = ir::block_argument(ib, 0);
     let mut next = Vec::new();
     for (k, col) in cols.iter().enumerate() {
-        let mut vz = crate::vectorize_loops::Vectorizer::new(b, c.rows, loc, w as usize, newpar);
+        let mut vz = crate::vectorize_loops::Vectorizer::new(b, c.body, loc, w as usize, newpar);
         vz.bind_index(ir::block_argument(rows_block, 0), i_new, ib);
         vz.skip(c.load);
         vz.skip(c.store);
         vz.bind(ir::result(c.load, 0), ir::block_argument(ib, 1 + k as isize));
-        vz.body(rows_block, ib, *col);
+        vz.body(body_block, ib, *col);
         next.push(vz.vec(ir::result(c.combine, 0)));
     }
     ir::append(ib, b.op("scf.yield", loc, &next, &[], &[], 0));
@@ -259,6 +281,6 @@ fn rewrite(par: MlirOperation, c: &Columns, w: i64, u: i64) {
     if n_full == c.n {
         ir::replace_op(par, &[]);
     } else {
-        ir::narrow_lower_bound(par, n_full);
+        ir::narrow_lower_bound(c.lanes, n_full);
     }
 }

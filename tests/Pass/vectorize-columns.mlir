@@ -1,10 +1,10 @@
-// strata-vectorize on a reduction over rows (column sums, as loop fusion
-// leaves them: the columns outside, the rows inside): blocks of 4
+// strata-vectorize on a reduction over rows (column sums: the rows loop
+// outside, the columns inside, as the reduction comes): blocks of 4
 // vectors of columns, the accumulators carried through the rows loop, the
 // blocks in an scf.parallel; the columns left keep the scalar nest. The
 // target is named (znver3: 8 f32 lanes), whatever the host.
-// RUN: strata-opt %s --strata-target=znver3 --strata-lower-to-affine=fuse-loops=true --strata-vectorize | FileCheck %s
-// RUN: strata-opt %s --strata-target=znver3 --strata-lower-to-affine=fuse-loops=true --strata-vectorize --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt %s --strata-target=znver3 --strata-lower-to-affine --strata-vectorize | FileCheck %s
+// RUN: strata-opt %s --strata-target=znver3 --strata-lower-to-affine --strata-vectorize --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 
 // CHECK-LABEL: func.func @colsum(
 // CHECK-SAME: %[[X:[a-z0-9_]+]]: memref<37x70xf32>, %[[OUT:[a-z0-9_]+]]: memref<70xf32>
