@@ -30,7 +30,7 @@ import math
 import os
 import platform
 import re
-import shutil
+import select
 import statistics
 import subprocess
 import sys
@@ -47,11 +47,12 @@ OUTS = BUILD / "outputs"
 STRATA_RUN = ROOT / "target" / "release" / "strata-run"
 VENV_BIN = Path(sys.executable).parent
 QUICK = os.environ.get("STRATA_BENCH_QUICK") == "1"
-ROUNDS = 1 if QUICK else 3
+ROUNDS = 1 if QUICK else 5
 THREADS = [1, 2]
 # Wall time one measurement (one peer, one round) aims at; the run count
 # is this over one call's time, within [1, the kernel's runs].
 BUDGET_MS = 300 if QUICK else 1200
+WORKER_TIMEOUT_S = 300
 
 
 def sh(cmd, env=None, timeout=900):
@@ -424,6 +425,11 @@ class Worker:
     def ask(self, req):
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
+        # A worker that hangs (a compile that never ends) must not stop the run.
+        ready, _, _ = select.select([self.proc.stdout], [], [], WORKER_TIMEOUT_S)
+        if not ready:
+            self.proc.kill()
+            raise Unavailable(f"no answer within {WORKER_TIMEOUT_S} s; worker stopped")
         line = self.proc.stdout.readline()
         if not line:
             raise Unavailable("the worker process exited")
@@ -457,8 +463,12 @@ class WorkerPeer:
 
     def request(self, k, t, runs, out=None):
         name, params = k["peer"]
-        reply = self.worker(t).ask(dict(kernel=name, params=params, inputs=[str(p) for p in k["peer_input_paths"]],
-                                        runs=runs, out=str(out) if out else None))
+        worker = self.worker(t)
+        if worker.proc.poll() is not None:  # it died or was stopped: a fresh one for the next kernel
+            del self.workers[t]
+            worker = self.worker(t)
+        reply = worker.ask(dict(kernel=name, params=params, inputs=[str(p) for p in k["peer_input_paths"]],
+                                runs=runs, out=str(out) if out else None))
         self.variants[(k["label"], t)] = reply.get("variant")
         return reply["ms"]
 
@@ -559,8 +569,8 @@ def main():
                 if n in row and (row[n].get("error") or row[n].get("wrong")):
                     print(f"    {n}: {row[n].get('error') or 'WRONG: ' + row[n]['wrong']}", flush=True)
         k.pop("np_fn", None)
+        measure_reference_lines(ref_lines, quiet=True)
 
-    # Again at the end: the machine is shared, and the best of both is the line.
     measure_reference_lines(ref_lines)
     elapsed = time.perf_counter() - started
     commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
@@ -573,14 +583,18 @@ def main():
     plot(results, ref_lines, commit, stamp, names)
 
 
-def measure_reference_lines(lines):
+def measure_reference_lines(lines, quiet=False):
+    """The best FMA peak and triad seen so far: measured before, between and
+    after the kernels, as another load on the shared machine lowers any one
+    measurement."""
     for t in THREADS:
         env = dict(os.environ, OMP_NUM_THREADS=str(t))
         fma = float(sh([BUILD / "peak", "fma"], env=env).split()[1])
         triad = float(sh([BUILD / "peak", "triad"], env=env).split()[1])
         old = lines.get(t, {"fma": 0.0, "triad": 0.0})
         lines[t] = {"fma": max(fma, old["fma"]), "triad": max(triad, old["triad"])}
-        print(f"reference, {t} thread(s): FMA peak {fma:.1f} GFLOP/s, triad {triad:.1f} GB/s", flush=True)
+        if not quiet:
+            print(f"reference, {t} thread(s): FMA peak {fma:.1f} GFLOP/s, triad {triad:.1f} GB/s", flush=True)
 
 
 def peer_versions(peers, blas):
@@ -598,7 +612,33 @@ def peer_versions(peers, blas):
     m = next(p for p in peers if isinstance(p, Mojo))
     if not m.error:
         v["Mojo"] = f"{m.version}, max {pip_version('max')}"
+    for name, dists in PEER_DISTS.items():
+        if name in v:
+            v[name] += f" ({installed_mb(dists):.0f} MB installed)"
     return v
+
+
+PEER_DISTS = {
+    "IREE": ["iree-base-compiler", "iree-base-runtime"],
+    "JAX": ["jax", "jaxlib"],
+    "Mojo": ["mojo", "mojo-compiler", "mojo-compiler-mojo-libs", "mojo-lldb-libs", "mblack",
+             "max", "max-core", "max-mojo-libs", "max-shmem-libs"],
+}
+
+
+def installed_mb(dists):
+    """The size on disk of the installed distributions, from their RECORD files."""
+    from importlib.metadata import distribution
+    total = 0
+    for d in dists:
+        try:
+            for f in distribution(d).files or []:
+                path = f.locate()
+                if path.is_file():
+                    total += path.stat().st_size
+        except Exception:
+            pass
+    return total / 2 ** 20
 
 
 def pip_version(pkg):
@@ -660,7 +700,9 @@ def write_markdown(results, ref, versions, commit, model, flags, stamp, elapsed,
         "n/a a peer that failed to run; — a kernel the peer has no version of. C computes on its own data and is not "
         "checked.",
         "",
-        "Reference lines (bench/c/peak.c), the best of a measurement before and after the kernels:",
+        "Reference lines (bench/c/peak.c), the best of the measurements taken before, between and after the kernels "
+        "(the triad counts STREAM's 24 bytes per element, not the write-allocate read, so a kernel without a separate "
+        "write stream, such as the in-place scale or a sum, can exceed it):",
         "",
         "| threads | FMA peak (f32) | triad bandwidth |",
         "|---|---|---|",
@@ -675,7 +717,7 @@ def write_markdown(results, ref, versions, commit, model, flags, stamp, elapsed,
             return
         cols = [n for n in others if any(n in r for r in rows)]
         head = "| kernel | threads | unit | Strata |" + (f" Strata % of {line_name} |" if line_name else "") + \
-               "".join(f" {n} |" for n in cols) + "".join(f" Strata / {n} |" for n in cols if n != "C")
+               "".join(f" {n} |" for n in cols) + "".join(f" Strata / {n} |" for n in cols)
         lines.extend(["", f"## {title}", "", unit_note, "", head, "|" + "---|" * (head.count("|") - 1)])
         for r in rows:
             s = r.get("Strata")
@@ -686,7 +728,7 @@ def write_markdown(results, ref, versions, commit, model, flags, stamp, elapsed,
                 pct = f" {100 * s['rate'] / peak:.0f}% |" if peak and s and "rate" in s else " — |"
             lines.append(f"| {r['kernel']} | {r['threads']} | {r['unit']} | {fmt_cell(s)} |{pct}" +
                          "".join(f" {fmt_cell(r.get(n))} |" for n in cols) +
-                         "".join(f" {ratio(r, n)} |" for n in cols if n != "C"))
+                         "".join(f" {ratio(r, n)} |" for n in cols))
 
     table("contraction", "Contractions", "GFLOP/s (GOP/s for i32) and the time per call; the % column is Strata "
           "against the FMA peak line (f64: half the f32 peak; i32: none).", "FMA peak")
