@@ -442,3 +442,32 @@ fn a_lookup_costs_well_under_a_millisecond() {
     let bound = if cfg!(debug_assertions) { 10.0 } else { 1.0 };
     assert!(times[10] < bound, "median {:.3} ms", times[10]);
 }
+
+#[test]
+fn the_knob_options_change_the_code() {
+    shared_cache();
+    let o3 = strata_passes::levels::pipeline(strata_passes::levels::Level::O3);
+    let with = |pass: &str, options: &str| {
+        let p = knobs::with_options(&o3, &[(pass.to_string(), options.to_string())].into());
+        CompileOptions { pipeline: Some(p.to_text()), ..Default::default() }
+    };
+    // interleave: 45 columns of f64 at 256 bits are 4 lanes a vector; the
+    // latency-bound body runs 1 or 4 vectors at once.
+    for (interleave, lanes) in [(1, 4), (2, 8), (4, 16)] {
+        let k = Kernel::compile(ESCAPE, "k.mlir", &with("strata-vectorize", &format!("vector-width=256 interleave={interleave}"))).unwrap();
+        let said = format!("loop of 45 iterations vectorized, {lanes} lanes");
+        assert!(k.remarks().iter().any(|r| r.contains(&said)), "interleave={interleave}: {:#?}", k.remarks());
+    }
+    let e = Kernel::compile(ESCAPE, "k.mlir", &with("strata-vectorize", "interleave=9")).err().unwrap().to_string();
+    assert!(e.contains("option interleave must be 1 to 4"), "{e}");
+    // grain: the pool call of a loop without its own grain takes it.
+    let dir = temp_dir("grain");
+    let file = write_kernel(&dir, "k.mlir", SOFTMAX);
+    let pipeline = knobs::with_options(&o3, &[("strata-parallelize".to_string(), "grain=12347".to_string())].into());
+    let out = tool(env!("CARGO_BIN_EXE_strata-opt"), &dir, &[&file, &format!("--pass-pipeline={}", pipeline.to_text())]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ir = text(&out.stdout);
+    assert!(ir.contains("llvm.mlir.constant(12347 : i64)") && ir.contains("@strata_parallel_for"), "{ir}");
+    let out = tool(env!("CARGO_BIN_EXE_strata-opt"), &dir, &[&file, "--strata-pipeline=O3"]);
+    assert!(!text(&out.stdout).contains("12347"));
+}
