@@ -641,7 +641,7 @@ impl Kernel {
                     if tuned.len() == steps.len() && tuned[..i] == steps[..i] {
                         if strata_passes::remarks_enabled() {
                             let text = crate::tune::remark_text(found.entry.as_ref().expect("found"));
-                            strata_dialect::emit_remark(ir::location(module.as_operation().to_raw()), &text);
+                            strata_dialect::emit_remark(crate::tune::remark_location(module.as_operation().to_raw()), &text);
                         }
                         steps = tuned;
                     }

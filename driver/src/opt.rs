@@ -405,7 +405,7 @@ fn tuned_pipeline(context: &Context, args: &OptArgs, pipeline: &Pipeline, module
     let rest = match found.entry {
         Some(entry) => {
             if strata_passes::remarks_enabled() {
-                strata_dialect::emit_remark(strata_passes::ir::location(op), &crate::tune::remark_text(&entry));
+                strata_dialect::emit_remark(crate::tune::remark_location(op), &crate::tune::remark_text(&entry));
             }
             strata_passes::knobs::with_options(pipeline, &entry.options)
         }

@@ -147,6 +147,26 @@ pub fn cache_path() -> Option<PathBuf> {
 /// The entries of the cache at `path`, and a one-line warning if the file
 /// exists but cannot be used (truncated, corrupt, another version).
 pub fn load(path: &Path) -> (Vec<Entry>, Option<String>) {
+    // A process that compiles many kernels parses the file once while it
+    // is unchanged (a writer renames a new file over it: a new mtime).
+    type Parsed = (PathBuf, u64, std::time::SystemTime, Vec<Entry>);
+    static LAST: std::sync::Mutex<Option<Parsed>> = std::sync::Mutex::new(None);
+    let stamp = std::fs::metadata(path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+    if let (Some((len, mtime)), Ok(last)) = (stamp, LAST.lock()) {
+        if let Some((p, l, t, entries)) = last.as_ref() {
+            if p == path && *l == len && *t == mtime {
+                return (entries.clone(), None);
+            }
+        }
+    }
+    let (entries, warning) = read(path);
+    if let (Some((len, mtime)), None, Ok(mut last)) = (stamp, &warning, LAST.lock()) {
+        *last = Some((path.to_path_buf(), len, mtime, entries.clone()));
+    }
+    (entries, warning)
+}
+
+fn read(path: &Path) -> (Vec<Entry>, Option<String>) {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), None),
@@ -195,7 +215,9 @@ fn write(dir: &Path, entries: Vec<Entry>) -> Result<(), String> {
 /// warning, if what was there could not be read (it is then replaced).
 pub fn store(dir: &Path, entry: Entry) -> Result<Option<String>, String> {
     let _lock = lock(dir)?;
-    let (mut entries, warning) = load(&dir.join(CACHE_FILE));
+    // Read afresh under the lock: another writer may have renamed a file
+    // of the same length over it within the clock's resolution.
+    let (mut entries, warning) = read(&dir.join(CACHE_FILE));
     entries.retain(|e| e.key != entry.key);
     entries.push(entry);
     write(dir, entries)?;
@@ -262,8 +284,16 @@ pub struct Consulted {
 /// cache for `threads` threads. Without a cache file this reads nothing
 /// but the file's metadata.
 pub fn consult(module: MlirOperation, threads: usize) -> Consulted {
-    let Some(path) = cache_path() else { return Consulted::default() };
-    let (entries, warning) = load(&path);
+    match cache_path() {
+        Some(path) => consult_at(&path, module, threads, true),
+        None => Consulted::default(),
+    }
+}
+
+/// [`consult`] on the cache file at `path`; `memo`: reuse this process's
+/// parse of an unchanged file (as compiles do).
+pub fn consult_at(path: &Path, module: MlirOperation, threads: usize, memo: bool) -> Consulted {
+    let (entries, warning) = if memo { load(path) } else { read(path) };
     if entries.is_empty() {
         return Consulted { entry: None, warning };
     }
@@ -278,6 +308,12 @@ pub fn consult(module: MlirOperation, threads: usize) -> Consulted {
 /// The steps of `pipeline` (a default level's) with `entry`'s options.
 pub fn tuned_steps(pipeline: &Pipeline, entry: &Entry) -> Option<Vec<Element>> {
     knobs::with_options(pipeline, &entry.options).steps().ok()
+}
+
+/// Where that remark goes: the module's first op (the kernel's function).
+pub fn remark_location(module: MlirOperation) -> mlir_sys::MlirLocation {
+    let body = ir::first_block(ir::region(module, 0));
+    ir::location(ir::ops_in(body).first().copied().unwrap_or(module))
 }
 
 /// The remark a compile that used `entry` emits (`--strata-remarks`).
