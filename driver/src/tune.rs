@@ -30,9 +30,11 @@
 //! around the best (neighbours at shrinking distances), until the budget is
 //! spent. Each candidate is compiled and timed like `strata-run
 //! --benchmark`: one warm-up call, then the median of enough calls to fill
-//! about 50 ms. The winner is re-timed against the default, alternating,
-//! and kept only if it is faster by more than 1% (else the default is
-//! cached, which records that the kernel was tuned).
+//! about 50 ms. The search takes five sixths of the budget; in the last
+//! sixth the three fastest candidates and the default (kept compiled) are
+//! timed in turn, round after round (2 to 7), and the fastest median wins
+//! if it beats the default's by more than 1% (else the default is cached,
+//! which records that the kernel was tuned).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -496,7 +498,7 @@ fn show(dir: &Path) {
     }
 }
 
-/// The end of a search.
+/// The end of a search (times: the final phase's medians).
 struct Outcome {
     best: Config,
     best_ms: f64,
@@ -507,26 +509,36 @@ struct Outcome {
     elapsed: Duration,
 }
 
+/// How many of the fastest candidates the final phase re-times.
+const FINALISTS: usize = 3;
+
 /// The state of a search.
 struct Search {
     /// Every configuration tried: its time, or `None` if rejected.
     seen: HashMap<Config, Option<f64>>,
-    best: Config,
-    best_ms: f64,
+    /// The fastest candidates so far (time, configuration, compiled
+    /// kernel), fastest first, for the final phase to re-time.
+    top: Vec<(f64, Config, Kernel)>,
     default_ms: f64,
     tried: usize,
     rejected: usize,
     /// What one candidate costs (compile, check, timing), so the search
-    /// stops before the budget rather than after it.
+    /// stops before its share of the budget rather than after it.
     per_candidate: Duration,
     start: Instant,
+    /// When the search phase must end (the rest is the final phase's).
+    search_until: Duration,
     budget: Duration,
     bar: indicatif::ProgressBar,
 }
 
 impl Search {
     fn time_left(&self) -> bool {
-        self.start.elapsed() + self.per_candidate <= self.budget
+        self.start.elapsed() + self.per_candidate <= self.search_until
+    }
+
+    fn best(&self) -> (f64, &Config) {
+        self.top.first().map(|(ms, c, _)| (*ms, c)).expect("the default is always a candidate")
     }
 
     /// Tries `c` unless it was tried or time is up; whether it became the
@@ -539,32 +551,43 @@ impl Search {
         let r = tuner.evaluate(&c);
         self.per_candidate = (self.per_candidate + t0.elapsed()) / 2;
         self.tried += 1;
-        let ms = match r {
-            Ok(ms) => Some(ms),
+        let better = match r {
+            Ok((ms, kernel)) => {
+                self.seen.insert(c.clone(), Some(ms));
+                let better = ms < self.best().0;
+                let at = self.top.iter().position(|(t, ..)| *t > ms).unwrap_or(self.top.len());
+                self.top.insert(at, (ms, c, kernel));
+                // Keep the default (the final phase's yardstick) and the
+                // fastest few.
+                while self.top.len() > FINALISTS + 1 {
+                    let last = self.top.iter().rposition(|(_, c, _)| *c != tuner.default).expect("more than one");
+                    self.top.remove(last);
+                }
+                better
+            }
             Err(e) => {
+                self.seen.insert(c.clone(), None);
                 self.rejected += 1;
                 let first = e.lines().next().unwrap_or("").to_string();
                 self.bar.println(format!("strata-tune: rejected {}: {first}", show_config(&c)));
-                None
+                false
             }
         };
-        self.seen.insert(c.clone(), ms);
-        let better = ms.is_some_and(|ms| ms < self.best_ms);
-        if let Some(ms) = ms.filter(|_| better) {
-            self.best = c;
-            self.best_ms = ms;
-        }
+        self.progress();
+        better
+    }
+
+    fn progress(&self) {
         let left = self.budget.saturating_sub(self.start.elapsed());
         self.bar.set_position(self.start.elapsed().as_millis() as u64);
         self.bar.set_message(format!(
             "{} tried ({} rejected), best {:.3} ms (default {:.3} ms), {:.0}s left",
             self.tried,
             self.rejected,
-            self.best_ms,
+            self.best().0,
             self.default_ms,
             left.as_secs_f64()
         ));
-        better
     }
 }
 
@@ -682,13 +705,13 @@ impl<'a> Tuner<'a> {
 
     /// Compiles and checks `config`; its median time in ms, or why it was
     /// rejected.
-    fn evaluate(&self, config: &Config) -> Result<f64, String> {
+    fn evaluate(&self, config: &Config) -> Result<(f64, Kernel), String> {
         let pipeline = knobs::with_options(&levels::pipeline_with(self.base.level, self.base.races), &self.options(config));
         let options = CompileOptions { pipeline: Some(pipeline.to_text()), ..self.base.clone() };
         let kernel = Kernel::compile(self.source, self.file, &options).map_err(|e| e.to_string())?;
         let got = outputs(&kernel, self.entry, &self.inputs)?;
         same_results(&self.reference, &got)?;
-        time(&kernel, self.entry, &self.inputs)
+        Ok((time(&kernel, self.entry, &self.inputs)?, kernel))
     }
 
     fn search(&self, budget: Duration) -> Result<Outcome, String> {
@@ -699,23 +722,24 @@ impl<'a> Tuner<'a> {
                 .expect("a fixed template")
                 .progress_chars("=> "),
         );
-        let default_ms = self.evaluate(&self.default).map_err(|e| format!("the default configuration failed: {e}"))?;
+        let (default_ms, kernel) = self.evaluate(&self.default).map_err(|e| format!("the default configuration failed: {e}"))?;
         let mut s = Search {
             seen: HashMap::from([(self.default.clone(), Some(default_ms))]),
-            best: self.default.clone(),
-            best_ms: default_ms,
+            top: vec![(default_ms, self.default.clone(), kernel)],
             default_ms,
             tried: 1,
             rejected: 0,
             per_candidate: start.elapsed(),
             start,
+            // The last sixth re-times the finalists against the default.
+            search_until: budget.mul_f64(5.0 / 6.0),
             budget,
             bar,
         };
         // Coarse grid, one knob at a time from the best so far.
         for (knob, _, coarse) in &self.knobs {
             for v in coarse {
-                let mut c = s.best.clone();
+                let mut c = s.best().1.clone();
                 c.insert(knob.name.into(), *v);
                 s.try_config(self, c);
             }
@@ -726,7 +750,7 @@ impl<'a> Tuner<'a> {
         while improved && s.time_left() {
             improved = false;
             for (knob, legal, _) in &self.knobs {
-                let Some(&current) = s.best.get(knob.name) else { continue };
+                let Some(&current) = s.best().1.get(knob.name) else { continue };
                 let mut step = (current / 4).max(1);
                 loop {
                     let mut moved = false;
@@ -734,7 +758,7 @@ impl<'a> Tuner<'a> {
                         if !legal.contains(&v) {
                             continue;
                         }
-                        let mut c = s.best.clone();
+                        let mut c = s.best().1.clone();
                         c.insert(knob.name.into(), v);
                         moved |= s.try_config(self, c);
                     }
@@ -746,21 +770,33 @@ impl<'a> Tuner<'a> {
                 }
             }
         }
-        s.bar.finish_and_clear();
-        let (best, mut best_ms, mut default_ms) = (s.best, s.best_ms, s.default_ms);
-        // Confirm against the default, alternating, so that drift in the
-        // machine's speed favours neither.
-        let mut improved = false;
-        if best != self.default {
-            let (mut d, mut b) = (vec![default_ms], vec![best_ms]);
-            for _ in 0..3 {
-                d.push(self.evaluate(&self.default).unwrap_or(default_ms));
-                b.push(self.evaluate(&best).unwrap_or(best_ms));
+        // Final phase: the finalists and the default timed in turn, round
+        // after round, so that the machine's drifting speed (other
+        // processes, clocks) favours none; the median over rounds decides.
+        let mut rounds: Vec<Vec<f64>> = s.top.iter().map(|(ms, ..)| vec![*ms]).collect();
+        let mut last = Duration::ZERO;
+        for round in 0..7 {
+            if round >= 2 && start.elapsed() + last > budget {
+                break;
             }
-            default_ms = median(&mut d);
-            best_ms = median(&mut b);
-            improved = best_ms < default_ms * 0.99;
+            let t0 = Instant::now();
+            for (i, (_, _, kernel)) in s.top.iter().enumerate() {
+                rounds[i].push(time(kernel, self.entry, &self.inputs)?);
+            }
+            last = t0.elapsed();
+            s.bar.set_position(start.elapsed().as_millis() as u64);
         }
+        s.bar.finish_and_clear();
+        let medians: Vec<f64> = rounds.iter_mut().map(|r| median(r)).collect();
+        let at_default = s.top.iter().position(|(_, c, _)| *c == self.default).expect("the default is kept");
+        let fastest = (0..medians.len()).min_by(|a, b| medians[*a].total_cmp(&medians[*b])).expect("candidates");
+        let default_ms = medians[at_default];
+        let improved = fastest != at_default && medians[fastest] < default_ms * 0.99;
+        let (best, best_ms) = if improved {
+            (s.top[fastest].1.clone(), medians[fastest])
+        } else {
+            (self.default.clone(), default_ms)
+        };
         Ok(Outcome { best, best_ms, default_ms, improved, tried: s.tried, rejected: s.rejected, elapsed: start.elapsed() })
     }
 

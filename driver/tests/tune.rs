@@ -446,7 +446,7 @@ fn a_lookup_costs_well_under_a_millisecond() {
     // Debug builds parse JSON several times slower than release (what
     // users run, measured by bench/tune.sh); the bound here is the release
     // target with that margin.
-    let bound = if cfg!(debug_assertions) { 10.0 } else { 1.0 };
+    let bound = if cfg!(debug_assertions) { 25.0 } else { 1.0 };
     assert!(cold < bound && warm <= cold * 1.5, "cold {cold:.3} ms, warm {warm:.3} ms");
 }
 
