@@ -32,9 +32,10 @@
 //! --benchmark`: one warm-up call, then the median of enough calls to fill
 //! about 50 ms. The search takes five sixths of the budget; in the last
 //! sixth the three fastest candidates and the default (kept compiled) are
-//! timed in turn, round after round (2 to 7), and the fastest median wins
-//! if it beats the default's by more than 1% (else the default is cached,
-//! which records that the kernel was tuned).
+//! timed in turn, round after round (2 to 7), and the fastest (each
+//! round's median, the least over rounds: other processes only add time)
+//! wins if it beats the default by more than 1% (else the default is
+//! cached, which records that the kernel was tuned).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -498,7 +499,7 @@ fn show(dir: &Path) {
     }
 }
 
-/// The end of a search (times: the final phase's medians).
+/// The end of a search (times: the final phase's).
 struct Outcome {
     best: Config,
     best_ms: f64,
@@ -787,7 +788,10 @@ impl<'a> Tuner<'a> {
             s.bar.set_position(start.elapsed().as_millis() as u64);
         }
         s.bar.finish_and_clear();
-        let medians: Vec<f64> = rounds.iter_mut().map(|r| median(r)).collect();
+        // Each round's figure is a median of calls; across rounds the
+        // least, since other processes only ever add time (on a shared
+        // machine a round can be slowed by a burst of their work).
+        let medians: Vec<f64> = rounds.iter().map(|r| r.iter().copied().fold(f64::INFINITY, f64::min)).collect();
         let at_default = s.top.iter().position(|(_, c, _)| *c == self.default).expect("the default is kept");
         let fastest = (0..medians.len()).min_by(|a, b| medians[*a].total_cmp(&medians[*b])).expect("candidates");
         let default_ms = medians[at_default];
