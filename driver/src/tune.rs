@@ -28,14 +28,15 @@
 //! float reassociation for floats), then a coarse grid over each knob in
 //! turn (coordinate descent from the best so far), then local refinement
 //! around the best (neighbours at shrinking distances), until the budget is
-//! spent. Each candidate is compiled and timed like `strata-run
-//! --benchmark`: one warm-up call, then the median of enough calls to fill
-//! about 50 ms. The search takes five sixths of the budget; in the last
-//! sixth the three fastest candidates and the default (kept compiled) are
-//! timed in turn, round after round (2 to 7), and the fastest (each
-//! round's median, the least over rounds: other processes only add time)
-//! wins if it beats the default by more than 1% (else the default is
-//! cached, which records that the kernel was tuned).
+//! spent. Each candidate is compiled and timed with the calls of
+//! `strata-run --benchmark` (a warm-up, then timed calls; medians), in
+//! turn with the default kept compiled: batches of about 10 ms of each,
+//! alternating, and the median over pairs of their ratio is its score, so
+//! that drift in the machine's speed (other processes, clocks) slows both
+//! sides of a pair alike. The search takes five sixths of the budget; in
+//! the last sixth the three fastest are timed against the default again,
+//! longer, and the fastest wins if it beats the default by more than 1%
+//! (else the default is cached, which records that the kernel was tuned).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -517,9 +518,10 @@ const FINALISTS: usize = 3;
 struct Search {
     /// Every configuration tried: its time, or `None` if rejected.
     seen: HashMap<Config, Option<f64>>,
-    /// The fastest candidates so far (time, configuration, compiled
-    /// kernel), fastest first, for the final phase to re-time.
-    top: Vec<(f64, Config, Kernel)>,
+    /// The fastest candidates so far (time relative to the default,
+    /// configuration, compiled kernel: the default's is the tuner's),
+    /// fastest first, for the final phase to re-time.
+    top: Vec<(f64, Config, Option<Kernel>)>,
     default_ms: f64,
     tried: usize,
     rejected: usize,
@@ -549,7 +551,7 @@ impl Search {
             return false;
         }
         let t0 = Instant::now();
-        let r = tuner.evaluate(&c);
+        let r = tuner.evaluate(&c, 0.1);
         self.per_candidate = (self.per_candidate + t0.elapsed()) / 2;
         self.tried += 1;
         let better = match r {
@@ -557,7 +559,7 @@ impl Search {
                 self.seen.insert(c.clone(), Some(ms));
                 let better = ms < self.best().0;
                 let at = self.top.iter().position(|(t, ..)| *t > ms).unwrap_or(self.top.len());
-                self.top.insert(at, (ms, c, kernel));
+                self.top.insert(at, (ms, c, Some(kernel)));
                 // Keep the default (the final phase's yardstick) and the
                 // fastest few.
                 while self.top.len() > FINALISTS + 1 {
@@ -585,7 +587,7 @@ impl Search {
             "{} tried ({} rejected), best {:.3} ms (default {:.3} ms), {:.0}s left",
             self.tried,
             self.rejected,
-            self.best().0,
+            self.best().0 * self.default_ms,
             self.default_ms,
             left.as_secs_f64()
         ));
@@ -606,6 +608,9 @@ struct Tuner<'a> {
     elem_bytes: i64,
     inputs: Vec<Buffer>,
     reference: Vec<Buffer>,
+    /// The default configuration, compiled: every candidate is timed
+    /// against it.
+    default_kernel: Kernel,
     threads: usize,
 }
 
@@ -687,6 +692,7 @@ impl<'a> Tuner<'a> {
             elem_bytes,
             inputs,
             reference,
+            default_kernel: kernel,
             threads,
         })
     }
@@ -706,13 +712,16 @@ impl<'a> Tuner<'a> {
 
     /// Compiles and checks `config`; its median time in ms, or why it was
     /// rejected.
-    fn evaluate(&self, config: &Config) -> Result<(f64, Kernel), String> {
+    /// Compiles and checks `config`; how long it takes relative to the
+    /// default (timed in turn with it), or why it was rejected.
+    fn evaluate(&self, config: &Config, seconds: f64) -> Result<(f64, Kernel), String> {
         let pipeline = knobs::with_options(&levels::pipeline_with(self.base.level, self.base.races), &self.options(config));
         let options = CompileOptions { pipeline: Some(pipeline.to_text()), ..self.base.clone() };
         let kernel = Kernel::compile(self.source, self.file, &options).map_err(|e| e.to_string())?;
         let got = outputs(&kernel, self.entry, &self.inputs)?;
         same_results(&self.reference, &got)?;
-        Ok((time(&kernel, self.entry, &self.inputs)?, kernel))
+        let (ratio, _) = paired(&self.default_kernel, &kernel, self.entry, &self.inputs, seconds)?;
+        Ok((ratio, kernel))
     }
 
     fn search(&self, budget: Duration) -> Result<Outcome, String> {
@@ -723,10 +732,10 @@ impl<'a> Tuner<'a> {
                 .expect("a fixed template")
                 .progress_chars("=> "),
         );
-        let (default_ms, kernel) = self.evaluate(&self.default).map_err(|e| format!("the default configuration failed: {e}"))?;
+        let default_ms = time(&self.default_kernel, self.entry, &self.inputs)?;
         let mut s = Search {
-            seen: HashMap::from([(self.default.clone(), Some(default_ms))]),
-            top: vec![(default_ms, self.default.clone(), kernel)],
+            seen: HashMap::from([(self.default.clone(), Some(1.0))]),
+            top: vec![(1.0, self.default.clone(), None)],
             default_ms,
             tried: 1,
             rejected: 0,
@@ -771,35 +780,26 @@ impl<'a> Tuner<'a> {
                 }
             }
         }
-        // Final phase: the finalists and the default timed in turn, round
-        // after round, so that the machine's drifting speed (other
-        // processes, clocks) favours none; the median over rounds decides.
-        let mut rounds: Vec<Vec<f64>> = s.top.iter().map(|(ms, ..)| vec![*ms]).collect();
-        let mut last = Duration::ZERO;
-        for round in 0..7 {
-            if round >= 2 && start.elapsed() + last > budget {
-                break;
-            }
-            let t0 = Instant::now();
-            for (i, (_, _, kernel)) in s.top.iter().enumerate() {
-                rounds[i].push(time(kernel, self.entry, &self.inputs)?);
-            }
-            last = t0.elapsed();
+        // Final phase: each finalist timed in turn with the default again,
+        // longer, in what is left of the budget.
+        s.bar.set_message("re-timing the fastest against the default");
+        let finalists: Vec<usize> = (0..s.top.len()).filter(|i| s.top[*i].1 != self.default).collect();
+        let mut scores: Vec<(f64, usize)> = Vec::new();
+        let mut default_times = vec![default_ms];
+        for (n, i) in finalists.iter().enumerate() {
+            let left = budget.saturating_sub(start.elapsed()).as_secs_f64() / (finalists.len() - n) as f64;
+            let kernel = s.top[*i].2.as_ref().expect("candidates other than the default keep their kernel");
+            let (ratio, d) = paired(&self.default_kernel, kernel, self.entry, &self.inputs, left.max(0.05))?;
+            scores.push((ratio, *i));
+            default_times.push(d);
             s.bar.set_position(start.elapsed().as_millis() as u64);
         }
         s.bar.finish_and_clear();
-        // Each round's figure is a median of calls; across rounds the
-        // least, since other processes only ever add time (on a shared
-        // machine a round can be slowed by a burst of their work).
-        let medians: Vec<f64> = rounds.iter().map(|r| r.iter().copied().fold(f64::INFINITY, f64::min)).collect();
-        let at_default = s.top.iter().position(|(_, c, _)| *c == self.default).expect("the default is kept");
-        let fastest = (0..medians.len()).min_by(|a, b| medians[*a].total_cmp(&medians[*b])).expect("candidates");
-        let default_ms = medians[at_default];
-        let improved = fastest != at_default && medians[fastest] < default_ms * 0.99;
-        let (best, best_ms) = if improved {
-            (s.top[fastest].1.clone(), medians[fastest])
-        } else {
-            (self.default.clone(), default_ms)
+        let default_ms = median(&mut default_times);
+        let fastest = scores.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0));
+        let (improved, best, best_ms) = match fastest {
+            Some((ratio, i)) if ratio < 0.99 => (true, s.top[i].1.clone(), default_ms * ratio),
+            _ => (false, self.default.clone(), default_ms),
         };
         Ok(Outcome { best, best_ms, default_ms, improved, tried: s.tried, rejected: s.rejected, elapsed: start.elapsed() })
     }
@@ -871,6 +871,38 @@ fn outputs(kernel: &Kernel, entry: &str, inputs: &[Buffer]) -> Result<Vec<Buffer
     let mut out = kernel.call(entry, &mut args).map_err(|e| e.to_string())?;
     out.extend(args);
     Ok(out)
+}
+
+/// Times `b` against `a`, in turn: batches of calls of about 10 ms (at
+/// least one), `a` then `b`, then `b` then `a`, ..., for about `seconds`
+/// in all (at least 3 pairs). Returns the median over pairs of `b`'s batch
+/// median over `a`'s, and `a`'s median in ms. Drift in the machine's speed
+/// (other processes, clocks) slows both of a pair alike, which a
+/// comparison of separate runs cannot tell from a difference.
+fn paired(a: &Kernel, b: &Kernel, entry: &str, inputs: &[Buffer], seconds: f64) -> Result<(f64, f64), String> {
+    let (mut args_a, mut args_b) = (inputs.to_vec(), inputs.to_vec());
+    let batch = |k: &Kernel, args: &mut [Buffer], n: usize| -> Result<f64, String> {
+        let mut ms: Vec<f64> = k.time_calls(entry, args, n).map_err(|e| e.to_string())?.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        Ok(median(&mut ms))
+    };
+    let probe = batch(a, &mut args_a, 1)?.max(1e-4);
+    let n = ((10.0 / probe) as usize).clamp(1, 1000);
+    // Each batch also makes one warm-up call.
+    let pair_ms = 2.0 * (n as f64 + 1.0) * probe;
+    let pairs = ((seconds * 1e3 / pair_ms) as usize).clamp(3, 400);
+    let (mut ratios, mut a_ms) = (Vec::with_capacity(pairs), Vec::with_capacity(pairs));
+    for i in 0..pairs {
+        let (ta, tb) = if i % 2 == 0 {
+            let ta = batch(a, &mut args_a, n)?;
+            (ta, batch(b, &mut args_b, n)?)
+        } else {
+            let tb = batch(b, &mut args_b, n)?;
+            (batch(a, &mut args_a, n)?, tb)
+        };
+        ratios.push(tb / ta.max(1e-9));
+        a_ms.push(ta);
+    }
+    Ok((median(&mut ratios), median(&mut a_ms)))
 }
 
 /// The median of calls filling about 50 ms (at least 5, at most 10,000),
