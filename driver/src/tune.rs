@@ -552,7 +552,9 @@ impl Search {
         }
         let t0 = Instant::now();
         let r = tuner.evaluate(&c, 0.1);
-        self.per_candidate = (self.per_candidate + t0.elapsed()) / 2;
+        // Conservative: a slow candidate (a longer compile, a busy
+        // machine) raises the estimate at once.
+        self.per_candidate = ((self.per_candidate + t0.elapsed()) / 2).max(t0.elapsed());
         self.tried += 1;
         let better = match r {
             Ok((ms, kernel)) => {
@@ -787,7 +789,10 @@ impl<'a> Tuner<'a> {
         let mut scores: Vec<(f64, usize)> = Vec::new();
         let mut default_times = vec![default_ms];
         for (n, i) in finalists.iter().enumerate() {
-            let left = budget.saturating_sub(start.elapsed()).as_secs_f64() / (finalists.len() - n) as f64;
+            // What is left, shared; at most the final sixth's share, so a
+            // search that ran out of candidates early ends early.
+            let left = (budget.saturating_sub(start.elapsed()).as_secs_f64() / (finalists.len() - n) as f64)
+                .min(budget.as_secs_f64() / 6.0 / FINALISTS as f64);
             let kernel = s.top[*i].2.as_ref().expect("candidates other than the default keep their kernel");
             let (ratio, d) = paired(&self.default_kernel, kernel, self.entry, &self.inputs, left.max(0.05))?;
             scores.push((ratio, *i));
