@@ -18,7 +18,7 @@ cargo build --release --quiet -p strata-driver --bins
 bin="$root/target/release"
 budget=${TUNE_BUDGET:-30s}
 threads=${TUNE_THREADS:-2}
-rounds=${TUNE_ROUNDS:-5}
+rounds=${TUNE_ROUNDS:-6}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export STRATA_TUNING_CACHE="$work/cache"
@@ -76,11 +76,20 @@ for k in "${order[@]}"; do
     sed -E 's/.*median ([0-9.]+) ms.*/\1/')
   runs=$(python3 -c "print(max(5, min(2000, int(300 / max($one, 0.001)))))")
   d=(); t=()
-  for _ in $(seq "$rounds"); do
-    # shellcheck disable=SC2086
-    d+=("$(median_ms "$work/$k.mlir" off ${inputs[$k]})")
-    # shellcheck disable=SC2086
-    t+=("$(median_ms "$work/$k.mlir" on ${inputs[$k]})")
+  # Default and tuned in turn, the order swapped every round, so that
+  # neither is always the one running after the other.
+  for r in $(seq "$rounds"); do
+    if (( r % 2 )); then
+      # shellcheck disable=SC2086
+      d+=("$(median_ms "$work/$k.mlir" off ${inputs[$k]})")
+      # shellcheck disable=SC2086
+      t+=("$(median_ms "$work/$k.mlir" on ${inputs[$k]})")
+    else
+      # shellcheck disable=SC2086
+      t+=("$(median_ms "$work/$k.mlir" on ${inputs[$k]})")
+      # shellcheck disable=SC2086
+      d+=("$(median_ms "$work/$k.mlir" off ${inputs[$k]})")
+    fi
   done
   python3 - "${labels[$k]}" "${d[*]}" "${t[*]}" <<'EOF'
 import statistics, sys
