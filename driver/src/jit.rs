@@ -395,6 +395,9 @@ pub struct CompileOptions {
     /// Keep the JIT's object code, for [`Kernel::dump_object_file`]
     /// (mlir-runner's `-dump-object-file`).
     pub keep_object: bool,
+    /// Use a configuration `strata-tune` cached for this kernel, target and
+    /// thread count (`--strata-tuning=on|off`); default pipelines only.
+    pub tuning: bool,
 }
 
 impl Default for CompileOptions {
@@ -407,6 +410,7 @@ impl Default for CompileOptions {
             target: None,
             races: levels::Races::Error,
             keep_object: false,
+            tuning: true,
         }
     }
 }
@@ -623,8 +627,27 @@ impl Kernel {
         // IR is verified once, after the last step, as `--verify-each=false`
         // does: verifying after each of ~30 steps was half the pass time of
         // an 8,000-op chain, and a step that fails still says so itself.
-        let steps = pipeline.steps().map_err(|e| Error::Pipeline(e.to_string()))?;
-        for step in &steps {
+        let mut steps = pipeline.steps().map_err(|e| Error::Pipeline(e.to_string()))?;
+        // At the tuning point, a cached configuration replaces the rest of
+        // a default pipeline by the same passes with its options.
+        let mut consult = options.tuning && options.pipeline.is_none() && options.level >= Level::O2;
+        let mut tuning_warning = None;
+        for i in 0..steps.len() {
+            if consult && crate::tune::is_tuning_point(&steps[i]) {
+                consult = false;
+                let found = crate::tune::consult(module.as_operation().to_raw(), strata_runtime::pool::threads());
+                tuning_warning = found.warning;
+                if let Some(tuned) = found.entry.as_ref().and_then(|e| crate::tune::tuned_steps(&pipeline, e)) {
+                    if tuned.len() == steps.len() && tuned[..i] == steps[..i] {
+                        if strata_passes::remarks_enabled() {
+                            let text = crate::tune::remark_text(found.entry.as_ref().expect("found"));
+                            strata_dialect::emit_remark(crate::tune::remark_location(module.as_operation().to_raw()), &text);
+                        }
+                        steps = tuned;
+                    }
+                }
+            }
+            let step = &steps[i];
             let pm = strata_passes::pipeline::module_pass_manager(ctx);
             // SAFETY: a live pass manager.
             unsafe { sys::mlirPassManagerEnableVerifier(pm.to_raw(), each) };
@@ -651,6 +674,7 @@ impl Kernel {
             .iter()
             .filter(|d| matches!(d.severity, crate::diagnostics::Severity::Remark | crate::diagnostics::Severity::Warning))
             .map(|d| d.render(source_name, None).trim_end().to_string())
+            .chain(tuning_warning)
             .collect();
         apply_target(&module, &target)?;
         let mut libs = options.shared_libs.clone();

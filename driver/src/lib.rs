@@ -10,4 +10,5 @@ pub mod jit;
 pub mod opt;
 pub mod run;
 pub mod target;
+pub mod tune;
 pub mod verify;

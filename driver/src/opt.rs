@@ -58,6 +58,10 @@ pub struct OptArgs {
     /// (provable races are errors), `warn`, or `off`.
     #[arg(long = "strata-races", value_name = "error|warn|off", default_value = "error")]
     pub strata_races: String,
+    /// With --strata-pipeline=O2/O3: use configurations `strata-tune`
+    /// cached for this kernel and target: `on` (the default) or `off`.
+    #[arg(long = "strata-tuning", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    pub strata_tuning: String,
     /// Process each chunk between `// -----` lines on its own.
     #[arg(long = "split-input-file")]
     pub split_input_file: bool,
@@ -345,7 +349,7 @@ fn process_chunk(
                 }
             }
         }
-        run_pipeline(context, args, pipeline, &module).map_err(|e| {
+        tuned_pipeline(context, args, pipeline, &module).map_err(|e| {
             if let Some(message) = e {
                 eprintln!("{name}: error: {message}");
             }
@@ -377,6 +381,37 @@ fn printing_flags(args: &OptArgs) -> OperationPrintingFlags {
         flags = flags.use_local_scope();
     }
     flags
+}
+
+/// [`run_pipeline`], and for a default level with a cached tuning entry
+/// (`crate::tune`): the steps up to the tuning point, then the rest with
+/// the entry's options.
+fn tuned_pipeline(context: &Context, args: &OptArgs, pipeline: &Pipeline, module: &Module) -> Result<(), Option<String>> {
+    let level = args.strata_pipeline.as_deref().and_then(|l| l.parse::<Level>().ok());
+    let at = pipeline.elements.iter().position(crate::tune::is_tuning_point);
+    let (Some(level), Some(at), "on") = (level, at, args.strata_tuning.as_str()) else {
+        return run_pipeline(context, args, pipeline, module);
+    };
+    if level < Level::O2 || !crate::tune::cache_path().is_some_and(|p| p.exists()) {
+        return run_pipeline(context, args, pipeline, module);
+    }
+    let head = Pipeline { anchor: pipeline.anchor.clone(), elements: pipeline.elements[..at].to_vec() };
+    run_pipeline(context, args, &head, module)?;
+    let op = module.as_operation().to_raw();
+    let found = crate::tune::consult(op, strata_runtime::pool::threads());
+    if let Some(w) = found.warning {
+        eprintln!("{w}");
+    }
+    let rest = match found.entry {
+        Some(entry) => {
+            if strata_passes::remarks_enabled() {
+                strata_dialect::emit_remark(crate::tune::remark_location(op), &crate::tune::remark_text(&entry));
+            }
+            strata_passes::knobs::with_options(pipeline, &entry.options)
+        }
+        None => pipeline.clone(),
+    };
+    run_pipeline(context, args, &Pipeline { anchor: rest.anchor, elements: rest.elements[at..].to_vec() }, module)
 }
 
 /// `Err(Some(message))`: the pipeline could not be built; `Err(None)`: a

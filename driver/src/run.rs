@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// errors), `warn`, or `off`.
     #[arg(long = "strata-races", value_name = "error|warn|off", default_value = "error")]
     pub strata_races: String,
+    /// Use configurations `strata-tune` cached for this kernel, target and
+    /// thread count: `on` (the default) or `off`.
+    #[arg(long = "strata-tuning", value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    pub strata_tuning: String,
     /// LLVM optimization level of the JIT (mlir-runner's -O0..-O3). By
     /// default 3, or 0 with --entry-point-result (mlir-runner's default).
     #[arg(short = 'O', value_parser = clap::value_parser!(i32).range(0..=3))]
@@ -161,6 +165,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         keep_object: args.dump_object_file,
         target: args.strata_target.clone(),
         races: args.strata_races.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?,
+        tuning: args.strata_tuning == "on",
     };
     let kernel = Kernel::compile(&source, shown, &options).map_err(|e| e.to_string())?;
     for remark in kernel.remarks() {

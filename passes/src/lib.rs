@@ -7,6 +7,7 @@
 //! pipelines (`O0`..`O3`) in one readable place.
 
 pub mod external;
+pub mod knobs;
 pub mod levels;
 pub mod options;
 pub mod pass_info;
@@ -59,6 +60,11 @@ static REMARKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 /// the thread pool, which passes are still the identity.
 pub fn set_remarks(enabled: bool) {
     REMARKS.store(enabled, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `--strata-remarks` is on (for remarks the driver emits).
+pub fn remarks_enabled() -> bool {
+    REMARKS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Emits `message` as a remark at `op` if remarks are on.

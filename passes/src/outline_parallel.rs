@@ -14,7 +14,7 @@
 //! - at the loop: the context struct on the stack (`llvm.alloca`), filled
 //!   with those values, and `llvm.call @strata_parallel_for(@body, %ctx,
 //!   trip_count, grain)`, `grain` from the loop's `strata.grain` attribute
-//!   (0: the runtime chooses).
+//!   (else the pass's `grain` option; 0: the runtime chooses).
 //!
 //! Memrefs cross as their LLVM descriptor struct through
 //! `builtin.unrealized_conversion_cast`, which the final
@@ -29,22 +29,30 @@ use mlir_sys::{self as sys, MlirOperation, MlirType, MlirValue};
 use crate::{
     external::{PassFailed, StrataPass},
     ir::{self, Builder},
-    options::PassOptions,
+    options::{OptionKind, OptionSpec, PassOptions},
     pass_info::{Build, PassInfo, Status},
 };
 
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-outline-parallel-loops",
     summary: "Outline outermost scf.parallel loops into bodies run by the thread pool (step of strata-parallelize{runtime=pool})",
-    options: &[],
+    options: &[OptionSpec {
+        name: "grain",
+        kind: OptionKind::Int,
+        default: "0",
+        description: "the grain of loops without a strata.grain of their own (0: the runtime chooses)",
+    }],
     status: Status::Internal,
-    build: Build::Rust(|_: &PassOptions| Box::new(OutlineParallel)),
+    build: Build::Rust(|o: &PassOptions| Box::new(OutlineParallel { grain: o.int("grain") })),
 };
 
 pub const ENTRY: &str = "strata_parallel_for";
 
 #[derive(Clone, Copy)]
-struct OutlineParallel;
+struct OutlineParallel {
+    /// The `grain` option: what loops without a `strata.grain` get.
+    grain: i64,
+}
 
 impl StrataPass for OutlineParallel {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
@@ -57,7 +65,7 @@ impl StrataPass for OutlineParallel {
             ir::find(module, &["scf.parallel"]).into_iter().filter(|op| ir::enclosing(*op, "scf.parallel").is_none()).collect();
         let mut count = 0;
         for par in loops {
-            if outline(module, par, count) {
+            if outline(module, par, count, self.grain) {
                 count += 1;
             }
         }
@@ -97,7 +105,7 @@ fn member(t: &str) -> &str {
     t.strip_prefix("!llvm.").unwrap_or(t)
 }
 
-fn outline(module: MlirOperation, par: MlirOperation, n: usize) -> bool {
+fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i64) -> bool {
     let bounds = ir::operands(par);
     // SAFETY: a live op.
     if bounds.len() != 3 || unsafe { sys::mlirOperationGetNumResults(par) } != 0 {
@@ -254,7 +262,7 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize) -> bool {
     let diff = at(b.op("arith.subi", loc, &[ub, lb], &[index], &[], 0));
     let trips = at(b.op("arith.ceildivsi", loc, &[ir::result(diff, 0), step], &[index], &[], 0));
     let trips64 = at(b.op("arith.index_cast", loc, &[ir::result(trips, 0)], &[i64t], &[], 0));
-    let grain = ir::attribute(par, "strata.grain").unwrap_or_else(|| b.attr("0 : i64"));
+    let grain = ir::attribute(par, "strata.grain").unwrap_or_else(|| b.attr(&format!("{} : i64", default_grain.max(0))));
     let grain = at(b.op("llvm.mlir.constant", loc, &[], &[i64t], &[("value", grain)], 0));
     let fn_ptr = at(b.op("llvm.mlir.addressof", loc, &[], &[ptr], &[("global_name", b.attr(&format!("@{name}")))], 0));
     declare_entry(module, &b);

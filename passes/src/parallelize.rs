@@ -31,21 +31,32 @@ use crate::{
 
 fn expand(options: &PassOptions) -> Pipeline {
     let steps = match options.choice("runtime") {
-        "omp" => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes",
-        _ => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops",
+        "omp" => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes".to_string(),
+        _ => match options.int("grain") {
+            0 => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops".to_string(),
+            g => format!("strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops{{grain={g}}}"),
+        },
     };
-    Pipeline::parse_elements("builtin.module", steps).expect("the fixed parallelization pipeline parses")
+    Pipeline::parse_elements("builtin.module", &steps).expect("the fixed parallelization pipeline parses")
 }
 
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-parallelize",
     summary: "Turn parallel loops and strata.parallel_for into thread-pool runtime calls (runtime=pool) or omp (runtime=omp)",
-    options: &[OptionSpec {
-        name: "runtime",
-        kind: OptionKind::Choice(&["pool", "omp"]),
-        default: "pool",
-        description: "pool: Strata's thread pool; omp: LLVM's OpenMP runtime",
-    }],
+    options: &[
+        OptionSpec {
+            name: "runtime",
+            kind: OptionKind::Choice(&["pool", "omp"]),
+            default: "pool",
+            description: "pool: Strata's thread pool; omp: LLVM's OpenMP runtime",
+        },
+        OptionSpec {
+            name: "grain",
+            kind: OptionKind::Int,
+            default: "0",
+            description: "runtime=pool: iterations per claimed chunk of a parallel loop without its own grain; 0 lets the runtime choose (about four chunks per thread)",
+        },
+    ],
     status: Status::Implemented,
     build: Build::Pipeline(expand),
 };

@@ -1,0 +1,325 @@
+//! The tunable knobs of the default pipeline: every decision a pass makes
+//! from a heuristic that an option can override, with its legal range.
+//!
+//! A knob is one value of one pass option (`strata-tile{tile-sizes=MR,N,KC}`
+//! holds three). A configuration is a value per knob, and applying it is
+//! only a different pipeline text ([`with_options`]): the passes read their
+//! options as they always do, so a tuned configuration cannot reach code a
+//! hand-written pipeline could not. The autotuner (`strata-tune`,
+//! `driver/src/tune.rs`) searches these ranges; [`sites`] says which knobs
+//! matter for a module, read at the tuning point (the IR right before
+//! `strata-tile`, where contractions are still structured and every loop
+//! nest is still affine).
+//!
+//! Knobs of options applied module-wide: a module whose contractions want
+//! different tiles gets one choice for all of them.
+//! Not knobs (yet): loop unrolling (left to LLVM), the parallel partition
+//! (the contraction kernel's column blocks, which the register tile sets),
+//! and fusion decisions (the fuse passes have no cost rule to override).
+
+use std::collections::BTreeMap;
+
+use mlir_sys::MlirOperation;
+
+use crate::{
+    contraction::{self, Plan},
+    ir,
+    pipeline::{Element, Pipeline},
+    target::Target,
+};
+
+/// One tunable value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Knob {
+    /// Its name in configurations and summaries.
+    pub name: &'static str,
+    /// The pass and option that carry it.
+    pub pass: &'static str,
+    pub option: &'static str,
+    pub summary: &'static str,
+}
+
+pub const MR: Knob = Knob {
+    name: "mr",
+    pass: "strata-tile",
+    option: "tile-sizes",
+    summary: "register tile rows of the contraction kernel: 1 to 16 (at most M)",
+};
+pub const NV: Knob = Knob {
+    name: "nv",
+    pass: "strata-tile",
+    option: "tile-sizes",
+    summary: "register tile columns, in whole vectors: 1 to 8",
+};
+pub const KC: Knob = Knob {
+    name: "kc",
+    pass: "strata-tile",
+    option: "tile-sizes",
+    summary: "cache tile reduction steps: 16 to what keeps the packed B panel within L2 (at most K)",
+};
+pub const VECTOR_WIDTH: Knob = Knob {
+    name: "vector-width",
+    pass: "strata-vectorize",
+    option: "vector-width",
+    summary: "vector width in bits: 128, 256, 512, up to the target's",
+};
+pub const INTERLEAVE: Knob = Knob {
+    name: "interleave",
+    pass: "strata-vectorize",
+    option: "interleave",
+    summary: "vectors a latency-bound loop body runs at once: 1 to 4",
+};
+pub const GRAIN: Knob = Knob {
+    name: "grain",
+    pass: "strata-parallelize",
+    option: "grain",
+    summary: "iterations per chunk a pool thread claims from a parallel loop: 0 (the runtime's, about four chunks per thread) or 1 to the trip count",
+};
+
+/// Every knob, in the order the tuner visits them.
+pub static KNOBS: [Knob; 6] = [MR, NV, KC, VECTOR_WIDTH, INTERLEAVE, GRAIN];
+
+/// A tunable op at the tuning point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// A contraction that gets the outer-product kernel (the tile knobs).
+    Contraction { describe: String, m: i64, k: i64, elem_bytes: i64 },
+    /// A contraction that gets the dot kernel (vector width only).
+    Dot { describe: String },
+    /// Innermost parallel loop nests (vectorized by `strata-vectorize`);
+    /// `latency_bound`: those whose body has an inner loop (interleave).
+    Loops { count: usize, latency_bound: usize, elem_bytes: i64 },
+    /// Outermost parallel loops the thread pool runs (grain); the largest
+    /// constant trip count, if any is constant.
+    Parallel { count: usize, widest: Option<i64> },
+}
+
+impl Site {
+    /// What the summary calls the op.
+    pub fn describe(&self) -> String {
+        match self {
+            Site::Contraction { describe, .. } => format!("contraction {describe}"),
+            Site::Dot { describe } => format!("contraction {describe} (dot kernel)"),
+            Site::Loops { count, latency_bound, .. } => {
+                format!("{count} vectorizable loop nest(s), {latency_bound} with an inner loop")
+            }
+            Site::Parallel { count, .. } => format!("{count} parallel loop(s)"),
+        }
+    }
+
+    /// The knobs that change this op's code.
+    pub fn knobs(&self) -> Vec<Knob> {
+        match self {
+            Site::Contraction { .. } => vec![MR, NV, KC, VECTOR_WIDTH],
+            Site::Dot { .. } => vec![VECTOR_WIDTH],
+            Site::Loops { latency_bound, .. } if *latency_bound > 0 => vec![VECTOR_WIDTH, INTERLEAVE],
+            Site::Loops { .. } => vec![VECTOR_WIDTH],
+            Site::Parallel { .. } => vec![GRAIN],
+        }
+    }
+}
+
+/// The tunable ops of `module` at the tuning point (after
+/// `strata-lower-to-affine{keep-contractions}` and before `strata-tile`).
+pub fn sites(module: MlirOperation) -> Vec<Site> {
+    let mut out = Vec::new();
+    for op in ir::find(module, &["linalg.generic"]) {
+        match contraction::planned(op) {
+            Some((c, Plan::Outer { .. })) => out.push(Site::Contraction {
+                describe: c.describe(),
+                m: c.extent(c.m),
+                k: c.extents[c.k],
+                elem_bytes: c.elem.bytes(),
+            }),
+            Some((c, Plan::Dot)) => out.push(Site::Dot { describe: c.describe() }),
+            None => {}
+        }
+    }
+    let parallel = ir::find(module, &["affine.parallel", "strata.parallel_for"]);
+    let innermost: Vec<MlirOperation> = parallel
+        .iter()
+        .copied()
+        .filter(|op| ir::name(*op) == "affine.parallel")
+        .filter(|op| !ir::walk(*op).iter().skip(1).any(|o| ir::name(*o) == "affine.parallel"))
+        .collect();
+    if !innermost.is_empty() {
+        let latency_bound = innermost
+            .iter()
+            .filter(|op| ir::walk(**op).iter().any(|o| matches!(ir::name(*o).as_str(), "scf.for" | "scf.while")))
+            .count();
+        let elem_bytes = innermost.iter().flat_map(|op| widest_element(*op)).max().unwrap_or(4);
+        out.push(Site::Loops { count: innermost.len(), latency_bound, elem_bytes });
+    }
+    let outermost: Vec<MlirOperation> = parallel
+        .iter()
+        .copied()
+        .filter(|op| ir::enclosing(*op, "affine.parallel").is_none() && ir::enclosing(*op, "strata.parallel_for").is_none())
+        .collect();
+    // Every outer-product contraction becomes a parallel loop over its
+    // column blocks too.
+    let contractions = out.iter().filter(|s| matches!(s, Site::Contraction { .. })).count();
+    if !outermost.is_empty() || contractions > 0 {
+        let widest = outermost.iter().filter_map(|op| trip_count(*op)).max();
+        out.push(Site::Parallel { count: outermost.len() + contractions, widest });
+    }
+    out
+}
+
+/// The widest element (bytes) a loop nest loads or stores.
+fn widest_element(op: MlirOperation) -> Option<i64> {
+    ir::walk(op)
+        .into_iter()
+        .filter(|o| matches!(ir::name(*o).as_str(), "affine.load" | "memref.load"))
+        .filter_map(|o| crate::vectorize_loops::scalar_bits(ir::value_type(ir::result(o, 0))))
+        .map(|bits| bits as i64 / 8)
+        .max()
+}
+
+fn trip_count(op: MlirOperation) -> Option<i64> {
+    if ir::name(op) != "affine.parallel" {
+        return None;
+    }
+    Some(ir::constant_map(op, "upperBoundsMap")? - ir::constant_map(op, "lowerBoundsMap")?)
+}
+
+/// The values `strata-tile` would choose for a contraction (rows, vectors,
+/// reduction steps), the tuner's starting point.
+pub fn default_tiles(site: &Site, target: &Target) -> Option<(i64, i64, i64)> {
+    let Site::Contraction { m, k, elem_bytes, .. } = site else { return None };
+    let t = crate::tile::choose(*k, *elem_bytes, target);
+    Some((t.mr.min(*m), t.nv, t.kc))
+}
+
+/// The target's interleave factor (what `interleave=0` means).
+pub fn default_interleave(target: &Target) -> i64 {
+    crate::vectorize_loops::interleave_factor(target.vector_registers) as i64
+}
+
+/// The legal values of `knob` for `site` on `target`, in increasing order.
+pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
+    match (knob.name, site) {
+        ("mr", Site::Contraction { m, .. }) => (1..=16.min(*m).max(1)).collect(),
+        ("nv", Site::Contraction { .. }) => (1..=8).collect(),
+        ("kc", Site::Contraction { k, elem_bytes, .. }) => {
+            // The packed panel (KC x NV*W) within L2 at the widest tile.
+            let lanes = target.vector_bits / 8 / elem_bytes;
+            let bound = (target.l2_bytes / (8 * lanes * elem_bytes)).max(16);
+            let top = bound.min(*k).max(1);
+            (16.min(top)..=top).collect()
+        }
+        ("vector-width", _) => [128, 256, 512].into_iter().filter(|b| *b <= target.vector_bits).collect(),
+        ("interleave", _) => (1..=4).collect(),
+        ("grain", Site::Parallel { widest, .. }) => {
+            // Past 4096 iterations a chunk is long enough to amortize a claim.
+            let top = widest.unwrap_or(4096).clamp(1, 4096);
+            std::iter::once(0).chain(1..=top).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A coarse grid over `knob`'s legal values: a handful spread
+/// geometrically, what the tuner tries first.
+pub fn coarse(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
+    let legal = legal(knob, site, target);
+    let Some((&lo, &hi)) = legal.first().zip(legal.last()) else { return Vec::new() };
+    let pick: Vec<i64> = match knob.name {
+        "mr" => vec![1, 2, 4, 6, 8, 12, 16],
+        "nv" => vec![1, 2, 3, 4, 6, 8],
+        "kc" => vec![16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+        "grain" => vec![0, 1, 4, 16, 64, 256],
+        _ => return legal,
+    };
+    let mut out: Vec<i64> = pick.into_iter().filter(|v| legal.contains(v) || (*v >= lo && *v <= hi)).collect();
+    // The whole extent is a natural cache block too (one block of K).
+    if knob.name == "kc" && !out.contains(&hi) {
+        out.push(hi);
+    }
+    out
+}
+
+/// A configuration: a value per knob (by name); knobs not named keep the
+/// passes' own choice.
+pub type Config = BTreeMap<String, i64>;
+
+/// The pass options that express `config`, by pass: `strata-tile` gets
+/// `tile-sizes=MR,COLUMNS,KC` (columns in elements, whole vectors of the
+/// target's width for `elem_bytes`), the others their option. All three
+/// tile knobs must be given together (tile-sizes is positional).
+pub fn options_for(config: &Config, target: &Target, elem_bytes: i64) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let (Some(mr), Some(nv), Some(kc)) = (config.get("mr"), config.get("nv"), config.get("kc")) {
+        let lanes = (target.vector_bits / 8 / elem_bytes.max(1)).max(1);
+        out.entry(MR.pass.into()).or_default().push(format!("tile-sizes={mr},{},{kc}", nv * lanes));
+    }
+    for knob in [VECTOR_WIDTH, INTERLEAVE, GRAIN] {
+        if let Some(v) = config.get(knob.name) {
+            out.entry(knob.pass.into()).or_default().push(format!("{}={v}", knob.option));
+        }
+    }
+    out.into_iter().map(|(k, v)| (k, v.join(" "))).collect()
+}
+
+/// `pipeline` with `options` (pass name to option text) added to the
+/// top-level elements naming those passes; an option the element already
+/// has is replaced.
+pub fn with_options(pipeline: &Pipeline, options: &BTreeMap<String, String>) -> Pipeline {
+    let elements = pipeline
+        .elements
+        .iter()
+        .map(|e| match e {
+            Element::Pass { name, options: given } if options.contains_key(name) => {
+                let extra = &options[name];
+                let keys: Vec<&str> = extra.split_whitespace().filter_map(|kv| kv.split('=').next()).collect();
+                let kept: Vec<&str> =
+                    given.split_whitespace().filter(|kv| !keys.contains(&kv.split('=').next().unwrap_or(""))).collect();
+                let merged: Vec<&str> = kept.into_iter().chain(extra.split_whitespace()).collect();
+                Element::Pass { name: name.clone(), options: merged.join(" ") }
+            }
+            other => other.clone(),
+        })
+        .collect();
+    Pipeline { anchor: pipeline.anchor.clone(), elements }
+}
+
+/// The pass the tuning point precedes.
+pub const TUNING_POINT: &str = "strata-tile";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_become_pipeline_text() {
+        let mut config = Config::new();
+        config.insert("mr".into(), 4);
+        config.insert("nv".into(), 3);
+        config.insert("kc".into(), 128);
+        config.insert("interleave".into(), 2);
+        config.insert("grain".into(), 16);
+        let t = Target { vector_bits: 256, ..Target::baseline() };
+        let o = options_for(&config, &t, 4);
+        assert_eq!(o["strata-tile"], "tile-sizes=4,24,128");
+        assert_eq!(o["strata-vectorize"], "interleave=2");
+        let p = with_options(&crate::levels::pipeline(crate::levels::Level::O3), &o);
+        let text = p.to_text();
+        assert!(text.contains("strata-tile{tile-sizes=4,24,128},strata-vectorize{interleave=2}"), "{text}");
+        assert!(text.contains("strata-parallelize{grain=16}"), "{text}");
+        // Each tuned pipeline still builds: every option is declared.
+        p.steps().unwrap();
+        let again = with_options(&p, &BTreeMap::from([("strata-vectorize".to_string(), "interleave=3".to_string())]));
+        assert!(again.to_text().contains("strata-vectorize{interleave=3}"));
+    }
+
+    #[test]
+    fn ranges_respect_the_op_and_target() {
+        let t = Target { vector_bits: 256, vector_registers: 16, l2_bytes: 1 << 20, ..Target::baseline() };
+        let site = Site::Contraction { describe: "3x100x64 f32".into(), m: 3, k: 100, elem_bytes: 4 };
+        assert_eq!(legal(MR, &site, &t), vec![1, 2, 3]);
+        assert_eq!(*legal(KC, &site, &t).last().unwrap(), 100);
+        assert_eq!(coarse(MR, &site, &t), vec![1, 2]);
+        assert_eq!(coarse(KC, &site, &t), vec![16, 32, 64, 100]);
+        assert_eq!(legal(VECTOR_WIDTH, &site, &t), vec![128, 256]);
+        assert_eq!(default_tiles(&site, &t).unwrap().0, 3);
+    }
+}
