@@ -20,7 +20,7 @@
 //!   are one block of the rows left; leftover columns are one more block
 //!   whose last vector is masked, so no column is scalar. With one row
 //!   (vecmat) B is read in place, unpacked: nothing would reuse a panel.
-//! - **Dot** (matvec and its kin): one dot product per output, four
+//! - **Dot** (matvec and its kin): one dot product per output, eight
 //!   outputs at a time sharing each vector of the other operand, the
 //!   reduction's last partial vector masked. The matrix streams once.
 //!
@@ -782,8 +782,10 @@ struct Piece<'a> {
 }
 
 /// Outputs per group of the dot kernel: each vector of the shared operand
-/// feeds this many independent accumulators.
-const DOT_GROUP: i64 = 4;
+/// feeds this many independent accumulators. Measured on Zen 4, matvec
+/// 4096 x 4096 f32: 8 took 1.8-2.0 ms at 2 threads where 4 took 2.2 ms
+/// (2.9-3.0 ms at 1 thread either way).
+const DOT_GROUP: i64 = 8;
 
 fn lower_dot(e: &Emit, con: &Contraction, w: i64, zero_init: bool) -> String {
     let n_len = con.extent(con.n);

@@ -86,14 +86,14 @@ func.func @relu_b(%a: tensor<12x8xf32>, %b: tensor<8x64xf32>) -> tensor<12x64xf3
   return %0 : tensor<12x64xf32>
 }
 
-// Matvec: dot products, 4 rows at a time sharing each vector of x, the
+// Matvec: dot products, 8 rows at a time sharing each vector of x, the
 // last 4 of K's 100 steps masked; one horizontal sum per output.
 // CHECK-LABEL: func.func @matvec(
 // CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<9x100xf32>, %[[X:[a-z0-9_]+]]: memref<100x1xf32>
 // CHECK: scf.parallel
-// CHECK: scf.for {{.*}} step %c16{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: scf.for {{.*}} step %c16{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: vector.load %[[X]]
-// CHECK-COUNT-4: vector.load %[[A]]
+// CHECK-COUNT-8: vector.load %[[A]]
 // CHECK: vector.create_mask %c4{{.*}} : vector<16xi1>
 // CHECK: vector.maskedload %[[X]]
 // CHECK: vector.reduction <add>
@@ -101,7 +101,7 @@ func.func @relu_b(%a: tensor<12x8xf32>, %b: tensor<8x64xf32>) -> tensor<12x64xf3
 // The ninth row, in a group of its own.
 // CHECK: scf.parallel
 // CHECK: iter_args({{.*}}) -> (vector<16xf32>)
-// REMARK: remark: strata-vectorize: contraction 1x100x9 f32 as dot products on vector<16xf32>, 4 outputs at a time, the matrix streamed once
+// REMARK: remark: strata-vectorize: contraction 1x100x9 f32 as dot products on vector<16xf32>, 8 outputs at a time, the matrix streamed once
 func.func @matvec(%a: tensor<9x100xf32>, %x: tensor<100x1xf32>) -> tensor<9x1xf32> {
   %r = strata.matmul %a, %x : tensor<9x100xf32>, tensor<100x1xf32> -> tensor<9x1xf32>
   return %r : tensor<9x1xf32>
