@@ -180,21 +180,28 @@ impl Emit {
         (blocks[0], blocks[1])
     }
 
-    fn ult(&self, at: At, x: MlirValue, y: MlirValue) -> MlirValue {
+    fn int_type(&self, bits: u32) -> MlirType {
         // SAFETY: a live context.
-        let i64t = unsafe { sys::mlirIntegerTypeGet(self.b.ctx, 64) };
-        // SAFETY: as above.
-        let i1 = unsafe { sys::mlirIntegerTypeGet(self.b.ctx, 1) };
-        // arith.cmpi's predicate `ult` is 6.
-        let op = self.b.op("arith.cmpi", self.loc, &[x, y], &[i1], &[("predicate", ir::integer_attr(i64t, 6))], 0);
+        unsafe { sys::mlirIntegerTypeGet(self.b.ctx, bits) }
+    }
+
+    /// `arith.cmpi` with `predicate` as arith numbers it (`eq` 0, `ult` 6).
+    fn cmpi(&self, at: At, predicate: i64, x: MlirValue, y: MlirValue) -> MlirValue {
+        let attr = ir::integer_attr(self.int_type(64), predicate);
+        let op = self.b.op("arith.cmpi", self.loc, &[x, y], &[self.int_type(1)], &[("predicate", attr)], 0);
+        ir::result(self.put(at, op), 0)
+    }
+
+    /// A `memref.alloc` of `ty`, 64-byte aligned (a cache line, and a
+    /// whole AVX-512 vector).
+    fn alloc(&self, at: At, ty: MlirType) -> MlirValue {
+        let op = self.b.op("memref.alloc", self.loc, &[], &[ty], &[("alignment", ir::integer_attr(self.int_type(64), 64))], 0);
         ir::result(self.put(at, op), 0)
     }
 
     fn mask(&self, at: At, lanes: i64, w: i64) -> MlirValue {
-        // SAFETY: a live context.
-        let i1 = unsafe { sys::mlirIntegerTypeGet(self.b.ctx, 1) };
         let n = self.cst(at, lanes);
-        self.val(at, "vector.create_mask", &[n], ir::vector_type(&[w], i1))
+        self.val(at, "vector.create_mask", &[n], ir::vector_type(&[w], self.int_type(1)))
     }
 
     /// A vector load of `vty` from `memref[idx]`, masked (zeros elsewhere)
@@ -398,13 +405,7 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         let all = e.cst(at, panels);
         let hi = e.val(at, "arith.minsi", &[end, all], e.index);
         let last = e.cst(at, row_chunks - 1);
-        // SAFETY: a live context.
-        let i1 = unsafe { sys::mlirIntegerTypeGet(e.b.ctx, 1) };
-        // SAFETY: as above.
-        let i64t = unsafe { sys::mlirIntegerTypeGet(e.b.ctx, 64) };
-        // arith.cmpi's predicate `eq` is 0.
-        let cmp = e.b.op("arith.cmpi", e.loc, &[chunk, last], &[i1], &[("predicate", ir::integer_attr(i64t, 0))], 0);
-        let is_last = ir::result(e.put(at, cmp), 0);
+        let is_last = e.cmpi(at, 0, chunk, last);
         (rest, Some(RowChunk { lo, hi, is_last }))
     } else {
         (p, None)
@@ -436,7 +437,7 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         k.column_block(body, &batch, jb, tail_vectors, Some(tail_lanes));
     } else {
         let full = e.cst(at, n_full / nr);
-        let cond = e.ult(at, block, full);
+        let cond = e.cmpi(at, 6, block, full);
         let (then, other) = e.if_else(at, cond);
         k.column_block(then, &batch, jb, t.nv, None);
         k.column_block(other, &batch, jb, tail_vectors, Some(tail_lanes));
@@ -512,13 +513,7 @@ impl Kernel<'_> {
             (0..nv).map(|v| if v == nv - 1 { lanes.map(|l| e.mask(at, l, w)) } else { None }).collect();
         let k_len = self.con.extents[self.con.k];
         let kc = self.t.kc;
-        let packed = self.pack_b.then(|| {
-            let ty = ir::memref_type(&[kc, nv * w], self.con.elem_type);
-            // SAFETY: a live context.
-            let i64t = unsafe { sys::mlirIntegerTypeGet(e.b.ctx, 64) };
-            let op = e.b.op("memref.alloc", e.loc, &[], &[ty], &[("alignment", ir::integer_attr(i64t, 64))], 0);
-            ir::result(e.put(at, op), 0)
-        });
+        let packed = self.pack_b.then(|| e.alloc(at, ir::memref_type(&[kc, nv * w], self.con.elem_type)));
         let blocks = (k_len + kc - 1) / kc;
         let piece = Piece { batch, jb, cols: &cols, masks: &masks, packed };
         // The first block on its own when it starts from zero, the last
@@ -740,11 +735,7 @@ fn pack_a(e: &Emit, con: &Contraction, at: At, mr: i64, batch_count: i64) -> Mli
     let k_len = con.extents[con.k];
     let full = m_len / mr;
     let panels = full + (m_len % mr > 0) as i64;
-    let ty = ir::memref_type(&[batch_count, panels, k_len, mr], con.elem_type);
-    // SAFETY: a live context.
-    let i64t = unsafe { sys::mlirIntegerTypeGet(e.b.ctx, 64) };
-    let alloc = e.b.op("memref.alloc", e.loc, &[], &[ty], &[("alignment", ir::integer_attr(i64t, 64))], 0);
-    let packed = ir::result(e.put(at, alloc), 0);
+    let packed = e.alloc(at, ir::memref_type(&[batch_count, panels, k_len, mr], con.elem_type));
     for (count, rows, first) in [(full, mr, 0), ((m_len % mr > 0) as i64, m_len % mr, full)] {
         if count == 0 {
             continue;
