@@ -31,6 +31,7 @@ mod lower_to_affine;
 mod lower_to_llvm;
 pub mod outline_parallel;
 mod parallelize;
+mod privatize_atomics;
 mod free_temporaries;
 mod tile;
 pub(crate) mod vectorize;
