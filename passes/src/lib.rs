@@ -32,6 +32,7 @@ mod lower_to_llvm;
 pub mod outline_parallel;
 mod parallelize;
 mod privatize_atomics;
+mod split_prologues;
 mod free_temporaries;
 mod tile;
 pub(crate) mod vectorize;
