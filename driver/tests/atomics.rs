@@ -15,8 +15,8 @@ use strata_driver::jit::{Buffer, CompileOptions, Kernel};
 const FLOAT_KINDS: [&str; 6] = ["addf", "mulf", "maximumf", "minimumf", "maxnumf", "minnumf"];
 const INT_KINDS: [&str; 9] = ["addi", "muli", "maxs", "mins", "maxu", "minu", "andi", "ori", "xori"];
 const SHAPES: [&[usize]; 5] = [&[], &[61], &[3, 5], &[2, 3, 4], &[2, 3, 2, 2]];
-/// One chunk (1000 iterations into 61 bins), and many (up to the most the
-/// target's cores allow).
+/// Below and above the trip count at which `strata-privatize-atomics` uses
+/// private copies (4 x elements x chunks), for the buffers below.
 const TRIPS: [usize; 3] = [1000, 4001, 20011];
 
 fn memref(shape: &[usize], ty: &str) -> String {
@@ -181,6 +181,21 @@ fn cases() -> (String, Vec<Case>) {
         let init = values(kind, elements, &mut rng);
         let want = reference(kind, ty, &init, &bins, &updates);
         out.push(Case { name, ty, shape, bins, updates, init, want });
+    }
+    // What the private copies' identities must leave alone: -0.0 sums of
+    // -0.0 (a +0.0 identity made them +0.0), and NaN elements no update
+    // reaches under maxnumf/minnumf (an infinite identity replaced them).
+    let n = TRIPS[2];
+    let shape: &'static [usize] = &[3, 5];
+    for (kind, init, update) in [("addf", -0.0, -0.0), ("maxnumf", f64::NAN, 1.5), ("minnumf", f64::NAN, -2.5)] {
+        let name = format!("special_{kind}");
+        source += &kernel(&name, kind, "f32", shape, n);
+        // Every third element is never updated.
+        let bins: Vec<f64> = (0..n).map(|i| [0.0, 1.0, 3.0, 4.0, 6.0, 7.0, 9.0, 10.0, 12.0, 13.0][i % 10]).collect();
+        let updates = vec![update; n];
+        let init = vec![init; 15];
+        let want = reference(kind, "f32", &init, &bins, &updates);
+        out.push(Case { name, ty: "f32", shape, bins, updates, init, want });
     }
     (source, out)
 }

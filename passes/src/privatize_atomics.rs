@@ -4,37 +4,42 @@
 //! and merges each copy into the buffer once.
 //!
 //! Matches a `strata.parallel_for` without `reduce(...)` results in whose
-//! body every use of one buffer `%h`, defined outside the loop, is a
-//! `memref.atomic_rmw` of one reduction kind (add, mul, min, max, and, or,
-//! xor; not `assign`) whose result is unused, directly in this loop (not in
-//! a nested `parallel_for`), and no other buffer is the target of an
-//! atomic. `%h` has a static shape of at most [`MAX_PRIVATE_BYTES`]: a
-//! private copy must stay in the L1 cache, or the copies cost more in
-//! misses than the atomics they replace.
+//! body every use of one buffer `%h`, defined outside the loop, and of
+//! every view of `%h`'s memory, is a `memref.atomic_rmw` of one reduction
+//! kind (add, mul, min, max, and, or, xor; not `assign`) whose result is
+//! unused, under sequential control flow only (`scf.for`, `scf.if`, ...:
+//! not in a nested parallel loop, whose iterations would share the copy),
+//! and no other buffer is the target of an atomic nor a call's operand.
+//! `%h` has a static shape of at most [`MAX_PRIVATE_BYTES`] of integers of
+//! 8 to 64 bits or floats: a private copy must stay in the L1 cache, or
+//! the copies cost more in misses than the atomics they replace.
 //!
-//! Produces, in place of the loop:
-//! - a `strata.parallel_for` over `chunks = clamp(trip / (4 x elements of
-//!   %h), 1, 4 x the target's cores)` chunks, grain 1. The cost rule: a
-//!   chunk fills and merges every element of its copy once, so it pays for
-//!   itself only when it runs a few times as many updates as the copy has
-//!   elements; short loops get fewer chunks, down to one;
-//! - in each chunk, a 64-byte-aligned `memref.alloc` of `%h`'s shape filled
-//!   with the kind's identity, the chunk's share of the iterations as an
-//!   `scf.for` in which each atomic becomes a plain load, combine and store
-//!   of the private copy, then one `memref.atomic_rmw` per element into
-//!   `%h`, and the `memref.dealloc`.
+//! Produces, in place of the loop, an `scf.if` on the trip count:
+//! - when the loop runs at least `4 x elements of %h` updates per chunk
+//!   (the cost rule: a chunk fills and merges every element of its copy
+//!   once, so it pays for itself only when it runs a few times as many
+//!   updates as the copy has elements), a `strata.parallel_for` over
+//!   `4 x the target's cores` chunks, grain 1; in each chunk, a
+//!   64-byte-aligned `memref.alloc` of `%h`'s shape filled with the kind's
+//!   identity, the chunk's share of the iterations as an `scf.for` in
+//!   which each atomic becomes a plain load, combine and store of the
+//!   private copy, then one `memref.atomic_rmw` per element into `%h`,
+//!   and the `memref.dealloc`;
+//! - otherwise the loop as it was, so a short loop with a heavy body keeps
+//!   all its parallelism.
 //!
 //! So the hot loop has no atomic instruction and no two threads write one
 //! cache line; contention on `%h` drops from one atomic per iteration to
 //! one per element per chunk.
 //!
-//! Assumes what `strata-check-races` assumes: distinct memref values do not
-//! alias. A plain access to memory that aliases `%h` while other iterations
-//! update it would be a race in the original loop, which the spec makes the
-//! program's error; two atomic targets are left alone for the same reason
-//! (they might be one buffer). Guarantees: integer results are exact; float
-//! results are the same combination in another association, as the atomics
-//! already allowed (their order is the threads').
+//! Assumes what `strata-check-races` assumes: distinct function arguments
+//! do not share memory (views of one buffer are traced to it, and any
+//! access through one keeps the loop as it is). Two atomic targets are
+//! left alone, since they might be one buffer. Guarantees: integer results
+//! are exact; float results are the same combination in another
+//! association, as the atomics already allowed (their order is the
+//! threads'); the identities (`-0.0` for an add, NaN for `maxnumf`) leave
+//! every element, signed zeros and NaNs included, as the atomics would.
 
 use mlir_sys::{self as sys, MlirOperation, MlirType, MlirValue};
 
@@ -69,9 +74,10 @@ impl StrataPass for PrivatizeAtomics {
                 crate::remark(
                     op,
                     &format!(
-                        "strata-privatize-atomics: {} atomic update(s) of a {}-element buffer run on a private copy per chunk (up to {max_chunks} chunks), merged once",
+                        "strata-privatize-atomics: {} atomic update(s) of a {}-element buffer run on a private copy per chunk ({max_chunks} chunks), merged once, when the loop has at least {} iterations",
                         plan.atomics.len(),
-                        plan.elements
+                        plan.elements,
+                        4 * plan.elements * max_chunks
                     ),
                 );
                 privatize(op, &plan, max_chunks);
@@ -163,11 +169,16 @@ impl Kind {
             _ => (i64::MIN as f64, i64::MAX as f64),
         };
         match self {
-            AddF | AddI | OrI | XorI | MaxU => 0.0,
+            // -0.0 + x is x for every x; 0.0 + -0.0 would be 0.0.
+            AddF => -0.0,
+            AddI | OrI | XorI | MaxU => 0.0,
             MulF | MulI => 1.0,
             AndI | MinU => -1.0,
-            MaximumF | MaxNumF => f64::NEG_INFINITY,
-            MinimumF | MinNumF => f64::INFINITY,
+            MaximumF => f64::NEG_INFINITY,
+            MinimumF => f64::INFINITY,
+            // maxnum and minnum return the other operand of a NaN, so NaN
+            // is their identity (an infinity would replace a NaN element).
+            MaxNumF | MinNumF => f64::NAN,
             MaxS => smin,
             MinS => smax,
         }
@@ -195,7 +206,7 @@ fn plan(op: MlirOperation) -> Option<Plan> {
     }
     let kind = Kind::from_property(ir::int_attr(first, "kind")?)?;
     for a in &atomics {
-        let direct = ir::enclosing(*a, "strata.parallel_for").is_some_and(|p| p.ptr == op.ptr);
+        let direct = sequentially_inside(*a, op);
         let same = ir::operand(*a, 1).ptr == buffer.ptr && ir::int_attr(*a, "kind").and_then(Kind::from_property) == Some(kind);
         // SAFETY: a live result.
         let unused = unsafe { sys::mlirValueGetFirstUse(ir::result(*a, 0)) }.ptr.is_null();
@@ -203,16 +214,19 @@ fn plan(op: MlirOperation) -> Option<Plan> {
             return None;
         }
     }
-    // Every use of the buffer inside the loop is one of those atomics.
-    // SAFETY: walking a live value's use list.
-    unsafe {
-        let mut u = sys::mlirValueGetFirstUse(buffer);
-        while !u.ptr.is_null() {
-            let user = sys::mlirOpOperandGetOwner(u);
-            if ir::is_within(user, op) && !atomics.iter().any(|a| a.ptr == user.ptr) {
+    // Every use of the buffer's memory inside the loop, through any view,
+    // is one of those atomics; no call receives a buffer.
+    let memory = root(buffer);
+    for inner in ir::walk(op) {
+        let is_atomic = atomics.iter().any(|a| a.ptr == inner.ptr);
+        for v in ir::operands(inner) {
+            // SAFETY: a live type.
+            if !unsafe { sys::mlirTypeIsAMemRef(ir::value_type(v)) } {
+                continue;
+            }
+            if ir::name(inner).contains("call") || (root(v).ptr == memory.ptr && !(is_atomic && v.ptr == buffer.ptr)) {
                 return None;
             }
-            u = sys::mlirOpOperandGetNextUse(u);
         }
     }
     let ty = ir::value_type(buffer);
@@ -227,12 +241,10 @@ fn plan(op: MlirOperation) -> Option<Plan> {
     let elements: i64 = shape.iter().product();
     // SAFETY: a live type.
     let bytes = unsafe {
-        if sys::mlirTypeIsAInteger(elem) {
-            (sys::mlirIntegerTypeGetWidth(elem) as i64 + 7) / 8
-        } else if sys::mlirTypeIsAF32(elem) {
-            4
-        } else if sys::mlirTypeIsAF64(elem) {
-            8
+        if sys::mlirTypeIsAInteger(elem) && matches!(sys::mlirIntegerTypeGetWidth(elem), 8 | 16 | 32 | 64) {
+            sys::mlirIntegerTypeGetWidth(elem) as i64 / 8
+        } else if sys::mlirTypeIsAFloat(elem) && matches!(sys::mlirFloatTypeGetWidth(elem), 16 | 32 | 64) {
+            sys::mlirFloatTypeGetWidth(elem) as i64 / 8
         } else {
             return None;
         }
@@ -241,6 +253,44 @@ fn plan(op: MlirOperation) -> Option<Plan> {
         return None;
     }
     Some(Plan { buffer, kind, shape, elements, atomics })
+}
+
+/// Whether `op` is inside `lp` under sequential control flow only: a
+/// nested parallel loop (or an op unknown here) would run iterations that
+/// share the chunk's copy at once.
+fn sequentially_inside(op: MlirOperation, lp: MlirOperation) -> bool {
+    const SEQUENTIAL: [&str; 8] =
+        ["scf.for", "scf.if", "scf.while", "scf.execute_region", "scf.index_switch", "affine.for", "affine.if", "memref.alloca_scope"];
+    let mut p = ir::parent(op);
+    while !p.ptr.is_null() && p.ptr != lp.ptr {
+        if !SEQUENTIAL.contains(&ir::name(p).as_str()) {
+            return false;
+        }
+        p = ir::parent(p);
+    }
+    !p.ptr.is_null()
+}
+
+/// The buffer a memref value views: through subviews, reshapes and casts.
+fn root(mut v: MlirValue) -> MlirValue {
+    const VIEWS: [&str; 8] = [
+        "memref.subview",
+        "memref.expand_shape",
+        "memref.collapse_shape",
+        "memref.cast",
+        "memref.reinterpret_cast",
+        "memref.view",
+        "memref.transpose",
+        "memref.assume_alignment",
+    ];
+    loop {
+        // SAFETY: value queries on live IR.
+        let def = unsafe { sys::mlirValueIsAOpResult(v).then(|| sys::mlirOpResultGetOwner(v)) };
+        match def {
+            Some(d) if VIEWS.contains(&ir::name(d).as_str()) => v = ir::operand(d, 0),
+            _ => return v,
+        }
+    }
 }
 
 /// Appends nested `scf.for` loops over every element of `shape` to
@@ -280,12 +330,29 @@ fn privatize(op: MlirOperation, plan: &Plan, max_chunks: i64) {
     let arith = |name: &str, x: MlirValue, y: MlirValue| ir::result(at(b.op(name, loc, &[x, y], &[index], &[], 0)), 0);
     let (c0, c1) = (cst(0), cst(1));
 
-    // trip = max(ceil((ub - lb) / step), 0);
-    // chunks = clamp(trip / (4 x elements), 1, C); per = ceil(trip / chunks).
+    // trip = max(ceil((ub - lb) / step), 0): privatized when trip >=
+    // 4 x elements x C, the loop as it was otherwise.
     let trip = arith("arith.maxsi", arith("arith.ceildivsi", arith("arith.subi", ub, lb), step), c0);
-    let worth = arith("arith.divsi", trip, cst(4 * plan.elements));
-    let chunks = arith("arith.minsi", arith("arith.maxsi", worth, c1), cst(max_chunks));
-    let per = arith("arith.ceildivsi", trip, chunks);
+    let i1 = b.ty("i1");
+    let sge = ir::integer_attr(b.ty("i64"), 5);
+    let enough = ir::result(at(b.op("arith.cmpi", loc, &[trip, cst(4 * plan.elements * max_chunks)], &[i1], &[("predicate", sge)], 0)), 0);
+    // SAFETY: a live op; the clone is inserted below.
+    let as_written = unsafe { sys::mlirOperationClone(op) };
+    let guard = at(b.op("scf.if", loc, &[enough], &[], &[], 2));
+    for (r, moved) in [(0, op), (1, as_written)] {
+        let block = ir::new_block(&[], loc);
+        ir::append_block(ir::region(guard, r), block);
+        let end = ir::append(block, b.op("scf.yield", loc, &[], &[], &[], 0));
+        if r == 0 {
+            // SAFETY: both ops are live; the loop moves into the branch.
+            unsafe { sys::mlirOperationMoveBefore(moved, end) };
+        } else {
+            ir::insert_before(end, moved);
+        }
+    }
+    let at = |new: MlirOperation| ir::insert_before(op, new);
+    let chunks = ir::result(at(b.index_constant(loc, max_chunks)), 0);
+    let per = ir::result(at(b.op("arith.ceildivsi", loc, &[trip, chunks], &[index], &[], 0)), 0);
 
     let outer = at(b.op("strata.parallel_for", loc, &[c0, chunks, c1], &[], &[("grain", ir::integer_attr(b.ty("i64"), 1))], 1));
     let ob = ir::new_block(&[index], loc);

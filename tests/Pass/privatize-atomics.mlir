@@ -1,13 +1,14 @@
 // strata-privatize-atomics (a step of strata-parallelize): a parallel_for
 // whose iterations update a small buffer only through memref.atomic_rmw
-// runs over chunks (up to 4 x cores: 12 for the 3 cores of this module's
-// target), each updating a private copy filled with the kind's identity
-// with plain loads and stores, then merging it with one atomic per element.
-// Loops it must leave alone keep their atomics.
+// runs, when it has at least 4 x elements x chunks iterations, over
+// 4 x cores chunks (12 for the 3 cores of this module's target), each
+// updating a private copy filled with the kind's identity with plain loads
+// and stores, then merging it with one atomic per element; shorter runs
+// take the loop as written. Loops it must leave alone keep their atomics.
 // RUN: strata-opt %s --strata-privatize-atomics | FileCheck %s
 // RUN: strata-opt %s --strata-privatize-atomics --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 
-// REMARK: remark: strata-privatize-atomics: 1 atomic update(s) of a 256-element buffer run on a private copy per chunk (up to 12 chunks), merged once
+// REMARK: remark: strata-privatize-atomics: 1 atomic update(s) of a 256-element buffer run on a private copy per chunk (12 chunks), merged once, when the loop has at least 12288 iterations
 // REMARK: remark: strata-privatize-atomics: 2 atomic update(s) of a 12-element buffer
 // REMARK: remark: strata-privatize-atomics: 1 atomic update(s) of a 16-element buffer
 // REMARK-NOT: remark
@@ -16,11 +17,11 @@ module attributes {strata.target = {cpu = "x86-64", features = "", vector_bits =
 
 // CHECK-LABEL: func.func @histogram(
 // CHECK-SAME: %[[X:.*]]: memref<?xi32>, %[[H:.*]]: memref<256xi64>, %[[N:.*]]: index)
-// The chunk count: the trip count over 4 x 256 elements, clamped to [1, 12].
+// Worth it from 4 x 256 x 12 iterations on.
 // CHECK: %[[TRIP:.*]] = arith.maxsi
-// CHECK: %[[WORTH:.*]] = arith.divsi %[[TRIP]], %c1024
-// CHECK: %[[AT_LEAST:.*]] = arith.maxsi %[[WORTH]], %c1
-// CHECK: %[[CHUNKS:.*]] = arith.minsi %[[AT_LEAST]], %c12
+// CHECK: %[[ENOUGH:.*]] = arith.cmpi sge, %[[TRIP]], %c12288
+// CHECK: scf.if %[[ENOUGH]] {
+// CHECK: %[[CHUNKS:.*]] = arith.constant 12 : index
 // CHECK: %[[PER:.*]] = arith.ceildivsi %[[TRIP]], %[[CHUNKS]]
 // CHECK: strata.parallel_for %[[C:.*]] = %{{.*}} to %[[CHUNKS]] step %{{.*}} grain 1 {
 // CHECK:   %[[LO:.*]] = arith.muli %[[C]], %[[PER]]
@@ -39,7 +40,9 @@ module attributes {strata.target = {cpu = "x86-64", features = "", vector_bits =
 // CHECK:     %[[V:.*]] = memref.load %[[P]][%[[E2]]]
 // CHECK:     memref.atomic_rmw addi %[[V]], %[[H]][%[[E2]]] : (i64, memref<256xi64>) -> i64
 // CHECK:   memref.dealloc %[[P]]
-// CHECK-NOT: strata.parallel_for
+// CHECK: } else {
+// CHECK:   strata.parallel_for %{{.*}} = %c0 to %{{.*}} step %c1 {
+// CHECK:     memref.atomic_rmw addi %{{.*}}, %[[H]][%{{.*}}]
 // CHECK: return
 func.func @histogram(%x: memref<?xi32>, %h: memref<256xi64>, %n: index) {
   %c0 = arith.constant 0 : index
@@ -91,10 +94,12 @@ func.func @max2d(%w: memref<1000xf32>, %h: memref<3x4xf32>) {
 
 // Left alone: the old value is used; the buffer is also read; two kinds;
 // two buffers; too big for L1 (8192 x f32 = 32 KiB); `assign` is no
-// reduction; a reducing loop.
+// reduction; a reducing loop; an update inside a nested scf.parallel
+// (its iterations would share the copy); the buffer read through a view
+// made outside the loop; a call that receives a buffer.
 // CHECK-LABEL: func.func @kept(
 // CHECK-NOT: memref.alloc
-// CHECK-COUNT-9: memref.atomic_rmw
+// CHECK-COUNT-12: memref.atomic_rmw
 // CHECK-NOT: memref.alloc
 // CHECK: return
 func.func @kept(%x: memref<1000xi32>, %h: memref<16xi32>, %g: memref<16xi32>, %big: memref<8192xf32>, %out: memref<1000xi32>) {
@@ -130,8 +135,24 @@ func.func @kept(%x: memref<1000xi32>, %h: memref<16xi32>, %g: memref<16xi32>, %b
     %a = memref.atomic_rmw addi %one, %h[%c0] : (i32, memref<16xi32>) -> i32
     strata.yield %one : i32
   }
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    scf.parallel (%j) = (%c0) to (%c2) step (%c1) {
+      %a = memref.atomic_rmw addi %one, %h[%j] : (i32, memref<16xi32>) -> i32
+      scf.reduce
+    }
+  }
+  %view = memref.expand_shape %h [[0, 1]] output_shape [4, 4] : memref<16xi32> into memref<4x4xi32>
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %a = memref.atomic_rmw addi %one, %h[%c0] : (i32, memref<16xi32>) -> i32
+    %v = memref.load %view[%c1, %c1] : memref<4x4xi32>
+  }
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %a = memref.atomic_rmw addi %one, %h[%c0] : (i32, memref<16xi32>) -> i32
+    func.call @touch(%out) : (memref<1000xi32>) -> ()
+  }
   return
 }
+func.func private @touch(memref<1000xi32>)
 
 // Updates only in a nested parallel_for: the inner loop is privatized, the
 // outer one is not (its body has no atomic of its own).
