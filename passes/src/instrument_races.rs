@@ -6,14 +6,14 @@
 //! `func.call @strata_race_begin(line, col)` (then
 //! `@strata_race_inner_loop(k, line, col)` for each `parallel_for` nested
 //! in it, numbered from 1) and `@strata_race_end()`; before each run of a
-//! nested `parallel_for`, `@strata_race_inner(k)`, its instance; and
+//! nested `parallel_for`, `@strata_race_inner()`, its instance; and
 //! before each `memref.load` and `memref.store` in the body (nested loops
 //! included) `func.call @strata_race_access(buffer, element, iteration,
-//! strand, write)`: the buffer's aligned address, the element's linear
+//! strand, flags)`: the buffer's aligned address, the element's linear
 //! index (`offset + sum(index * stride)`), the loop's induction variable,
 //! the innermost nested `parallel_for`'s instance or'ed with the low 32
-//! bits of its induction variable (0 outside nested loops) and whether it
-//! stores. The runtime (`strata_runtime::race`) keeps the shadow table and
+//! bits of its induction variable (0 outside nested loops), and whether it
+//! stores with that loop's number `k << 8`. The runtime (`strata_runtime::race`) keeps the shadow table and
 //! reports the first conflicting pair of iterations, of the outer loop or
 //! of an inner one within one outer iteration.
 //!
@@ -61,7 +61,7 @@ pub static INFO: PassInfo = PassInfo {
 const HOOKS: [(&str, &str); 7] = [
     ("strata_race_begin", "(i64, i64) -> ()"),
     ("strata_race_inner_loop", "(i64, i64, i64) -> ()"),
-    ("strata_race_inner", "(i64) -> i64"),
+    ("strata_race_inner", "() -> i64"),
     ("strata_race_access", "(i64, i64, i64, i64, i32) -> ()"),
     ("strata_race_end", "() -> i32"),
     ("strata_race_range", "(i64, i64) -> ()"),
@@ -258,13 +258,10 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
     let i32t = b.ty("i32");
     let iv = ir::block_argument(ir::first_block(ir::region(lp, 0)), 0);
     // Each run of an inner loop gets its instance from the runtime.
-    let instances: Vec<(MlirOperation, MlirValue)> = inner_loops(lp)
+    let instances: Vec<(MlirOperation, MlirValue, i64)> = inner_loops(lp)
         .into_iter()
         .enumerate()
-        .map(|(k, q)| {
-            let number = i64_constant(q, (k as i64 + 1).min(255));
-            (q, ir::result(ir::insert_before(q, call(&b, ir::location(q), "strata_race_inner", &[number], &[i64t])), 0))
-        })
+        .map(|(k, q)| (q, ir::result(ir::insert_before(q, call(&b, ir::location(q), "strata_race_inner", &[], &[i64t])), 0), (k as i64 + 1).min(255)))
         .collect();
     for op in ir::walk(lp) {
         if watched.is_some_and(|w| !w.contains(&(op.ptr as usize))) {
@@ -290,15 +287,17 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
         // The strand: 0 outside inner loops; else the innermost one's
         // instance with its iteration's low 32 bits.
         let innermost = ir::enclosing(op, "strata.parallel_for").filter(|p| p.ptr != lp.ptr);
-        let strand = match innermost.and_then(|p| instances.iter().find(|(q, _)| q.ptr == p.ptr)) {
-            Some((q, instance)) => {
+        let (strand, number) = match innermost.and_then(|p| instances.iter().find(|(q, _, _)| q.ptr == p.ptr)) {
+            Some((q, instance, number)) => {
                 let j = cast(ir::block_argument(ir::first_block(ir::region(*q, 0)), 0));
                 let low = at(b.op("arith.andi", oloc, &[j, i64_constant(op, 0xFFFF_FFFF)], &[i64t], &[], 0));
-                ir::result(at(b.op("arith.ori", oloc, &[*instance, ir::result(low, 0)], &[i64t], &[], 0)), 0)
+                (ir::result(at(b.op("arith.ori", oloc, &[*instance, ir::result(low, 0)], &[i64t], &[], 0)), 0), *number)
             }
-            None => i64_constant(op, 0),
+            None => (i64_constant(op, 0), 0),
         };
-        let flag = ir::result(at(b.op("arith.constant", oloc, &[], &[i32t], &[("value", ir::integer_attr(i32t, i64::from(write)))], 0)), 0);
+        // Bit 0: a store; bits 8-15: the inner loop's number.
+        let flags = i64::from(write) | (number << 8);
+        let flag = ir::result(at(b.op("arith.constant", oloc, &[], &[i32t], &[("value", ir::integer_attr(i32t, flags))], 0)), 0);
         at(call(&b, oloc, "strata_race_access", &[buffer, element, iteration, strand, flag], &[]));
     }
 }

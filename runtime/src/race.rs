@@ -29,15 +29,22 @@
 //! thread touched are merged, which finds the races between threads.
 //!
 //! Nested `parallel_for`s: an access inside one also names its *strand*,
-//! the inner loop's instance and iteration (0 outside every inner loop).
-//! Two accesses of one outer iteration race when both are in one instance
-//! of an inner loop, in different iterations of it; an access before or
-//! after the inner loop, or in another instance of it, is ordered with
-//! them. [`strata_race_inner`] numbers the instances per thread (an outer
-//! iteration runs on one thread), in 23 bits: two instances of one inner
-//! loop are told apart unless one outer iteration runs 2^23 of them. Only
-//! the innermost `parallel_for` around an access counts: races between
-//! iterations of a middle loop of three are not looked for.
+//! the inner loop's instance and iteration (0 outside every inner loop),
+//! and the inner loop's number (for the report). Two accesses of one outer
+//! iteration race when both are in one instance of an inner loop, in
+//! different iterations of it; an access before or after the inner loop,
+//! or in another instance of it, is ordered with them. An entry keeps the
+//! first writer and a reader, except that an access outside inner loops
+//! gives way to a later one of the same outer iteration (anything that
+//! races with it races with the later one too), so inner iterations after
+//! such an access are still compared with each other.
+//! [`strata_race_inner`] numbers the instances per thread and loop (an
+//! outer iteration runs on one thread) in 31 bits; past 2^31 - 1 it
+//! returns 0, whose strands race with nothing, so a loop that runs more
+//! instances than that can miss races between inner iterations but never
+//! reports a false one. Only the innermost `parallel_for` around an access
+//! counts: races between iterations of a middle loop of three are not
+//! looked for.
 //!
 //! A table is direct-mapped (`2^17` entries per thread, 8 MiB, allocated
 //! on the thread's first checked access): an element whose entry another
@@ -76,17 +83,19 @@ impl Who {
     /// Whether `self` and `other` may run at the same time.
     fn concurrent(self, other: Who) -> bool {
         self.iteration != other.iteration
-            || (self.strand != 0 && other.strand != 0 && self.strand != other.strand && self.instance() == other.instance())
+            || (self.instance() != 0 && self.strand != other.strand && self.instance() == other.instance())
     }
 
-    /// The inner loop's instance (counter and loop number).
+    /// The inner loop's instance (0: outside inner loops, or not told
+    /// apart).
     fn instance(self) -> i64 {
         self.strand >> 32
     }
 
-    /// The inner loop's number, from [`strata_race_inner_loop`].
-    fn inner_loop(self) -> usize {
-        ((self.strand >> 32) & 0xFF) as usize
+    /// Whether a later access `other` may stand for `self` in an entry:
+    /// `self` is outside inner loops, in the same outer iteration.
+    fn gives_way_to(self, other: Who) -> bool {
+        self.strand == 0 && self.iteration == other.iteration && self != other
     }
 
     /// The inner loop's iteration (its low 32 bits).
@@ -105,9 +114,12 @@ struct Entry {
     epoch: u64,
     writer: Who,
     reader: Who,
+    /// The inner loops the writer and reader ran in (0: none).
+    writer_loop: u8,
+    reader_loop: u8,
 }
 
-const EMPTY: Entry = Entry { buffer: 0, element: 0, epoch: 0, writer: NOBODY, reader: NOBODY };
+const EMPTY: Entry = Entry { buffer: 0, element: 0, epoch: 0, writer: NOBODY, reader: NOBODY, writer_loop: 0, reader_loop: 0 };
 
 /// One access waiting in a thread's log.
 #[derive(Clone, Copy)]
@@ -116,13 +128,14 @@ struct Access {
     element: i64,
     who: Who,
     write: bool,
+    inner_loop: u8,
 }
 
 /// Accesses a log holds before it is checked: enough to keep the table's
-/// misses overlapping, few enough to stay in the L2 cache (128 KiB).
+/// misses overlapping, few enough to stay in the L2 cache (160 KiB).
 const LOG: usize = 4096;
 /// How many accesses ahead of the one it checks a batch prefetches.
-const AHEAD: usize = 16;
+const AHEAD: usize = 64;
 
 /// One thread's table.
 struct Local {
@@ -203,14 +216,15 @@ fn record(race: Race) {
     }
 }
 
-/// The race between what `e` recorded and one more access, if any.
-fn conflict(e: &Entry, who: Who, write: bool) -> Option<Race> {
+/// The race between what `e` recorded and one more access, by `who` in
+/// inner loop `inner_loop`, if any.
+fn conflict(e: &Entry, who: Who, write: bool, inner_loop: u8) -> Option<Race> {
     let race = |first: Who, both_write: bool| Race {
         first: first.iteration,
         second: who.iteration,
         element: e.element,
         both_write,
-        inner: (first.iteration == who.iteration).then(|| (who.inner_loop(), first.inner_iteration(), who.inner_iteration())),
+        inner: (first.iteration == who.iteration).then(|| (inner_loop as usize, first.inner_iteration(), who.inner_iteration())),
     };
     if write {
         if e.writer.is_some() && e.writer.concurrent(who) {
@@ -226,14 +240,17 @@ fn conflict(e: &Entry, who: Who, write: bool) -> Option<Race> {
 }
 
 /// Records one access in `e` (after [`conflict`]): the first writer, and
-/// one reader, other than the writer where there is one.
-fn note(e: &mut Entry, who: Who, write: bool) {
+/// one reader, other than the writer where there is one; an access outside
+/// inner loops gives way to a later one of its iteration.
+fn note(e: &mut Entry, who: Who, write: bool, inner_loop: u8) {
     if write {
-        if !e.writer.is_some() {
+        if !e.writer.is_some() || e.writer.gives_way_to(who) {
             e.writer = who;
+            e.writer_loop = inner_loop;
         }
-    } else if !e.reader.is_some() || e.reader == e.writer {
+    } else if !e.reader.is_some() || e.reader == e.writer || e.reader.gives_way_to(who) {
         e.reader = who;
+        e.reader_loop = inner_loop;
     }
 }
 
@@ -270,25 +287,38 @@ pub extern "C" fn strata_race_inner_loop(number: i64, line: i64, col: i64) {
 }
 
 thread_local! {
-    static INSTANCES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+    /// The loop (epoch) this thread numbers inner-loop instances in, and
+    /// the last number.
+    static INSTANCES: std::cell::Cell<(u64, i64)> = const { std::cell::Cell::new((0, 0)) };
 }
 
-/// Called before each run of inner loop `number`: the strand of its
-/// iteration `j` is the result with `j`'s low 32 bits or'ed in.
+/// The last instance number [`strata_race_inner`] hands out: past it, 0.
+const LAST_INSTANCE: i64 = 0x7FFF_FFFF;
+
+/// Called before each run of an inner loop: the strand of its iteration
+/// `j` is the result with `j`'s low 32 bits or'ed in.
 #[no_mangle]
-pub extern "C" fn strata_race_inner(number: i64) -> i64 {
+pub extern "C" fn strata_race_inner() -> i64 {
+    let epoch = EPOCH.load(Ordering::Relaxed);
     let n = INSTANCES.with(|c| {
-        let n = (c.get() + 1) & 0x7F_FFFF;
-        c.set(n);
+        let (at, last) = c.get();
+        let last = if at == epoch { last } else { 0 };
+        let n = if last >= LAST_INSTANCE || last < 0 { -1 } else { last + 1 };
+        c.set((epoch, n));
         n
     });
-    (n << 40) | ((number.clamp(1, 255)) << 32)
+    if n < 0 {
+        0
+    } else {
+        n << 32
+    }
 }
 
-/// Called before each watched access of a checked loop's body: `write` is
-/// 1 for a store, 0 for a load; `strand` 0 outside inner loops.
+/// Called before each watched access of a checked loop's body: bit 0 of
+/// `flags` is 1 for a store, bits 8-15 the inner loop's number (0 outside
+/// inner loops, where `strand` is 0 too).
 #[no_mangle]
-pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, strand: i64, write: i32) {
+pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, strand: i64, flags: i32) {
     let epoch = EPOCH.load(Ordering::Relaxed);
     TABLE.with(|t| {
         // SAFETY: this thread's own table (see `Shared`).
@@ -299,7 +329,8 @@ pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, 
             local.touched.clear();
             local.log.clear();
         }
-        local.log.push(Access { buffer: buffer as u64, element, who: Who { iteration, strand }, write: write != 0 });
+        let (write, inner_loop) = (flags & 1 != 0, ((flags >> 8) & 0xFF) as u8);
+        local.log.push(Access { buffer: buffer as u64, element, who: Who { iteration, strand }, write, inner_loop });
         if local.log.len() >= LOG {
             check_log(local);
         }
@@ -322,10 +353,10 @@ fn check_log(local: &mut Local) {
             if e.epoch != local.epoch {
                 local.touched.push(i as u32);
             }
-            *e = Entry { buffer: a.buffer, element: a.element, epoch: local.epoch, writer: NOBODY, reader: NOBODY };
+            *e = Entry { epoch: local.epoch, buffer: a.buffer, element: a.element, ..EMPTY };
         }
-        let race = conflict(e, a.who, a.write);
-        note(e, a.who, a.write);
+        let race = conflict(e, a.who, a.write, a.inner_loop);
+        note(e, a.who, a.write, a.inner_loop);
         if let Some(r) = race {
             record(r);
         }
@@ -381,18 +412,18 @@ fn merge(epoch: u64) {
             }
             // The threads' iterations differ; each side's accesses against
             // the other's.
-            let found = [(e.writer, true), (e.reader, false)]
+            let found = [(e.writer, true, e.writer_loop), (e.reader, false, e.reader_loop)]
                 .into_iter()
-                .filter(|(who, _)| who.is_some())
-                .find_map(|(who, write)| conflict(m, who, write));
+                .filter(|(who, _, _)| who.is_some())
+                .find_map(|(who, write, inner)| conflict(m, who, write, inner));
             if let Some(r) = found {
                 record(r);
             }
             if e.writer.is_some() {
-                note(m, e.writer, true);
+                note(m, e.writer, true, e.writer_loop);
             }
             if e.reader.is_some() {
-                note(m, e.reader, false);
+                note(m, e.reader, false, e.reader_loop);
             }
         }
     }
@@ -533,36 +564,70 @@ mod tests {
         assert!(text.contains("iterations 2 and 7 of the strata.parallel_for at line 3, column 5 both write element 4"), "{text}");
 
         // Nested loops: iteration 1 of the outer loop runs inner loop 1
-        // twice, one instance after the other.
+        // twice, one instance after the other. `inner` flags an access of
+        // inner loop 1.
+        let inner = |write: i32| write | (1 << 8);
         strata_race_begin(10, 3);
         strata_race_inner_loop(1, 12, 5);
-        let first = strata_race_inner(1);
-        let second = strata_race_inner(1);
+        let first = strata_race_inner();
+        let second = strata_race_inner();
         assert_ne!(first, second);
         // Before the inner loop, then in it: ordered.
         strata_race_access(0x4000, 0, 1, 0, 1);
-        strata_race_access(0x4000, 0, 1, first | 3, 0);
+        strata_race_access(0x4000, 0, 1, first | 3, inner(0));
         // One inner iteration, twice; then another instance: ordered.
-        strata_race_access(0x4000, 1, 1, first | 2, 1);
-        strata_race_access(0x4000, 1, 1, first | 2, 0);
-        strata_race_access(0x4000, 1, 1, second | 5, 1);
+        strata_race_access(0x4000, 1, 1, first | 2, inner(1));
+        strata_race_access(0x4000, 1, 1, first | 2, inner(0));
+        strata_race_access(0x4000, 1, 1, second | 5, inner(1));
         assert_eq!(strata_race_end(), 0, "ordered accesses of one outer iteration");
         // Two iterations of one instance: a race, reported on the inner loop.
         strata_race_begin(10, 3);
         strata_race_inner_loop(1, 12, 5);
-        let t = strata_race_inner(1);
-        strata_race_access(0x4000, 6, 1, t | 4, 1);
-        strata_race_access(0x4000, 6, 1, t | 9, 0);
+        let t = strata_race_inner();
+        strata_race_access(0x4000, 6, 1, t | 4, inner(1));
+        strata_race_access(0x4000, 6, 1, t | 9, inner(0));
         let text = finish().expect("a race");
         assert!(
             text.contains("iterations 4 and 9 of the strata.parallel_for at line 12, column 5 (in iteration 1 of the one at line 10, column 3) write and read element 6"),
             "{text}"
         );
+        // The outer iteration writes the element first, then two inner
+        // iterations write it (and, elsewhere, one writes and one reads):
+        // races, though the first write is ordered with both.
+        for second_writes in [1, 0] {
+            strata_race_begin(10, 3);
+            strata_race_inner_loop(1, 12, 5);
+            let t = strata_race_inner();
+            strata_race_access(0x4000, 8, 1, 0, 1);
+            strata_race_access(0x4000, 8, 1, t, inner(1));
+            strata_race_access(0x4000, 8, 1, t | 1, inner(second_writes));
+            assert!(finish().is_some_and(|r| r.contains("iterations 0 and 1 of the strata.parallel_for at line 12")), "after a write outside");
+        }
+        // So do a read outside, an inner read and another inner write.
+        strata_race_begin(10, 3);
+        let t = strata_race_inner();
+        strata_race_access(0x4000, 9, 1, 0, 0);
+        strata_race_access(0x4000, 9, 1, t | 2, inner(0));
+        strata_race_access(0x4000, 9, 1, t | 3, inner(1));
+        assert_eq!(strata_race_end(), 1, "after a read outside");
         // Inner iterations of two outer iterations: an outer race.
         strata_race_begin(10, 3);
-        let (a, b) = (strata_race_inner(1), strata_race_inner(1));
-        strata_race_access(0x4000, 7, 1, a | 4, 1);
-        strata_race_access(0x4000, 7, 2, b | 4, 1);
+        let (a, b) = (strata_race_inner(), strata_race_inner());
+        strata_race_access(0x4000, 7, 1, a | 4, inner(1));
+        strata_race_access(0x4000, 7, 2, b | 4, inner(1));
         assert_eq!(strata_race_end(), 1);
+        // Past the last instance number, instances are not told apart:
+        // no race reported between them (never a false one).
+        strata_race_begin(10, 3);
+        INSTANCES.with(|c| c.set((EPOCH.load(Ordering::Relaxed), LAST_INSTANCE)));
+        let (a, b) = (strata_race_inner(), strata_race_inner());
+        assert_eq!((a, b), (0, 0));
+        strata_race_access(0x4000, 5, 1, a, inner(1));
+        strata_race_access(0x4000, 5, 1, b | 1, inner(1));
+        assert_eq!(strata_race_end(), 0, "instances past the last number");
+        // A new loop numbers from 1 again.
+        strata_race_begin(10, 3);
+        assert_eq!(strata_race_inner(), 1 << 32);
+        assert_eq!(strata_race_end(), 0);
     }
 }
