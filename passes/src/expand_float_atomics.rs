@@ -1,6 +1,7 @@
 //! `strata-expand-float-atomics`: the atomics upstream's LLVM lowering
 //! cannot handle, as compare-and-swap loops: `memref.generic_atomic_rmw` on
-//! `f32` and `f64`, and `memref.atomic_rmw` of kind `mulf` or `muli`.
+//! floats of 16, 32 or 64 bits, and `memref.atomic_rmw` of kind `mulf` or
+//! `muli` on those floats and on integers of 8 to 64 bits.
 //!
 //! Upstream turns every `generic_atomic_rmw` into `llvm.cmpxchg` on the
 //! element type, which LLVM only allows for integers and pointers, so
@@ -10,7 +11,7 @@
 //! each: the element's address (aligned pointer plus the strided offset, as
 //! `!llvm.ptr`), a plain load of the current value, and an `scf.while` that
 //! computes the new value from the one it last saw (the generic op's body,
-//! or the multiply) and `llvm.cmpxchg`es the bits (`i32`/`i64`,
+//! or the multiply) and `llvm.cmpxchg`es the bits (`i16` to `i64`,
 //! `acq_rel`/`monotonic`) until no other thread got in between. The result
 //! is what each op defines: the value stored for `generic_atomic_rmw`, the
 //! value replaced for `atomic_rmw`.
@@ -52,8 +53,10 @@ impl StrataPass for ExpandFloatAtomics {
                     Some(MULI) => "arith.muli",
                     _ => continue,
                 };
-                expand_atomic_rmw(op, combine, width(ty));
-            } else if ir::is_float(ty) {
+                if matches!(width(ty), 8 | 16 | 32 | 64) {
+                    expand_atomic_rmw(op, combine, width(ty));
+                }
+            } else if ir::is_float(ty) && matches!(width(ty), 16 | 32 | 64) {
                 expand_generic(op, width(ty));
             }
         }
@@ -70,15 +73,16 @@ impl StrataPass for ExpandFloatAtomics {
 const MULF: i64 = 12;
 const MULI: i64 = 13;
 
+/// The bits of an integer or float type (0 for any other).
 fn width(ty: sys::MlirType) -> usize {
-    // SAFETY: a live integer or float type.
+    // SAFETY: a live type.
     unsafe {
         if sys::mlirTypeIsAInteger(ty) {
             sys::mlirIntegerTypeGetWidth(ty) as usize
-        } else if sys::mlirTypeIsAF32(ty) {
-            32
+        } else if sys::mlirTypeIsAFloat(ty) {
+            sys::mlirFloatTypeGetWidth(ty) as usize
         } else {
-            64
+            0
         }
     }
 }

@@ -9,8 +9,9 @@
 //! g(...)`, where `f` (or `g`) reads two or more inputs: a *main* input,
 //! indexed by the reduction dimension, and *side* inputs indexed by a
 //! subset of the main input's dimensions (the sum, along the rows only).
-//! Produces, right before the contraction (and its zero fill, which must
-//! stay next to it):
+//! Produces, right before the contraction (and its zero fill, a
+//! `linalg.fill` or a generic that only yields, which must stay next to
+//! it):
 //! - a buffer of the main input's shape and a parallel `linalg.generic`
 //!   over its dimensions computing `f` into it, from the main and side
 //!   inputs through their maps re-expressed on those dimensions;
@@ -254,10 +255,17 @@ fn split(op: MlirOperation, plan: &Plan) {
     let siblings = ir::ops_in(unsafe { sys::mlirOperationGetBlock(op) });
     let prev = siblings.iter().position(|o| o.ptr == op.ptr).and_then(|i| i.checked_sub(1)).map(|i| siblings[i]);
     let out_memref = ir::operand(op, plan.ins as isize);
-    let anchor = match prev {
-        Some(p) if ir::name(p) == "linalg.fill" && ir::operands(p).last().is_some_and(|v| v.ptr == out_memref.ptr) => p,
-        _ => op,
+    // A fill: `linalg.fill`, or a generic on the output alone whose body
+    // only yields (what `contraction::zero_fill` folds).
+    let fills_out = |p: MlirOperation| match ir::name(p).as_str() {
+        "linalg.fill" => ir::operands(p).last().is_some_and(|v| v.ptr == out_memref.ptr),
+        "linalg.generic" => {
+            let operands = ir::operands(p);
+            operands.len() == 1 && operands[0].ptr == out_memref.ptr && ir::ops_in(ir::first_block(ir::region(p, 0))).len() == 1
+        }
+        _ => false,
     };
+    let anchor = prev.filter(|p| fills_out(*p)).unwrap_or(op);
     let at = |new: MlirOperation| ir::insert_before(anchor, new);
     let buffer_ty = ir::memref_type(&shape, elem);
     let alloc_attrs = [("operandSegmentSizes", b.attr("array<i32: 0, 0>")), ("alignment", ir::integer_attr(b.ty("i64"), 64))];

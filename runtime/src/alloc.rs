@@ -67,19 +67,30 @@ fn reuse(size: usize, align: usize) -> Option<*mut u8> {
     Some(at as *mut u8)
 }
 
-/// Keeps the freed block `p` of `usable` bytes if there is room; false
-/// when the caller must free it.
-fn keep(p: *mut u8, usable: usize) -> bool {
+/// What [`strata_free`] does with a block.
+enum Freed {
+    Kept,
+    /// Kept already: a second free, which must not hand the block out
+    /// twice.
+    Again,
+    Free,
+}
+
+/// Keeps the freed block `p` of `usable` bytes if there is room.
+fn keep(p: *mut u8, usable: usize) -> Freed {
     if usable < CACHED_MIN {
-        return false;
+        return Freed::Free;
     }
-    let Ok(mut cache) = CACHE.lock() else { return false };
+    let Ok(mut cache) = CACHE.lock() else { return Freed::Free };
+    if cache.blocks.iter().any(|(_, at)| *at == p as usize) {
+        return Freed::Again;
+    }
     if cache.blocks.len() >= CACHE_SLOTS || cache.bytes + usable > CACHE_BYTES {
-        return false;
+        return Freed::Free;
     }
     cache.blocks.push((usable, p as usize));
     cache.bytes += usable;
-    true
+    Freed::Kept
 }
 
 static LIVE: AtomicI64 = AtomicI64::new(0);
@@ -177,10 +188,12 @@ pub unsafe extern "C" fn strata_free(ptr: *mut u8) {
     // SAFETY: a live libc block: its usable size is readable until freed.
     unsafe {
         let usable = malloc_usable_size(ptr);
-        LIVE.fetch_sub(usable as i64, Ordering::Relaxed);
-        if !keep(ptr, usable) {
-            free(ptr);
+        match keep(ptr, usable) {
+            Freed::Again => return,
+            Freed::Kept => {}
+            Freed::Free => free(ptr),
         }
+        LIVE.fetch_sub(usable as i64, Ordering::Relaxed);
     }
 }
 
@@ -256,6 +269,14 @@ mod tests {
             let c = strata_aligned_alloc(1 << 21, size);
             assert_eq!(c as usize % (1 << 21), 0);
             strata_free(c);
+            // A second free of a kept block changes nothing: the block is
+            // handed out once.
+            strata_free(c);
+            assert_eq!(live_bytes(), base);
+            let (d, e) = (strata_malloc(size), strata_malloc(size));
+            assert_ne!(d, e);
+            strata_free(d);
+            strata_free(e);
         }
         assert_eq!(live_bytes(), base);
     }

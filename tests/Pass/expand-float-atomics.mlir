@@ -35,6 +35,13 @@
 // CHECK: llvm.cmpxchg %{{.*}}, %{{.*}}, %[[NEW]] acq_rel monotonic : !llvm.ptr, i64
 // CHECK-LABEL: func.func @iadd(
 // CHECK: memref.atomic_rmw addi
+// Half floats exchange 16 bits.
+// CHECK-LABEL: func.func @hmul(
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : f16
+// CHECK: arith.bitcast %{{.*}} : f16 to i16
+// CHECK: llvm.cmpxchg {{.*}} : !llvm.ptr, i16
+// CHECK-LABEL: func.func @bfmax(
+// CHECK: llvm.cmpxchg {{.*}} : !llvm.ptr, i16
 // LLVM-LABEL: llvm.func @fmax(
 // LLVM: llvm.cmpxchg {{.*}} : !llvm.ptr, i64
 // LLVM-LABEL: llvm.func @imin(
@@ -45,6 +52,8 @@
 // LLVM: llvm.cmpxchg {{.*}} : !llvm.ptr, i64
 // LLVM-LABEL: llvm.func @iadd(
 // LLVM: llvm.atomicrmw add
+// LLVM-LABEL: llvm.func @hmul(
+// LLVM: llvm.cmpxchg {{.*}} : !llvm.ptr, i16
 func.func @fmax(%m: memref<3x5xf64>, %i: index, %j: index, %v: f64) -> f64 {
   %r = memref.generic_atomic_rmw %m[%i, %j] : memref<3x5xf64> {
   ^bb0(%cur: f64):
@@ -72,4 +81,16 @@ func.func @imul(%m: memref<2x3xi64>, %i: index, %v: i64) -> i64 {
 func.func @iadd(%m: memref<7xi32>, %i: index, %v: i32) -> i32 {
   %r = memref.atomic_rmw addi %v, %m[%i] : (i32, memref<7xi32>) -> i32
   return %r : i32
+}
+func.func @hmul(%m: memref<7xf16>, %i: index, %v: f16) -> f16 {
+  %r = memref.atomic_rmw mulf %v, %m[%i] : (f16, memref<7xf16>) -> f16
+  return %r : f16
+}
+func.func @bfmax(%m: memref<7xbf16>, %i: index, %v: bf16) -> bf16 {
+  %r = memref.generic_atomic_rmw %m[%i] : memref<7xbf16> {
+  ^bb0(%cur: bf16):
+    %x = arith.maximumf %cur, %v : bf16
+    memref.atomic_yield %x : bf16
+  }
+  return %r : bf16
 }

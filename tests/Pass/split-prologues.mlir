@@ -58,3 +58,32 @@ func.func @kept(%e: memref<13x17xf32>, %s: memref<9xf32>, %v: memref<17x9xf32>, 
   memref.copy %out, %r : memref<13x9xf32> to memref<13x9xf32>
   return
 }
+
+// A fill written as a generic stays right before the contraction too.
+// CHECK-LABEL: func.func @pv_generic_fill(
+// CHECK: arith.divf
+// CHECK: linalg.generic {{.*}} outs(%[[OUT2:.*]] : memref<13x9xf32>) {
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: linalg.yield %cst
+// CHECK: linalg.generic {{.*}} ins({{.*}} : memref<13x17xf32>, memref<17x9xf32>) outs(%[[OUT2]] : memref<13x9xf32>)
+func.func @pv_generic_fill(%e: memref<13x17xf32>, %s: memref<13xf32>, %v: memref<17x9xf32>, %r: memref<13x9xf32>) {
+  %out = memref.alloc() : memref<13x9xf32>
+  %z = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} outs(%out : memref<13x9xf32>) {
+  ^bb0(%o: f32):
+    linalg.yield %z : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (i)>,
+                       affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%e, %s, %v : memref<13x17xf32>, memref<13xf32>, memref<17x9xf32>) outs(%out : memref<13x9xf32>) {
+  ^bb0(%x: f32, %sum: f32, %y: f32, %acc: f32):
+    %p = arith.divf %x, %sum : f32
+    %m = arith.mulf %p, %y : f32
+    %a = arith.addf %acc, %m : f32
+    linalg.yield %a : f32
+  }
+  memref.copy %out, %r : memref<13x9xf32> to memref<13x9xf32>
+  return
+}
