@@ -9,7 +9,7 @@
 //! failed to compile; and LLVM's `atomicrmw` has no multiply, so an
 //! `atomic_rmw mulf`/`muli` was left half-converted. Produces, in place of
 //! each: the element's address (aligned pointer plus the strided offset, as
-//! `!llvm.ptr`), a plain load of the current value, and an `scf.while` that
+//! `!llvm.ptr`), a first guess of zero, and an `scf.while` that
 //! computes the new value from the one it last saw (the generic op's body,
 //! or the multiply) and `llvm.cmpxchg`es the bits (`i16` to `i64`,
 //! `acq_rel`/`monotonic`) until no other thread got in between. The result
@@ -157,9 +157,10 @@ fn cas_loop(
     let address = arith("arith.addi", aligned, arith("arith.muli", linear, size));
     let address = ir::result(at(b.op("arith.index_cast", loc, &[address], &[i64t], &[], 0)), 0);
     let pointer = ir::result(at(b.op("llvm.inttoptr", loc, &[address], &[ptr], &[], 0)), 0);
-    let mut load_operands = vec![memref];
-    load_operands.extend_from_slice(indices);
-    let first = ir::result(at(b.op("memref.load", loc, &load_operands, &[fty], &[], 0)), 0);
+    // The first guess is zero rather than a plain load, which would race
+    // with other threads' exchanges (undefined in LLVM's memory model): a
+    // wrong guess only costs one failed exchange, which returns the value.
+    let first = ir::result(at(b.splat_constant(loc, fty, 0.0)), 0);
 
     // scf.while (%old = first) { apply(%old); cmpxchg; condition(!ok) seen, new }
     //           do { ^(%seen, %new): yield %seen }

@@ -10,7 +10,7 @@
 // CHECK: memref.extract_strided_metadata
 // CHECK: memref.extract_aligned_pointer_as_index
 // CHECK: %[[P:.*]] = llvm.inttoptr
-// CHECK: %[[FIRST:.*]] = memref.load
+// CHECK: %[[FIRST:.*]] = arith.constant 0.000000e+00
 // CHECK: %[[R:.*]]:2 = scf.while (%[[OLD:.*]] = %[[FIRST]]) : (f64) -> (f64, f64)
 // CHECK: %[[NEW:.*]] = arith.maximumf %[[OLD]], %{{.*}} : f64
 // CHECK: arith.bitcast %[[OLD]] : f64 to i64
@@ -22,7 +22,7 @@
 // CHECK: memref.generic_atomic_rmw
 // The multiply's result is the value it replaced: the loop's first result.
 // CHECK-LABEL: func.func @fmul(
-// CHECK: %[[FIRST:.*]] = memref.load
+// CHECK: %[[FIRST:.*]] = arith.constant 0.000000e+00
 // CHECK: %[[R:.*]]:2 = scf.while (%[[OLD:.*]] = %[[FIRST]]) : (f32) -> (f32, f32)
 // CHECK: %[[NEW:.*]] = arith.mulf %[[OLD]], %{{.*}} : f32
 // CHECK: llvm.cmpxchg {{.*}} : !llvm.ptr, i32
