@@ -123,16 +123,32 @@ const EMPTY: Entry = Entry { buffer: 0, element: 0, epoch: 0, writer: NOBODY, re
 
 /// One access waiting in a thread's log.
 #[derive(Clone, Copy)]
+/// 32 bytes, two vector stores: each access's log entry waits in the store
+/// queue behind the kernel's own stores, so its size slows the kernel.
 struct Access {
     buffer: u64,
-    element: i64,
+    /// The element's linear index << 16 | the flags of
+    /// [`strata_race_access`] (no buffer has 2^47 elements).
+    element_flags: i64,
     who: Who,
-    write: bool,
-    inner_loop: u8,
+}
+
+impl Access {
+    fn element(&self) -> i64 {
+        self.element_flags >> 16
+    }
+
+    fn write(&self) -> bool {
+        self.element_flags & 1 != 0
+    }
+
+    fn inner_loop(&self) -> u8 {
+        (self.element_flags >> 8) as u8
+    }
 }
 
 /// Accesses a log holds before it is checked: enough to keep the table's
-/// misses overlapping, few enough to stay in the L2 cache (160 KiB).
+/// misses overlapping, few enough to stay in the L2 cache (128 KiB).
 const LOG: usize = 4096;
 /// How many accesses ahead of the one it checks a batch prefetches.
 const AHEAD: usize = 64;
@@ -329,8 +345,8 @@ pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, 
             local.touched.clear();
             local.log.clear();
         }
-        let (write, inner_loop) = (flags & 1 != 0, ((flags >> 8) & 0xFF) as u8);
-        local.log.push(Access { buffer: buffer as u64, element, who: Who { iteration, strand }, write, inner_loop });
+        let element_flags = (element << 16) | i64::from(flags & 0xFFFF);
+        local.log.push(Access { buffer: buffer as u64, element_flags, who: Who { iteration, strand } });
         if local.log.len() >= LOG {
             check_log(local);
         }
@@ -343,20 +359,21 @@ fn check_log(local: &mut Local) {
     let log = std::mem::take(&mut local.log);
     for (k, a) in log.iter().enumerate() {
         if let Some(next) = log.get(k + AHEAD) {
-            prefetch(&local.entries[slot(next.buffer, next.element)]);
+            prefetch(&local.entries[slot(next.buffer, next.element())]);
         }
-        let i = slot(a.buffer, a.element);
+        let (element, write, inner_loop) = (a.element(), a.write(), a.inner_loop());
+        let i = slot(a.buffer, element);
         let e = &mut local.entries[i];
-        if e.epoch != local.epoch || e.buffer != a.buffer || e.element != a.element {
+        if e.epoch != local.epoch || e.buffer != a.buffer || e.element != element {
             // A slot goes on the list once per loop, when first taken: a
             // slot another element takes over is listed already.
             if e.epoch != local.epoch {
                 local.touched.push(i as u32);
             }
-            *e = Entry { epoch: local.epoch, buffer: a.buffer, element: a.element, ..EMPTY };
+            *e = Entry { epoch: local.epoch, buffer: a.buffer, element, ..EMPTY };
         }
-        let race = conflict(e, a.who, a.write, a.inner_loop);
-        note(e, a.who, a.write, a.inner_loop);
+        let race = conflict(e, a.who, write, inner_loop);
+        note(e, a.who, write, inner_loop);
         if let Some(r) = race {
             record(r);
         }
