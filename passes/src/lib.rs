@@ -32,6 +32,7 @@ mod lower_to_llvm;
 pub mod outline_parallel;
 mod parallelize;
 mod free_temporaries;
+mod split_reductions;
 mod tile;
 pub(crate) mod vectorize;
 pub(crate) mod vectorize_columns;

@@ -11,10 +11,14 @@
 //!   %begin: i64, %end: i64)`: loads every value the body uses from outside
 //!   from the context struct (constants are cloned in instead), and runs
 //!   `scf.for %k = begin to end { %i = lb + k * step; <body> }`;
-//! - at the loop: the context struct on the stack (`llvm.alloca`), filled
-//!   with those values, and `llvm.call @strata_parallel_for(@body, %ctx,
+//! - at the loop: the context struct on the stack (`llvm.alloca`, in the
+//!   function's entry block, so a loop inside a sequential one does not
+//!   grow the stack per trip), filled with those values, and `llvm.call @strata_parallel_for(@body, %ctx,
 //!   trip_count, grain)`, `grain` from the loop's `strata.grain` attribute
 //!   (else the pass's `grain` option; 0: the runtime chooses).
+//!
+//! A one-dimensional loop of a single trip (constant bounds) is not sent
+//! to the pool: its body takes its place.
 //!
 //! Memrefs cross as their LLVM descriptor struct through
 //! `builtin.unrealized_conversion_cast`, which the final
@@ -61,6 +65,9 @@ impl StrataPass for OutlineParallel {
             ir::emit_error(module, "'strata-outline-parallel-loops' runs on a builtin.module");
             return Err(PassFailed);
         }
+        for par in ir::find(module, &["scf.parallel"]) {
+            inline_single_trip(par);
+        }
         let loops: Vec<MlirOperation> =
             ir::find(module, &["scf.parallel"]).into_iter().filter(|op| ir::enclosing(*op, "scf.parallel").is_none()).collect();
         let mut count = 0;
@@ -77,6 +84,50 @@ impl StrataPass for OutlineParallel {
     }
 }
 
+
+/// The value of an `arith.constant` of index type.
+fn constant_index(v: MlirValue) -> Option<i64> {
+    // SAFETY: value and attribute queries on live IR.
+    unsafe {
+        if !sys::mlirValueIsAOpResult(v) {
+            return None;
+        }
+        let op = sys::mlirOpResultGetOwner(v);
+        if ir::name(op) != "arith.constant" || !sys::mlirTypeIsAIndex(ir::value_type(v)) {
+            return None;
+        }
+        let a = ir::attribute(op, "value")?;
+        sys::mlirAttributeIsAInteger(a).then(|| sys::mlirIntegerAttrGetValueInt(a))
+    }
+}
+
+/// A one-dimensional `scf.parallel` of one trip (a unit dimension of a
+/// tensor op, inside a sequential loop over the others) becomes its body:
+/// sending one iteration to the pool costs a dispatch per outer trip and
+/// gains nothing.
+fn inline_single_trip(par: MlirOperation) {
+    let bounds = ir::operands(par);
+    // SAFETY: a live op.
+    if bounds.len() != 3 || unsafe { sys::mlirOperationGetNumResults(par) } != 0 {
+        return;
+    }
+    let (Some(lb), Some(ub), Some(step)) = (constant_index(bounds[0]), constant_index(bounds[1]), constant_index(bounds[2])) else { return };
+    if step <= 0 || ub <= lb || ub - lb > step {
+        return;
+    }
+    let body = ir::first_block(ir::region(par, 0));
+    let ops = ir::ops_in(body);
+    let Some((_reduce, body_ops)) = ops.split_last() else { return };
+    // SAFETY: the induction variable is the loop's only value; every op
+    // moves before the loop, which is then erased.
+    unsafe {
+        sys::mlirValueReplaceAllUsesOfWith(ir::block_argument(body, 0), bounds[0]);
+        for op in body_ops {
+            sys::mlirOperationMoveBefore(*op, par);
+        }
+    }
+    ir::replace_op(par, &[]);
+}
 
 /// The LLVM type a captured value travels as, or `None` if unsupported.
 fn llvm_type(t: MlirType) -> Option<String> {
@@ -241,8 +292,25 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
 
     // The call site: context on the stack, trip count, dispatch.
     let at = |op: MlirOperation| ir::insert_before(par, op);
-    let one64 = at(b.op("llvm.mlir.constant", loc, &[], &[i64t], &[("value", b.attr("1 : i64"))], 0));
-    let ctx = at(b.op("llvm.alloca", loc, &[ir::result(one64, 0)], &[ptr], &[("elem_type", b.attr(&ctx_type))], 0));
+    // The context's slot in the function's entry block, allocated once per
+    // call of the function: at the loop, inside a sequential loop, the stack
+    // grew by one context per trip (70,001 trips overflowed a thread's).
+    let one64 = b.op("llvm.mlir.constant", loc, &[], &[i64t], &[("value", b.attr("1 : i64"))], 0);
+    let ctx = b.op("llvm.alloca", loc, &[ir::result(one64, 0)], &[ptr], &[("elem_type", b.attr(&ctx_type))], 0);
+    match ir::enclosing(par, "func.func") {
+        Some(f) => {
+            let entry = ir::first_block(ir::region(f, 0));
+            // SAFETY: inserting two detached ops at the start of a live block.
+            unsafe {
+                sys::mlirBlockInsertOwnedOperation(entry, 0, ctx);
+                sys::mlirBlockInsertOwnedOperation(entry, 0, one64);
+            }
+        }
+        None => {
+            at(one64);
+            at(ctx);
+        }
+    }
     let ctx = ir::result(ctx, 0);
     for (k, (v, t)) in captures.iter().zip(&types).enumerate() {
         let ty = ir::value_type(*v);
