@@ -208,3 +208,23 @@ fn reductions_of_a_few_long_rows_split_across_threads() {
         "rows",
     );
 }
+
+/// Column sums (reductions along the outer dimension): tall ones split
+/// into blocks of rows with partial results, folded once; short or nested
+/// ones in one pass over the rows.
+#[test]
+fn column_reductions_split_across_threads() {
+    run_cases(
+        &[
+            Case { shape: &[4099, 129], dims: &[0], split: true },
+            Case { shape: &[1001, 67], dims: &[0], split: true },
+            Case { shape: &[2001, 37], dims: &[0], split: true },
+            Case { shape: &[37, 70], dims: &[0], split: false },
+            Case { shape: &[3, 2001, 37], dims: &[1], split: false },
+            Case { shape: &[2001, 3, 37], dims: &[0], split: false },
+            Case { shape: &[2, 1001, 3, 37], dims: &[1], split: false },
+        ],
+        &["add", "max", "min", "mul"],
+        "columns",
+    );
+}
