@@ -38,6 +38,7 @@ pub(crate) mod vectorize;
 pub(crate) mod vectorize_columns;
 pub(crate) mod vectorize_contraction;
 pub(crate) mod vectorize_loops;
+mod vectorize_transpose;
 
 use std::sync::Once;
 

@@ -71,6 +71,7 @@ pub fn run(root: MlirOperation, bits: usize, interleave: usize) {
     // Long reductions first: what they leave (short ones, rows already
     // parallel) is vectorized in place below.
     crate::split_reductions::run(root, bits);
+    crate::vectorize_transpose::run(root, bits);
     let loops: Vec<MlirOperation> =
         ir::find(root, &["affine.parallel"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in loops {
