@@ -3,13 +3,19 @@
 //! only warn about (indirect indices, say) while the kernel runs.
 //!
 //! Matches every outermost `strata.parallel_for`. Produces, around it,
-//! `func.call @strata_race_begin(line, col)` and `@strata_race_end()`, and
-//! before each `memref.load` and `memref.store` in its body (nested loops
+//! `func.call @strata_race_begin(line, col)` (then
+//! `@strata_race_inner_loop(k, line, col)` for each `parallel_for` nested
+//! in it, numbered from 1) and `@strata_race_end()`; before each run of a
+//! nested `parallel_for`, `@strata_race_inner(k)`, its instance; and
+//! before each `memref.load` and `memref.store` in the body (nested loops
 //! included) `func.call @strata_race_access(buffer, element, iteration,
-//! write)`: the buffer's aligned address, the element's linear index
-//! (`offset + sum(index * stride)`), the loop's induction variable and
-//! whether it stores. The runtime (`strata_runtime::race`) keeps the shadow
-//! table and reports the first conflicting pair of iterations.
+//! strand, write)`: the buffer's aligned address, the element's linear
+//! index (`offset + sum(index * stride)`), the loop's induction variable,
+//! the innermost nested `parallel_for`'s instance or'ed with the low 32
+//! bits of its induction variable (0 outside nested loops) and whether it
+//! stores. The runtime (`strata_runtime::race`) keeps the shadow table and
+//! reports the first conflicting pair of iterations, of the outer loop or
+//! of an inner one within one outer iteration.
 //!
 //! Only the accesses `strata-check-races` cannot prove independent of every
 //! other access are watched ([`crate::check_races::watched_accesses`]):
@@ -25,11 +31,14 @@
 //! `strata_race_disjoint` picks the loop with only the watched accesses
 //! when the ranges are disjoint, else a copy with every access watched.
 //!
+//! The watched accesses are those the check cannot prove for the outer
+//! loop or for any nested one.
+//!
 //! Assumes buffers allocated inside the body are private (they are not
-//! instrumented). Nested loops' accesses count for the outer loop's
-//! iteration: races between two iterations of an inner `parallel_for` of
-//! one outer iteration are not looked for. Guarantees: the kernel computes
-//! what it did; it only gets slower.
+//! instrumented). Only the innermost nested loop around an access counts
+//! for its strand: races between iterations of a middle loop of three are
+//! not looked for. Guarantees: the kernel computes what it did; it only
+//! gets slower.
 
 use mlir_sys::{self as sys, MlirOperation, MlirValue};
 
@@ -49,9 +58,11 @@ pub static INFO: PassInfo = PassInfo {
 };
 
 /// The runtime's entry points, and their types.
-const HOOKS: [(&str, &str); 5] = [
+const HOOKS: [(&str, &str); 7] = [
     ("strata_race_begin", "(i64, i64) -> ()"),
-    ("strata_race_access", "(i64, i64, i64, i32) -> ()"),
+    ("strata_race_inner_loop", "(i64, i64, i64) -> ()"),
+    ("strata_race_inner", "(i64) -> i64"),
+    ("strata_race_access", "(i64, i64, i64, i64, i32) -> ()"),
     ("strata_race_end", "() -> i32"),
     ("strata_race_range", "(i64, i64) -> ()"),
     ("strata_race_disjoint", "() -> i1"),
@@ -112,30 +123,57 @@ fn call(b: &Builder, loc: sys::MlirLocation, name: &str, args: &[MlirValue], res
     b.op("func.call", loc, args, results, &[("callee", b.attr(&format!("@{name}")))], 0)
 }
 
-fn instrument(lp: MlirOperation) {
-    let b = Builder::of_op(lp);
-    let loc = ir::location(lp);
-    let i64t = b.ty("i64");
-    let i32t = b.ty("i32");
+/// The line and column of `op`'s location (0, 0 when it has none).
+fn line_col(op: MlirOperation) -> (i64, i64) {
+    let loc = ir::location(op);
     // SAFETY: location queries on a live location.
-    let (line, col) = unsafe {
+    unsafe {
         if sys::mlirLocationIsAFileLineColRange(loc) {
             (sys::mlirLocationFileLineColRangeGetStartLine(loc) as i64, sys::mlirLocationFileLineColRangeGetStartColumn(loc) as i64)
         } else {
             (0, 0)
         }
-    };
+    }
+}
+
+/// The `strata.parallel_for`s nested in `lp`, in walk order: inner loop
+/// `k` (numbered from 1, as the runtime numbers them) is `inner[k - 1]`.
+fn inner_loops(lp: MlirOperation) -> Vec<MlirOperation> {
+    ir::find(lp, &["strata.parallel_for"])
+}
+
+/// An `i64` constant before `at`.
+fn i64_constant(at: MlirOperation, v: i64) -> MlirValue {
+    let b = Builder::of_op(at);
+    let i64t = b.ty("i64");
+    ir::result(ir::insert_before(at, b.op("arith.constant", ir::location(at), &[], &[i64t], &[("value", ir::integer_attr(i64t, v))], 0)), 0)
+}
+
+fn instrument(lp: MlirOperation) {
+    let b = Builder::of_op(lp);
+    let loc = ir::location(lp);
+    let i32t = b.ty("i32");
     let before = |op: MlirOperation| ir::insert_before(lp, op);
-    let line_v = ir::result(before(b.constant(loc, &format!("{line} : i64"), i64t)), 0);
-    let col_v = ir::result(before(b.constant(loc, &format!("{col} : i64"), i64t)), 0);
+    let (line, col) = line_col(lp);
+    let (line_v, col_v) = (i64_constant(lp, line), i64_constant(lp, col));
     before(call(&b, loc, "strata_race_begin", &[line_v, col_v], &[]));
+    // The runtime names an inner loop's race by its location.
+    for (k, q) in inner_loops(lp).into_iter().enumerate().take(255) {
+        let (line, col) = line_col(q);
+        let args = [i64_constant(lp, k as i64 + 1), i64_constant(lp, line), i64_constant(lp, col)];
+        before(call(&b, loc, "strata_race_inner_loop", &args, &[]));
+    }
     // SAFETY: `lp` is in a block; the end hook goes right after it.
     unsafe {
         let end = call(&b, loc, "strata_race_end", &[], &[i32t]);
         sys::mlirBlockInsertOwnedOperationAfter(sys::mlirOperationGetBlock(lp), lp, end);
     }
 
-    let watched = crate::check_races::watched_accesses(lp);
+    // What the check cannot prove for the loop, or for an inner loop.
+    let watched = std::iter::once(lp).chain(inner_loops(lp)).try_fold(std::collections::HashSet::new(), |mut all, l| {
+        all.extend(crate::check_races::watched_accesses(l)?);
+        Some(all)
+    });
     let buffers = outside_buffers(lp);
     if watched.is_some() && buffers.len() > 1 {
         // Both versions: the watched accesses when the buffers are apart,
@@ -219,6 +257,15 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
     let i64t = b.ty("i64");
     let i32t = b.ty("i32");
     let iv = ir::block_argument(ir::first_block(ir::region(lp, 0)), 0);
+    // Each run of an inner loop gets its instance from the runtime.
+    let instances: Vec<(MlirOperation, MlirValue)> = inner_loops(lp)
+        .into_iter()
+        .enumerate()
+        .map(|(k, q)| {
+            let number = i64_constant(q, (k as i64 + 1).min(255));
+            (q, ir::result(ir::insert_before(q, call(&b, ir::location(q), "strata_race_inner", &[number], &[i64t])), 0))
+        })
+        .collect();
     for op in ir::walk(lp) {
         if watched.is_some_and(|w| !w.contains(&(op.ptr as usize))) {
             continue;
@@ -240,7 +287,18 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
         let (aligned, linear) = ir::element_position(op, memref, indices);
         let cast = |v: MlirValue| ir::result(at(b.op("arith.index_cast", oloc, &[v], &[i64t], &[], 0)), 0);
         let (buffer, element, iteration) = (cast(aligned), cast(linear), cast(iv));
-        let flag = ir::result(at(b.constant(oloc, &format!("{} : i32", i32::from(write)), i32t)), 0);
-        at(call(&b, oloc, "strata_race_access", &[buffer, element, iteration, flag], &[]));
+        // The strand: 0 outside inner loops; else the innermost one's
+        // instance with its iteration's low 32 bits.
+        let innermost = ir::enclosing(op, "strata.parallel_for").filter(|p| p.ptr != lp.ptr);
+        let strand = match innermost.and_then(|p| instances.iter().find(|(q, _)| q.ptr == p.ptr)) {
+            Some((q, instance)) => {
+                let j = cast(ir::block_argument(ir::first_block(ir::region(*q, 0)), 0));
+                let low = at(b.op("arith.andi", oloc, &[j, i64_constant(op, 0xFFFF_FFFF)], &[i64t], &[], 0));
+                ir::result(at(b.op("arith.ori", oloc, &[*instance, ir::result(low, 0)], &[i64t], &[], 0)), 0)
+            }
+            None => i64_constant(op, 0),
+        };
+        let flag = ir::result(at(b.op("arith.constant", oloc, &[], &[i32t], &[("value", ir::integer_attr(i32t, i64::from(write)))], 0)), 0);
+        at(call(&b, oloc, "strata_race_access", &[buffer, element, iteration, strand, flag], &[]));
     }
 }

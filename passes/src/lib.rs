@@ -31,6 +31,8 @@ mod lower_to_affine;
 mod lower_to_llvm;
 pub mod outline_parallel;
 mod parallelize;
+mod privatize_atomics;
+mod split_prologues;
 mod free_temporaries;
 mod split_reductions;
 mod tile;

@@ -47,17 +47,16 @@ fn expand(options: &PassOptions) -> Pipeline {
     if options.boolean("fuse-elementwise") {
         steps.push("linalg-fuse-elementwise-ops");
     }
-    let lower_linalg = if options.boolean("keep-contractions") {
-        "strata-lower-linalg-to-affine{keep-contractions=true}"
-    } else {
-        "strata-lower-linalg-to-affine"
-    };
     steps.extend([
         "strata-distinct-results",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs modify-public-functions add-result-attr}",
-        lower_linalg,
     ]);
+    if options.boolean("keep-contractions") {
+        steps.extend(["strata-split-prologues", "strata-lower-linalg-to-affine{keep-contractions=true}"]);
+    } else {
+        steps.push("strata-lower-linalg-to-affine");
+    }
     if options.boolean("fuse-loops") {
         // Canonicalized first: the lowering indexes through affine.apply
         // ops, which fold into the access maps fuse-rows reads.

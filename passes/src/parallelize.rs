@@ -31,10 +31,10 @@ use crate::{
 
 fn expand(options: &PassOptions) -> Pipeline {
     let steps = match options.choice("runtime") {
-        "omp" => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes".to_string(),
+        "omp" => "strata-privatize-atomics,strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes".to_string(),
         _ => match options.int("grain") {
-            0 => "strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops".to_string(),
-            g => format!("strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops{{grain={g}}}"),
+            0 => "strata-privatize-atomics,strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops".to_string(),
+            g => format!("strata-privatize-atomics,strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops{{grain={g}}}"),
         },
     };
     Pipeline::parse_elements("builtin.module", &steps).expect("the fixed parallelization pipeline parses")

@@ -4,7 +4,7 @@
 pub use crate::pass_info::{Build, Instance, PassInfo, Status};
 use crate::{
     check_races, convert_to_linalg, distinct_results, expand_float_atomics, free_temporaries, fuse, fuse_rows, instrument_races, lower_linalg,
-    lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel, parallelize, tile, vectorize,
+    lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel, parallelize, privatize_atomics, split_prologues, tile, vectorize,
 };
 
 /// Every `strata-*` pass, in the order the default pipeline runs them.
@@ -19,11 +19,13 @@ pub static PASSES: [&PassInfo; 7] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 11] = [
+pub static INTERNAL: [&PassInfo; 13] = [
     &distinct_results::INFO,
     &fuse_rows::INFO,
+    &split_prologues::INFO,
     &lower_linalg::INFO,
     &instrument_races::INFO,
+    &privatize_atomics::INFO,
     &lower_parallel_reductions::INFO,
     &convert_to_linalg::INFO,
     &expand_float_atomics::INFO,

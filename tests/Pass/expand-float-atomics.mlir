@@ -1,6 +1,8 @@
 // strata-expand-float-atomics (a step of strata-lower-to-llvm): a float
-// memref.generic_atomic_rmw becomes a compare-and-swap loop on the value's
-// bits, which LLVM can lower; integer ones are left to upstream.
+// memref.generic_atomic_rmw, and a memref.atomic_rmw that multiplies (LLVM's
+// atomicrmw has no multiply), become compare-and-swap loops on the value's
+// bits, which LLVM can lower; integer generic ones and the other
+// atomic_rmw kinds are left to upstream.
 // RUN: strata-opt %s --strata-expand-float-atomics | FileCheck %s
 // RUN: strata-opt %s --strata-lower-to-llvm | FileCheck %s --check-prefix=LLVM
 
@@ -18,10 +20,31 @@
 // CHECK-NOT: memref.generic_atomic_rmw
 // CHECK-LABEL: func.func @imin(
 // CHECK: memref.generic_atomic_rmw
+// The multiply's result is the value it replaced: the loop's first result.
+// CHECK-LABEL: func.func @fmul(
+// CHECK: %[[FIRST:.*]] = memref.load
+// CHECK: %[[R:.*]]:2 = scf.while (%[[OLD:.*]] = %[[FIRST]]) : (f32) -> (f32, f32)
+// CHECK: %[[NEW:.*]] = arith.mulf %[[OLD]], %{{.*}} : f32
+// CHECK: llvm.cmpxchg {{.*}} : !llvm.ptr, i32
+// CHECK: scf.condition(%{{.*}}) %{{.*}}, %[[NEW]] : f32, f32
+// CHECK: return %[[R]]#0 : f32
+// CHECK-LABEL: func.func @imul(
+// CHECK: scf.while
+// CHECK: %[[NEW:.*]] = arith.muli %{{.*}}, %{{.*}} : i64
+// CHECK-NOT: arith.bitcast
+// CHECK: llvm.cmpxchg %{{.*}}, %{{.*}}, %[[NEW]] acq_rel monotonic : !llvm.ptr, i64
+// CHECK-LABEL: func.func @iadd(
+// CHECK: memref.atomic_rmw addi
 // LLVM-LABEL: llvm.func @fmax(
 // LLVM: llvm.cmpxchg {{.*}} : !llvm.ptr, i64
 // LLVM-LABEL: llvm.func @imin(
 // LLVM: llvm.cmpxchg {{.*}} : !llvm.ptr, i32
+// LLVM-LABEL: llvm.func @fmul(
+// LLVM: llvm.cmpxchg {{.*}} : !llvm.ptr, i32
+// LLVM-LABEL: llvm.func @imul(
+// LLVM: llvm.cmpxchg {{.*}} : !llvm.ptr, i64
+// LLVM-LABEL: llvm.func @iadd(
+// LLVM: llvm.atomicrmw add
 func.func @fmax(%m: memref<3x5xf64>, %i: index, %j: index, %v: f64) -> f64 {
   %r = memref.generic_atomic_rmw %m[%i, %j] : memref<3x5xf64> {
   ^bb0(%cur: f64):
@@ -36,5 +59,17 @@ func.func @imin(%m: memref<7xi32>, %i: index, %v: i32) -> i32 {
     %x = arith.minsi %cur, %v : i32
     memref.atomic_yield %x : i32
   }
+  return %r : i32
+}
+func.func @fmul(%m: memref<7xf32>, %i: index, %v: f32) -> f32 {
+  %r = memref.atomic_rmw mulf %v, %m[%i] : (f32, memref<7xf32>) -> f32
+  return %r : f32
+}
+func.func @imul(%m: memref<2x3xi64>, %i: index, %v: i64) -> i64 {
+  %r = memref.atomic_rmw muli %v, %m[%i, %i] : (i64, memref<2x3xi64>) -> i64
+  return %r : i64
+}
+func.func @iadd(%m: memref<7xi32>, %i: index, %v: i32) -> i32 {
+  %r = memref.atomic_rmw addi %v, %m[%i] : (i32, memref<7xi32>) -> i32
   return %r : i32
 }

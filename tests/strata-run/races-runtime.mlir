@@ -82,3 +82,59 @@ func.func @apart() -> f32 {
   memref.dealloc %k : memref<64xf32>
   return %v : f32
 }
+
+// Nested parallel_for: iterations of the inner loop that share an element
+// within one outer iteration race (each row of %x has its own bins, so the
+// outer iterations do not), reported on the inner loop; two inner loops
+// one after the other in an outer iteration are ordered.
+// RUN: not strata-run %s -e nested --input=8xi32=0 --input=4x10xindex=0,1,0,1,0,1,0,1,0,1,2,3,2,3,2,3,2,3,2,3,4,5,4,5,4,5,4,5,4,5,6,7,6,7,6,7,6,7,6,7 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=NESTED
+// RUN: not strata-run %s -e nested --input=8xi32=0 --input=4x10xindex=0,1,0,1,0,1,0,1,0,1,2,3,2,3,2,3,2,3,2,3,4,5,4,5,4,5,4,5,4,5,6,7,6,7,6,7,6,7,6,7 --strata-races=runtime --threads=1 2>&1 | FileCheck %s --check-prefix=NESTED
+// RUN: strata-run %s -e twice --input=40xi32=0 --input=4x10xindex=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=TWICE
+// RUN: strata-opt %s --strata-pipeline=O0 --strata-races=runtime | FileCheck %s --check-prefix=NESTED-IR
+// NESTED: error: data race at run time: iterations {{[0-9]+}} and {{[0-9]+}} of the strata.parallel_for at line [[# @LINE + 16]], column 5 (in iteration {{[0-3]}} of the one at line [[# @LINE + 15]], column 3) {{(both write|write and read)}} element {{[0-7]}} (linear index) of one buffer
+// TWICE-NOT: error
+// TWICE: 40xi32=[2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2]
+// NESTED-IR-LABEL: llvm.func @nested(
+// NESTED-IR: llvm.call @strata_race_begin
+// NESTED-IR: llvm.call @strata_race_inner_loop
+// NESTED-IR: llvm.call @strata_race_inner
+// NESTED-IR: llvm.call @strata_race_access
+// NESTED-IR: llvm.call @strata_race_end
+func.func @nested(%h: memref<8xi32>, %x: memref<4x10xindex>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c10 = arith.constant 10 : index
+  %one = arith.constant 1 : i32
+  strata.parallel_for %i = %c0 to %c4 step %c1 {
+    strata.parallel_for %j = %c0 to %c10 step %c1 {
+      %b = memref.load %x[%i, %j] : memref<4x10xindex>
+      %old = memref.load %h[%b] : memref<8xi32>
+      %new = arith.addi %old, %one : i32
+      memref.store %new, %h[%b] : memref<8xi32>
+    }
+  }
+  return
+}
+func.func @twice(%h: memref<40xi32>, %x: memref<4x10xindex>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c10 = arith.constant 10 : index
+  %one = arith.constant 1 : i32
+  strata.parallel_for %i = %c0 to %c4 step %c1 {
+    strata.parallel_for %j = %c0 to %c10 step %c1 {
+      %b = memref.load %x[%i, %j] : memref<4x10xindex>
+      %old = memref.load %h[%b] : memref<40xi32>
+      %new = arith.addi %old, %one : i32
+      memref.store %new, %h[%b] : memref<40xi32>
+    }
+    strata.parallel_for %j = %c0 to %c10 step %c1 {
+      %b = memref.load %x[%i, %j] : memref<4x10xindex>
+      %old = memref.load %h[%b] : memref<40xi32>
+      %new = arith.addi %old, %one : i32
+      memref.store %new, %h[%b] : memref<40xi32>
+    }
+  }
+  return
+}
