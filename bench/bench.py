@@ -247,6 +247,59 @@ def kernels():
                     inputs=[hist, np.zeros(256, np.int64)], ref=lambda x, h: np.bincount(x, minlength=256).astype(np.int64),
                     numpy=lambda x, h: np.bincount(x, minlength=256), check="exact", strata_result=1,
                     work=1.0 * n * 4, unit="GB/s", peak="triad", runs=5, c=("histogram", n), mojo=None, peer=None))
+    out += memory_kernels_issue11()
+    return out
+
+
+def softmax_cols(x):
+    e = np.exp(x - x.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def stencil_ref(x, out):
+    o = np.zeros_like(x)
+    o[1:-1, 1:-1] = 0.2 * (x[1:-1, 1:-1] + x[:-2, 1:-1] + x[2:, 1:-1] + x[1:-1, :-2] + x[1:-1, 2:])
+    return o
+
+
+def memory_kernels_issue11():
+    """The memory-bound kernels of issue 11 (reductions along dim 0,
+    transposes, a sigmoid, softmax along dim 0, layernorm with gamma and
+    beta, a stencil over parallel_for, a broadcast along dims [0, 2]),
+    each against NumPy (and JAX, bench/peers.py)."""
+    out = []
+
+    def mem(label, template, subs, inputs, ref, numpy, tol, work, peer=None, **extra):
+        k = dict(label=label, kind="memory", strata=(template, subs), inputs=inputs, ref=ref, numpy=numpy, check=tol,
+                 work=float(work), unit="GB/s", peak="triad", runs=9, c=None, mojo=None, peer=peer, peer_for={"jax"})
+        k.update(extra)
+        return k
+
+    n = 2048 if QUICK else 4096
+    x = pattern((n, n), 7919)
+    out.append(mem(f"column sums f32 {n}x{n} (reduce dims [0])", "colsum", dict(R=n, C=n), [x],
+                   lambda x: x.sum(axis=0), lambda x: x.sum(axis=0), 2e-3, 4.0 * (n * n + n), peer=("colsum", {}),
+                   check_scale=lambda x: float(np.abs(x).sum(axis=0).max())))
+    out.append(mem(f"transpose f32 {n}x{n}", "transpose", dict(N=n), [x], lambda x: x.T,
+                   lambda x: np.ascontiguousarray(x.T), "exact", 2 * 4.0 * n * n, peer=("transpose", {})))
+    out.append(mem(f"sigmoid f32 {n}x{n} (neg, exp, map)", "sigmoid", dict(N=n), [x], lambda x: 1 / (1 + np.exp(-x)),
+                   lambda x: 1 / (1 + np.exp(-x)), 1e-5, 2 * 4.0 * n * n, peer=("sigmoid", {})))
+    rows, cols = 1024, 4096
+    xs = pattern((rows, cols), 7919)
+    out.append(mem(f"softmax f32 {rows}x{cols} along dim 0", "softmax_cols", dict(R=rows, C=cols), [xs], softmax_cols,
+                   softmax_cols, 1e-4, 2 * 4.0 * rows * cols, peer=("softmax_cols", {})))
+    gamma, beta = pattern((cols,), 104729) + np.float32(1), pattern((cols,), 1299709)
+    ln = lambda x, g, b: layernorm_rows(x) * g + b
+    out.append(mem(f"layernorm f32 {rows}x{cols} with gamma, beta", "layernorm_affine", dict(R=rows, C=cols), [xs, gamma, beta],
+                   ln, ln, 1e-4, 4.0 * (2 * rows * cols + 2 * cols), peer=("layernorm_affine", {})))
+    zeros = np.zeros((n, n), np.float32)
+    out.append(mem(f"5-point stencil f32 {n}x{n} (parallel_for)", "stencil", dict(N=n, LAST=n - 1), [x, zeros],
+                   stencil_ref, stencil_ref, 1e-5, 2 * 4.0 * n * n, peer=("stencil", {}), strata_result=1))
+    a, b, c = (32, 1024, 256) if QUICK else (64, 1024, 256)
+    x3, v = pattern((a, b, c), 7919), pattern((b,), 104729)
+    bc = lambda x, v: x + v[None, :, None]
+    out.append(mem(f"x + broadcast dims [0, 2] f32 {a}x{b}x{c}", "broadcast3", dict(A=a, B=b, C=c), [x3, v], bc, bc, 1e-6,
+                   4.0 * (2 * a * b * c + b), peer=("broadcast3", {})))
     return out
 
 
@@ -448,7 +501,7 @@ class WorkerPeer:
             self.error = install_reason(peer) or f"import {module}: {first_line(e)}"
 
     def available(self, k):
-        return k.get("peer") is not None
+        return k.get("peer") is not None and self.peer in k.get("peer_for", {"iree", "jax"})
 
     def worker(self, t):
         if self.error:

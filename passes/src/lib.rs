@@ -34,11 +34,13 @@ mod parallelize;
 mod privatize_atomics;
 mod split_prologues;
 mod free_temporaries;
+mod split_reductions;
 mod tile;
 pub(crate) mod vectorize;
 pub(crate) mod vectorize_columns;
 pub(crate) mod vectorize_contraction;
 pub(crate) mod vectorize_loops;
+mod vectorize_transpose;
 
 use std::sync::Once;
 

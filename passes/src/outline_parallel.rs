@@ -2,19 +2,26 @@
 //! into a function and replaces the loop by a call to the runtime's thread
 //! pool (the `runtime=pool` step of `strata-parallelize`).
 //!
-//! Matches a one-dimensional `scf.parallel` without reductions that is not
-//! nested in another one (nested ones stay loops inside the outlined body:
-//! a nested `parallel_for` runs inside the outer one's workers).
+//! Matches an `scf.parallel` without reductions that is not nested in
+//! another one (nested ones stay loops inside the outlined body: a nested
+//! `parallel_for` runs inside the outer one's workers). Several dimensions
+//! run as one loop over their product (each dimension's trip count is
+//! captured; the body takes the indices back as the digits of the
+//! iteration number, the last dimension fastest).
 //!
 //! Produces:
 //! - `llvm.func internal @__strata_parallel_body_N(%ctx: !llvm.ptr,
 //!   %begin: i64, %end: i64)`: loads every value the body uses from outside
 //!   from the context struct (constants are cloned in instead), and runs
 //!   `scf.for %k = begin to end { %i = lb + k * step; <body> }`;
-//! - at the loop: the context struct on the stack (`llvm.alloca`), filled
-//!   with those values, and `llvm.call @strata_parallel_for(@body, %ctx,
+//! - at the loop: the context struct on the stack (`llvm.alloca`, in the
+//!   function's entry block, so a loop inside a sequential one does not
+//!   grow the stack per trip), filled with those values, and `llvm.call @strata_parallel_for(@body, %ctx,
 //!   trip_count, grain)`, `grain` from the loop's `strata.grain` attribute
 //!   (else the pass's `grain` option; 0: the runtime chooses).
+//!
+//! A one-dimensional loop of a single trip (constant bounds) is not sent
+//! to the pool: its body takes its place.
 //!
 //! Memrefs cross as their LLVM descriptor struct through
 //! `builtin.unrealized_conversion_cast`, which the final
@@ -61,6 +68,9 @@ impl StrataPass for OutlineParallel {
             ir::emit_error(module, "'strata-outline-parallel-loops' runs on a builtin.module");
             return Err(PassFailed);
         }
+        for par in ir::find(module, &["scf.parallel"]) {
+            inline_single_trip(par);
+        }
         let loops: Vec<MlirOperation> =
             ir::find(module, &["scf.parallel"]).into_iter().filter(|op| ir::enclosing(*op, "scf.parallel").is_none()).collect();
         let mut count = 0;
@@ -77,6 +87,50 @@ impl StrataPass for OutlineParallel {
     }
 }
 
+
+/// The value of an `arith.constant` of index type.
+fn constant_index(v: MlirValue) -> Option<i64> {
+    // SAFETY: value and attribute queries on live IR.
+    unsafe {
+        if !sys::mlirValueIsAOpResult(v) {
+            return None;
+        }
+        let op = sys::mlirOpResultGetOwner(v);
+        if ir::name(op) != "arith.constant" || !sys::mlirTypeIsAIndex(ir::value_type(v)) {
+            return None;
+        }
+        let a = ir::attribute(op, "value")?;
+        sys::mlirAttributeIsAInteger(a).then(|| sys::mlirIntegerAttrGetValueInt(a))
+    }
+}
+
+/// A one-dimensional `scf.parallel` of one trip (a unit dimension of a
+/// tensor op, inside a sequential loop over the others) becomes its body:
+/// sending one iteration to the pool costs a dispatch per outer trip and
+/// gains nothing.
+fn inline_single_trip(par: MlirOperation) {
+    let bounds = ir::operands(par);
+    // SAFETY: a live op.
+    if bounds.len() != 3 || unsafe { sys::mlirOperationGetNumResults(par) } != 0 {
+        return;
+    }
+    let (Some(lb), Some(ub), Some(step)) = (constant_index(bounds[0]), constant_index(bounds[1]), constant_index(bounds[2])) else { return };
+    if step <= 0 || ub <= lb || ub - lb > step {
+        return;
+    }
+    let body = ir::first_block(ir::region(par, 0));
+    let ops = ir::ops_in(body);
+    let Some((_reduce, body_ops)) = ops.split_last() else { return };
+    // SAFETY: the induction variable is the loop's only value; every op
+    // moves before the loop, which is then erased.
+    unsafe {
+        sys::mlirValueReplaceAllUsesOfWith(ir::block_argument(body, 0), bounds[0]);
+        for op in body_ops {
+            sys::mlirOperationMoveBefore(*op, par);
+        }
+    }
+    ir::replace_op(par, &[]);
+}
 
 /// The LLVM type a captured value travels as, or `None` if unsupported.
 fn llvm_type(t: MlirType) -> Option<String> {
@@ -108,15 +162,33 @@ fn member(t: &str) -> &str {
 fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i64) -> bool {
     let bounds = ir::operands(par);
     // SAFETY: a live op.
-    if bounds.len() != 3 || unsafe { sys::mlirOperationGetNumResults(par) } != 0 {
-        return false; // multi-dimensional or with reductions: stays a loop
+    if bounds.len() % 3 != 0 || bounds.is_empty() || unsafe { sys::mlirOperationGetNumResults(par) } != 0 {
+        return false; // with reductions: stays a loop
     }
-    let (lb, ub, step) = (bounds[0], bounds[1], bounds[2]);
+    let d = bounds.len() / 3;
+    let (lbs, ubs, steps) = (&bounds[..d], &bounds[d..2 * d], &bounds[2 * d..]);
+    let (lb, ub, step) = (lbs[0], ubs[0], steps[0]);
     let b = Builder::of_op(par);
     let loc = ir::location(par);
+    let index = b.index_type();
+
+    // Several dimensions run as one of their product's size: each
+    // dimension's trip count (none below zero), computed before the loop
+    // and passed in, gives the indices back in the body.
+    let dim_trips: Vec<MlirValue> = if d == 1 {
+        Vec::new()
+    } else {
+        let zero = ir::result(ir::insert_before(par, b.index_constant(loc, 0)), 0);
+        (0..d)
+            .map(|i| {
+                let arith = |name: &str, x: MlirValue, y: MlirValue| ir::result(ir::insert_before(par, b.op(name, loc, &[x, y], &[index], &[], 0)), 0);
+                arith("arith.maxsi", arith("arith.ceildivsi", arith("arith.subi", ubs[i], lbs[i]), steps[i]), zero)
+            })
+            .collect()
+    };
 
     // Values the body uses from outside; constants are cloned, not passed.
-    let mut captures: Vec<MlirValue> = vec![lb, step];
+    let mut captures: Vec<MlirValue> = lbs.iter().chain(steps).chain(&dim_trips).copied().collect();
     let mut constants: Vec<MlirValue> = Vec::new();
     for op in ir::walk(par) {
         for v in ir::operands(op) {
@@ -143,7 +215,6 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
         format!("!llvm.struct<({})>", types.iter().map(|t| member(t)).collect::<Vec<_>>().join(", "));
     let ptr = b.ty("!llvm.ptr");
     let i64t = b.ty("i64");
-    let index = b.index_type();
 
     // The outlined body, before the function holding the loop.
     let mut holder = par;
@@ -203,22 +274,37 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
     let for_body = ir::new_block(&[index], loc);
     ir::append_block(ir::region(for_op, 0), for_body);
     let k = ir::block_argument(for_body, 0);
-    let (lb_in, step_in) = (mapped[&(lb.ptr as usize)], mapped[&(step.ptr as usize)]);
-    let scaled = ir::append(for_body, b.op("arith.muli", loc, &[k, step_in], &[index], &[], 0));
-    let iv = ir::append(for_body, b.op("arith.addi", loc, &[lb_in, ir::result(scaled, 0)], &[index], &[], 0));
+    let ib = |name: &str, x: MlirValue, y: MlirValue| ir::result(ir::append(for_body, b.op(name, loc, &[x, y], &[index], &[], 0)), 0);
+    // Dimension i's position: k's digit i in the trip counts' mixed radix
+    // (the last dimension fastest), then lb + position * step.
+    let mut ivs = vec![k; d];
+    let mut rest = k;
+    for i in (0..d).rev() {
+        let pos = if i == 0 {
+            rest
+        } else {
+            let t = mapped[&(dim_trips[i].ptr as usize)];
+            let p = ib("arith.remsi", rest, t);
+            rest = ib("arith.divsi", rest, t);
+            p
+        };
+        let scaled = ib("arith.muli", pos, mapped[&(steps[i].ptr as usize)]);
+        ivs[i] = ib("arith.addi", mapped[&(lbs[i].ptr as usize)], scaled);
+    }
     let yield_op = ir::append(for_body, b.op("scf.yield", loc, &[], &[], &[], 0));
 
     // Move the loop body in; it ends in `scf.reduce`, which goes away.
     let old_body = ir::first_block(ir::region(par, 0));
-    let old_iv = ir::block_argument(old_body, 0);
     let ops = ir::ops_in(old_body);
     let Some((_reduce, body_ops)) = ops.split_last() else { return false };
     for op in body_ops {
         // SAFETY: moving live ops into the new loop, before its yield.
         unsafe { sys::mlirOperationMoveBefore(*op, yield_op) };
     }
-    // SAFETY: every use of the old induction variable is now in `for_body`.
-    unsafe { sys::mlirValueReplaceAllUsesOfWith(old_iv, ir::result(iv, 0)) };
+    for (i, iv) in ivs.iter().enumerate() {
+        // SAFETY: every use of the old induction variables is now in `for_body`.
+        unsafe { sys::mlirValueReplaceAllUsesOfWith(ir::block_argument(old_body, i as isize), *iv) };
+    }
     // Uses of captured values inside the outlined function read the loaded
     // copies; uses elsewhere are untouched.
     for v in captures.iter().chain(&constants) {
@@ -241,8 +327,25 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
 
     // The call site: context on the stack, trip count, dispatch.
     let at = |op: MlirOperation| ir::insert_before(par, op);
-    let one64 = at(b.op("llvm.mlir.constant", loc, &[], &[i64t], &[("value", b.attr("1 : i64"))], 0));
-    let ctx = at(b.op("llvm.alloca", loc, &[ir::result(one64, 0)], &[ptr], &[("elem_type", b.attr(&ctx_type))], 0));
+    // The context's slot in the function's entry block, allocated once per
+    // call of the function: at the loop, inside a sequential loop, the stack
+    // grew by one context per trip (70,001 trips overflowed a thread's).
+    let one64 = b.op("llvm.mlir.constant", loc, &[], &[i64t], &[("value", b.attr("1 : i64"))], 0);
+    let ctx = b.op("llvm.alloca", loc, &[ir::result(one64, 0)], &[ptr], &[("elem_type", b.attr(&ctx_type))], 0);
+    match ir::enclosing(par, "func.func") {
+        Some(f) => {
+            let entry = ir::first_block(ir::region(f, 0));
+            // SAFETY: inserting two detached ops at the start of a live block.
+            unsafe {
+                sys::mlirBlockInsertOwnedOperation(entry, 0, ctx);
+                sys::mlirBlockInsertOwnedOperation(entry, 0, one64);
+            }
+        }
+        None => {
+            at(one64);
+            at(ctx);
+        }
+    }
     let ctx = ir::result(ctx, 0);
     for (k, (v, t)) in captures.iter().zip(&types).enumerate() {
         let ty = ir::value_type(*v);
@@ -259,9 +362,13 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
         let gep = at(gep_op(&b, loc, ctx, &ctx_type, k, ptr));
         at(b.op("llvm.store", loc, &[value, ir::result(gep, 0)], &[], &[], 0));
     }
-    let diff = at(b.op("arith.subi", loc, &[ub, lb], &[index], &[], 0));
-    let trips = at(b.op("arith.ceildivsi", loc, &[ir::result(diff, 0), step], &[index], &[], 0));
-    let trips64 = at(b.op("arith.index_cast", loc, &[ir::result(trips, 0)], &[i64t], &[], 0));
+    let trips = if d == 1 {
+        let diff = at(b.op("arith.subi", loc, &[ub, lb], &[index], &[], 0));
+        ir::result(at(b.op("arith.ceildivsi", loc, &[ir::result(diff, 0), step], &[index], &[], 0)), 0)
+    } else {
+        dim_trips[1..].iter().fold(dim_trips[0], |acc, t| ir::result(at(b.op("arith.muli", loc, &[acc, *t], &[index], &[], 0)), 0))
+    };
+    let trips64 = at(b.op("arith.index_cast", loc, &[trips], &[i64t], &[], 0));
     let grain = ir::attribute(par, "strata.grain").unwrap_or_else(|| b.attr(&format!("{} : i64", default_grain.max(0))));
     let grain = at(b.op("llvm.mlir.constant", loc, &[], &[i64t], &[("value", grain)], 0));
     let fn_ptr = at(b.op("llvm.mlir.addressof", loc, &[], &[ptr], &[("global_name", b.attr(&format!("@{name}")))], 0));

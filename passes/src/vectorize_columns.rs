@@ -25,6 +25,17 @@
 //!
 //! Guarantees the same sums in the same order per column (the rows are
 //! still combined one after another): bit-identical results.
+//!
+//! Tall nests (at least [`crate::split_reductions::MIN_SPLIT`] elements,
+//! rows for [`MIN_BLOCK_ROWS`] per block, in no parallel loop) are split
+//! along the rows instead ([`rewrite_split`]): 4 x the target's cores
+//! blocks of rows in an `scf.parallel`, each combining its rows in order
+//! into its own row of partial results (a `blocks x N` buffer, started at
+//! the identity), then each column combined from the identity store's
+//! value (or the output's) with the blocks' partials in block order. The
+//! block count comes from the target, never the threads a call runs on, so
+//! the results are the same at every thread count; floats are reassociated
+//! (by blocks), which the spec allows for reductions.
 
 use mlir_sys::{self as sys, MlirOperation, MlirValue};
 
@@ -38,9 +49,11 @@ const U: i64 = 4;
 /// makes every row a set of runs a row apart, which the prefetcher follows
 /// badly. Measured on Zen 4, column sums of 4096 x 4096 f32, 1 thread:
 /// 4.7 ms in one chunk, 8.6-9.0 ms in 2, 4 or 16 (NumPy 3.8-4.0). Two
-/// workers need the rows split instead, each with its own partial sums
-/// combined once, which is not written yet.
+/// workers get the rows split instead ([`rewrite_split`]).
 const MIN_TASKS: i64 = 1;
+
+/// The fewest rows a block of rows has when the rows are split.
+const MIN_BLOCK_ROWS: i64 = 16;
 
 /// The matched nest.
 struct Columns {
@@ -58,6 +71,8 @@ struct Columns {
     store: MlirOperation,
     combine: MlirOperation,
     n: i64,
+    /// The reduced rows: `[lo, hi)`.
+    row_range: (i64, i64),
 }
 
 /// Vectorizes every matching nest under `root` at `bits` per vector.
@@ -65,6 +80,7 @@ pub fn run(root: MlirOperation, bits: usize) {
     // Matched first, rewritten after: a rewrite erases loops that later
     // candidates would be.
     let matched: Vec<Columns> = ir::find(root, &["affine.parallel", "affine.for"]).into_iter().filter_map(match_columns).collect();
+    let chunks = crate::split_reductions::chunks(&crate::target::Target::of_module(root));
     for c in matched {
         {
             let elem = ir::value_type(ir::result(c.combine, 0));
@@ -75,7 +91,12 @@ pub fn run(root: MlirOperation, bits: usize) {
                 u /= 2;
             }
             if w >= 2 && c.n >= u * w {
-                rewrite(&c, w, u);
+                let blocks = row_blocks(&c, chunks);
+                if blocks > 1 {
+                    rewrite_split(&c, w, blocks);
+                } else {
+                    rewrite(&c, w, u);
+                }
             }
         }
     }
@@ -112,8 +133,7 @@ fn match_columns(outer: MlirOperation) -> Option<Columns> {
     if ir::name(rows) != "affine.for" || ir::int_attr(rows, "step")? != 1 || !only(body).iter().all(plain) {
         return None;
     }
-    ir::constant_map(rows, "lowerBoundMap")?;
-    ir::constant_map(rows, "upperBoundMap")?;
+    let row_range = (ir::constant_map(rows, "lowerBoundMap")?, ir::constant_map(rows, "upperBoundMap")?);
     // SAFETY: a live op.
     if unsafe { sys::mlirOperationGetNumResults(rows) } != 0 {
         return None;
@@ -196,7 +216,7 @@ fn match_columns(outer: MlirOperation) -> Option<Columns> {
         }
         None => None,
     };
-    Some(Columns { outer, lanes, rows, body, init, load, store, combine, n })
+    Some(Columns { outer, lanes, rows, body, init, load, store, combine, n, row_range })
 }
 
 fn identity(op: MlirOperation) -> bool {
@@ -291,6 +311,131 @@ fn rewrite(c: &Columns, w: i64, u: i64) {
             c.n - n_full
         ),
     );
+    if n_full == c.n {
+        ir::replace_op(par, &[]);
+    } else {
+        ir::narrow_lower_bound(c.lanes, n_full);
+    }
+}
+
+/// How many blocks of rows the nest is split into: 4 x the target's cores
+/// ([`crate::split_reductions::chunks`]), fewer when there are not
+/// [`MIN_BLOCK_ROWS`] rows for each; one (the rows in order, [`rewrite`])
+/// when it reduces fewer than [`crate::split_reductions::MIN_SPLIT`]
+/// elements in all, or is inside a parallel loop (whose workers it would
+/// otherwise run inside).
+fn row_blocks(c: &Columns, chunks: i64) -> i64 {
+    let rows = c.row_range.1 - c.row_range.0;
+    let nested = ["affine.parallel", "scf.parallel", "strata.parallel_for"].iter().any(|n| ir::enclosing(c.outer, n).is_some());
+    if nested || rows * c.n < crate::split_reductions::MIN_SPLIT {
+        return 1;
+    }
+    chunks.min(rows / MIN_BLOCK_ROWS).max(1)
+}
+
+/// The rows split into `blocks` blocks, one task each: every task combines
+/// its rows, in order, into its own row of partial results (started at the
+/// combine's identity), `W` lanes at a time; then each column is the
+/// identity store's value (or what `out` held) combined with the blocks'
+/// partial results in block order.
+fn rewrite_split(c: &Columns, w: i64, blocks: i64) {
+    let par = c.outer;
+    let b = Builder::of_op(par);
+    let loc = ir::location(par);
+    let index = b.index_type();
+    let n_full = c.n - c.n % w;
+    let elem = ir::value_type(ir::result(c.combine, 0));
+    let ty = ir::print_type(elem);
+    let name = ir::name(c.combine);
+    let (kind, id) = crate::vectorize_loops::reduction_kind(&name, &ty).expect("matched");
+    let vty = ir::vector_type(&[w], elem);
+    let at = |op| ir::insert_before(par, op);
+    let cst = |blk: sys::MlirBlock, v: i64| ir::result(ir::append(blk, b.index_constant(loc, v)), 0);
+    let parts_ty = ir::memref_type(&[blocks, n_full], elem);
+    let parts = ir::result(at(b.op("memref.alloc", loc, &[], &[parts_ty], &[("operandSegmentSizes", b.attr("array<i32: 0, 0>"))], 0)), 0);
+    let identity = ir::result(at(b.op("arith.constant", loc, &[], &[vty], &[("value", b.attr(&format!("dense<{id}> : vector<{w}x{ty}>")))], 0)), 0);
+    let (rlo, rhi) = c.row_range;
+    let per = (rhi - rlo + blocks - 1) / blocks;
+    let segments = b.attr("array<i32: 1, 1, 1, 0>");
+    let (lo, hi, one) = (ir::result(at(b.index_constant(loc, 0)), 0), ir::result(at(b.index_constant(loc, blocks)), 0), ir::result(at(b.index_constant(loc, 1)), 0));
+    let newpar = at(b.op("scf.parallel", loc, &[lo, hi, one], &[], &[("operandSegmentSizes", segments), ("strata.grain", b.attr("1 : i64"))], 1));
+    let pb = ir::new_block(&[index], loc);
+    ir::append_block(ir::region(newpar, 0), pb);
+    let tb = ir::block_argument(pb, 0);
+    let ib = |blk: sys::MlirBlock, name: &str, x: MlirValue, y: MlirValue| ir::result(ir::append(blk, b.op(name, loc, &[x, y], &[index], &[], 0)), 0);
+    // A loop over the vectors of columns, appended to `blk`.
+    let columns = |blk: sys::MlirBlock| -> (sys::MlirBlock, MlirValue) {
+        let f = ir::append(blk, b.op("scf.for", loc, &[cst(blk, 0), cst(blk, n_full), cst(blk, w)], &[], &[], 1));
+        let body = ir::new_block(&[index], loc);
+        ir::append_block(ir::region(f, 0), body);
+        (body, ir::block_argument(body, 0))
+    };
+    {
+        let (fb, jv) = columns(pb);
+        ir::append(fb, b.op("vector.store", loc, &[identity, parts, tb, jv], &[], &[], 0));
+        ir::append(fb, b.op("scf.yield", loc, &[], &[], &[], 0));
+    }
+    let first = ib(pb, "arith.addi", cst(pb, rlo), ib(pb, "arith.muli", tb, cst(pb, per)));
+    let last = ib(pb, "arith.minsi", ib(pb, "arith.addi", first, cst(pb, per)), cst(pb, rhi));
+    let ifor = ir::append(pb, b.op("scf.for", loc, &[first, last, cst(pb, 1)], &[], &[], 1));
+    let rb = ir::new_block(&[index], loc);
+    ir::append_block(ir::region(ifor, 0), rb);
+    let i_new = ir::block_argument(rb, 0);
+    let (jb, jv) = columns(rb);
+    let acc = ir::result(ir::append(jb, b.op("vector.load", loc, &[parts, tb, jv], &[vty], &[], 0)), 0);
+    let rows_block = ir::first_block(ir::region(c.rows, 0));
+    let body_block = ir::first_block(ir::region(c.body, 0));
+    let mut vz = crate::vectorize_loops::Vectorizer::new(b, c.body, loc, w as usize, newpar);
+    vz.bind_index(ir::block_argument(rows_block, 0), i_new, jb);
+    vz.skip(c.load);
+    vz.skip(c.store);
+    vz.bind(ir::result(c.load, 0), acc);
+    vz.body(body_block, jb, jv);
+    let v = vz.vec(ir::result(c.combine, 0));
+    ir::append(jb, b.op("vector.store", loc, &[v, parts, tb, jv], &[], &[], 0));
+    ir::append(jb, b.op("scf.yield", loc, &[], &[], &[], 0));
+    ir::append(rb, b.op("scf.yield", loc, &[], &[], &[], 0));
+    ir::append(pb, b.op("scf.reduce", loc, &[], &[], &[], 0));
+
+    // Each vector of columns: the start value, then every block's partials.
+    let out_ops = ir::operands(c.store);
+    let (out, out_idx) = (out_ops[1], out_ops[2..out_ops.len() - 1].to_vec());
+    let fold_block = ir::new_block(&[], loc);
+    let (fb, jv) = columns(fold_block);
+    let mut at_col = vec![out];
+    at_col.extend(&out_idx);
+    at_col.push(jv);
+    let start = match c.init {
+        Some((_, value)) => ir::result(ir::append(fb, b.op("vector.broadcast", loc, &[value], &[vty], &[], 0)), 0),
+        None => ir::result(ir::append(fb, b.op("vector.load", loc, &at_col, &[vty], &[], 0)), 0),
+    };
+    let kf = ir::append(fb, b.op("scf.for", loc, &[cst(fb, 0), cst(fb, blocks), cst(fb, 1), start], &[vty], &[], 1));
+    let kb = ir::new_block(&[index, vty], loc);
+    ir::append_block(ir::region(kf, 0), kb);
+    let part = ir::result(ir::append(kb, b.op("vector.load", loc, &[parts, ir::block_argument(kb, 0), jv], &[vty], &[], 0)), 0);
+    let next = ir::result(ir::append(kb, b.op(&name, loc, &[ir::block_argument(kb, 1), part], &[vty], &[], 0)), 0);
+    ir::append(kb, b.op("scf.yield", loc, &[next], &[], &[], 0));
+    let mut st = vec![ir::result(kf, 0)];
+    st.extend(&at_col);
+    ir::append(fb, b.op("vector.store", loc, &st, &[], &[], 0));
+    ir::append(fb, b.op("scf.yield", loc, &[], &[], &[], 0));
+    for op in ir::ops_in(fold_block) {
+        // SAFETY: moving the fold's ops from their detached block before `par`.
+        unsafe { sys::mlirOperationRemoveFromParent(op) };
+        at(op);
+    }
+    // SAFETY: the block is empty and detached.
+    unsafe { sys::mlirBlockDestroy(fold_block) };
+    crate::remark(
+        par,
+        &format!(
+            "strata-vectorize: {kind} reduction over {} rows of {} columns split into {blocks} parallel blocks of {per} rows, each into its own partial results {w} lanes at a time, then folded in block order; {} leftover column(s) stay scalar",
+            rhi - rlo,
+            c.n,
+            c.n - n_full
+        ),
+    );
+    at(b.op("memref.dealloc", loc, &[parts], &[], &[], 0));
     if n_full == c.n {
         ir::replace_op(par, &[]);
     } else {

@@ -68,6 +68,10 @@ pub fn run(root: MlirOperation, bits: usize, interleave: usize) {
     // checks below read indices from operands.
     ir::explicit_affine_indices(root);
     crate::vectorize_columns::run(root, bits);
+    // Long reductions first: what they leave (short ones, rows already
+    // parallel) is vectorized in place below.
+    crate::split_reductions::run(root, bits);
+    crate::vectorize_transpose::run(root, bits);
     let loops: Vec<MlirOperation> =
         ir::find(root, &["affine.parallel"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in loops {
@@ -92,14 +96,14 @@ pub fn run(root: MlirOperation, bits: usize, interleave: usize) {
 }
 
 /// A reduction loop `for j { out[u] = combine(out[u], f(..., x[.., j])) }`.
-struct Reduction {
-    n: i64,
-    w: usize,
-    load: MlirOperation,
-    combine: MlirOperation,
-    store: MlirOperation,
+pub(crate) struct Reduction {
+    pub(crate) n: i64,
+    pub(crate) w: usize,
+    pub(crate) load: MlirOperation,
+    pub(crate) combine: MlirOperation,
+    pub(crate) store: MlirOperation,
     /// The value combined in each step (`f(...)`).
-    value: MlirValue,
+    pub(crate) value: MlirValue,
 }
 
 /// `combine` ops and their `vector.reduction` kind and identity.
@@ -157,7 +161,7 @@ pub(crate) fn may_alias(x: MlirValue, y: MlirValue) -> bool {
     !(root(x) && root(y) && (private_buffer(x) || private_buffer(y)))
 }
 
-fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
+pub(crate) fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
     if ir::constant_map(lp, "lowerBoundMap")? != 0 || ir::int_attr(lp, "step")? != 1 {
         return None;
     }
@@ -283,7 +287,7 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     }
 }
 
-fn is_innermost(op: MlirOperation) -> bool {
+pub(crate) fn is_innermost(op: MlirOperation) -> bool {
     ir::find(op, &["affine.parallel", "affine.for", "scf.parallel"]).is_empty()
 }
 
@@ -495,7 +499,7 @@ impl Vectorizer {
         *self.indices.get(&(v.ptr as usize)).unwrap_or(&v)
     }
 
-    fn vty(&self, t: MlirType) -> MlirType {
+    pub(crate) fn vty(&self, t: MlirType) -> MlirType {
         // Built directly, not parsed from text: this runs once per op.
         // SAFETY: the shape outlives the call; a bad element type gives null.
         let v = unsafe { sys::mlirVectorTypeGetChecked(self.loc, 1, [self.w as i64].as_ptr(), t) };
