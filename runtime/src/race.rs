@@ -330,13 +330,50 @@ pub extern "C" fn strata_race_inner() -> i64 {
     }
 }
 
+thread_local! {
+    /// This thread's table, once [`TABLE`] made it: the fast path of
+    /// [`strata_race_access`] reads it without `TABLE`'s lazy
+    /// initialization check.
+    static MINE: std::cell::Cell<*mut Local> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
 /// Called before each watched access of a checked loop's body: bit 0 of
 /// `flags` is 1 for a store, bits 8-15 the inner loop's number (0 outside
 /// inner loops, where `strand` is 0 too).
+///
+/// Kept to a few instructions and two stores of its own besides the log
+/// entry: a random scatter's stores wait in the store queue for their
+/// cache lines, and every store this call makes (register spills
+/// included) takes a slot ahead of the kernel's next one.
 #[no_mangle]
 pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, strand: i64, flags: i32) {
     let epoch = EPOCH.load(Ordering::Relaxed);
+    let local = MINE.with(|m| m.get());
+    // SAFETY: this thread's own table (see `Shared`), live as long as
+    // `TABLES` holds it (the whole process).
+    if let Some(local) = unsafe { local.as_mut() } {
+        let len = local.log.len();
+        if local.epoch == epoch && len < LOG {
+            let element_flags = (element << 16) | i64::from(flags & 0xFFFF);
+            // SAFETY: the log's capacity is LOG (reserved when the table
+            // was made, and never shrunk), so `len` is in bounds.
+            unsafe {
+                local.log.as_mut_ptr().add(len).write(Access { buffer: buffer as u64, element_flags, who: Who { iteration, strand } });
+                local.log.set_len(len + 1);
+            }
+            return;
+        }
+    }
+    access_slow(buffer, element, iteration, strand, flags, epoch)
+}
+
+/// [`strata_race_access`] on a thread's first access, at a new loop, or
+/// with a full log.
+#[cold]
+#[inline(never)]
+fn access_slow(buffer: i64, element: i64, iteration: i64, strand: i64, flags: i32, epoch: u64) {
     TABLE.with(|t| {
+        MINE.with(|m| m.set(t.0.get()));
         // SAFETY: this thread's own table (see `Shared`).
         let local = unsafe { &mut *t.0.get() };
         if local.epoch != epoch {
@@ -345,11 +382,11 @@ pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, 
             local.touched.clear();
             local.log.clear();
         }
-        let element_flags = (element << 16) | i64::from(flags & 0xFFFF);
-        local.log.push(Access { buffer: buffer as u64, element_flags, who: Who { iteration, strand } });
         if local.log.len() >= LOG {
             check_log(local);
         }
+        let element_flags = (element << 16) | i64::from(flags & 0xFFFF);
+        local.log.push(Access { buffer: buffer as u64, element_flags, who: Who { iteration, strand } });
     });
 }
 
