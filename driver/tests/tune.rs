@@ -79,6 +79,14 @@ func.func @main(%a: tensor<16x40xi32>, %b: tensor<40x20xi32>) -> tensor<16x20xi3
 }
 "#;
 
+/// The dot kernel: 37 outputs, K not a whole number of vectors.
+const MATVEC: &str = r#"
+func.func @main(%a: tensor<37x53xf32>, %x: tensor<53x1xf32>) -> tensor<37x1xf32> {
+  %r = strata.matmul %a, %x : tensor<37x53xf32>, tensor<53x1xf32> -> tensor<37x1xf32>
+  return %r : tensor<37x1xf32>
+}
+"#;
+
 const MLP_F64: &str = r#"
 func.func @main(%x: tensor<23x70xf64>, %w: tensor<70x19xf64>, %bias: tensor<19xf64>) -> tensor<23x19xf64> {
   %mm = strata.matmul %x, %w : tensor<23x70xf64>, tensor<70x19xf64> -> tensor<23x19xf64>
@@ -215,6 +223,13 @@ fn tuned_results_equal_the_defaults() {
     let cases: Vec<(&str, &str, Config)> = vec![
         ("odd f32 matmul", MATMUL_ODD, tiles.clone()),
         ("i32 matmul", MATMUL_I32, config(&[("mr", 5), ("nv", 1), ("kc", 16), ("grain", 1)])),
+        // The kernels' partition: rows split into many tasks, A packed
+        // though there are few column blocks; never packed; one task.
+        ("odd f32 matmul, rows split, A packed", MATMUL_ODD, config(&[("mr", 2), ("nv", 1), ("kc", 53), ("min-tasks", 64), ("pack-a", 2)])),
+        ("i32 matmul, A in place", MATMUL_I32, config(&[("min-tasks", 1), ("pack-a", 1)])),
+        ("f64 matmul + bias + relu, rows split", MLP_F64, config(&[("min-tasks", 7), ("pack-a", 2), ("vector-width", 128)])),
+        ("matvec, groups of 3", MATVEC, config(&[("dot-group", 3), ("vector-width", 256)])),
+        ("matvec, groups of 1", MATVEC, config(&[("dot-group", 1)])),
         ("f64 matmul + bias + relu", MLP_F64, config(&[("mr", 1), ("nv", 2), ("kc", 33), ("vector-width", 128)])),
         ("softmax", SOFTMAX, config(&[("vector-width", 128), ("grain", 2)])),
         ("escape loop", ESCAPE, config(&[("interleave", 1), ("vector-width", 256), ("grain", 5)])),
@@ -231,6 +246,16 @@ fn tuned_results_equal_the_defaults() {
             let (mr, kc) = (config["mr"], config["kc"]);
             let said = format!("register tile {mr} rows x {} vectors, cache tile {kc} reduction steps", config["nv"]);
             assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what} ({tile}): {:#?}", tuned.remarks());
+        }
+        let kernel_remark = |r: &&String| r.contains("strata-vectorize: contraction");
+        match config.get("pack-a") {
+            Some(2) => assert!(tuned.remarks().iter().filter(kernel_remark).all(|r| r.contains("A packed in")), "{what}: {:#?}", tuned.remarks()),
+            Some(1) => assert!(!tuned.remarks().iter().filter(kernel_remark).any(|r| r.contains("A packed in")), "{what}: {:#?}", tuned.remarks()),
+            _ => {}
+        }
+        if let Some(g) = config.get("dot-group") {
+            let said = format!("{g} outputs at a time");
+            assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what}: {:#?}", tuned.remarks());
         }
         let mut args = inputs(&default);
         let want = default.call("main", &mut args.clone()).unwrap();
