@@ -417,6 +417,47 @@ fn tuner_mistakes_are_one_line_errors() {
     }
 }
 
+/// Three parallel loops: with its own grain, reducing, and plain.
+const PARALLEL_LOOPS: &str = r#"
+func.func @main(%buf: memref<4096xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 4096 : index
+  %two = arith.constant 2.0 : f32
+  %z = arith.constant 0.0 : f32
+  strata.parallel_for %i = %c0 to %n step %c1 grain 64 {
+    %v = memref.load %buf[%i] : memref<4096xf32>
+    %w = arith.mulf %v, %two : f32
+    memref.store %w, %buf[%i] : memref<4096xf32>
+  }
+  %r = strata.parallel_for %i = %c0 to %n step %c1 reduce("add" %z : f32) {
+    %v = memref.load %buf[%i] : memref<4096xf32>
+    strata.yield %v : f32
+  }
+  @PLAIN
+  return %r : f32
+}
+"#;
+
+#[test]
+fn the_grain_knob_is_offered_only_where_it_acts() {
+    // strata-parallelize{grain} reaches neither a loop with its own grain
+    // nor a reducing one (grain 1 on its chunks): tuning it there only
+    // times the same code twice.
+    let base = CompileOptions { tuning: false, ..Default::default() };
+    let parallel = |source: &str| {
+        let point = tune::tuning_point(source, "k.mlir", &base).unwrap();
+        point.sites.iter().find_map(|s| match s {
+            knobs::Site::Parallel { count, .. } => Some(*count),
+            _ => None,
+        })
+    };
+    assert_eq!(parallel(&PARALLEL_LOOPS.replace("@PLAIN", "")), None);
+    let plain = "strata.parallel_for %i = %c0 to %n step %c1 {\n    %v = memref.load %buf[%i] : memref<4096xf32>\n    \
+                 memref.store %v, %buf[%i] : memref<4096xf32>\n  }";
+    assert_eq!(parallel(&PARALLEL_LOOPS.replace("@PLAIN", plain)), Some(1));
+}
+
 #[test]
 fn a_lookup_costs_well_under_a_millisecond() {
     // The cache holds 200 entries; the lookup (read, parse, hash the IR at

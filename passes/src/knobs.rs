@@ -181,6 +181,7 @@ pub fn sites(module: MlirOperation) -> Vec<Site> {
         .iter()
         .copied()
         .filter(|op| ir::enclosing(*op, "affine.parallel").is_none() && ir::enclosing(*op, "strata.parallel_for").is_none())
+        .filter(|op| takes_grain_option(*op))
         .collect();
     // Every outer-product contraction becomes a parallel loop over its
     // column blocks too.
@@ -190,6 +191,18 @@ pub fn sites(module: MlirOperation) -> Vec<Site> {
         out.push(Site::Parallel { count: outermost.len() + contractions, widest });
     }
     out
+}
+
+/// Whether `strata-parallelize{grain}` reaches this loop: not a
+/// `parallel_for` with its own `grain`, nor a reducing one (its chunks
+/// loop gets grain 1 from `strata-lower-parallel-reductions`).
+fn takes_grain_option(op: MlirOperation) -> bool {
+    if ir::name(op) != "strata.parallel_for" {
+        return true;
+    }
+    // SAFETY: a live op of the module being read.
+    let results = unsafe { mlir_sys::mlirOperationGetNumResults(op) };
+    ir::attribute(op, "grain").is_none() && results == 0
 }
 
 /// The widest element (bytes) a loop nest loads or stores.
