@@ -79,6 +79,14 @@ func.func @main(%a: tensor<16x40xi32>, %b: tensor<40x20xi32>) -> tensor<16x20xi3
 }
 "#;
 
+/// The dot kernel: 37 outputs, K not a whole number of vectors.
+const MATVEC: &str = r#"
+func.func @main(%a: tensor<37x53xf32>, %x: tensor<53x1xf32>) -> tensor<37x1xf32> {
+  %r = strata.matmul %a, %x : tensor<37x53xf32>, tensor<53x1xf32> -> tensor<37x1xf32>
+  return %r : tensor<37x1xf32>
+}
+"#;
+
 const MLP_F64: &str = r#"
 func.func @main(%x: tensor<23x70xf64>, %w: tensor<70x19xf64>, %bias: tensor<19xf64>) -> tensor<23x19xf64> {
   %mm = strata.matmul %x, %w : tensor<23x70xf64>, tensor<70x19xf64> -> tensor<23x19xf64>
@@ -215,6 +223,13 @@ fn tuned_results_equal_the_defaults() {
     let cases: Vec<(&str, &str, Config)> = vec![
         ("odd f32 matmul", MATMUL_ODD, tiles.clone()),
         ("i32 matmul", MATMUL_I32, config(&[("mr", 5), ("nv", 1), ("kc", 16), ("grain", 1)])),
+        // The kernels' partition: rows split into many tasks, A packed
+        // though there are few column blocks; never packed; one task.
+        ("odd f32 matmul, rows split, A packed", MATMUL_ODD, config(&[("mr", 2), ("nv", 1), ("kc", 53), ("min-tasks", 64), ("pack-a", 2)])),
+        ("i32 matmul, A in place", MATMUL_I32, config(&[("min-tasks", 1), ("pack-a", 1)])),
+        ("f64 matmul + bias + relu, rows split", MLP_F64, config(&[("min-tasks", 7), ("pack-a", 2), ("vector-width", 128)])),
+        ("matvec, groups of 3", MATVEC, config(&[("dot-group", 3), ("vector-width", 256)])),
+        ("matvec, groups of 1", MATVEC, config(&[("dot-group", 1)])),
         ("f64 matmul + bias + relu", MLP_F64, config(&[("mr", 1), ("nv", 2), ("kc", 33), ("vector-width", 128)])),
         ("softmax", SOFTMAX, config(&[("vector-width", 128), ("grain", 2)])),
         ("escape loop", ESCAPE, config(&[("interleave", 1), ("vector-width", 256), ("grain", 5)])),
@@ -231,6 +246,16 @@ fn tuned_results_equal_the_defaults() {
             let (mr, kc) = (config["mr"], config["kc"]);
             let said = format!("register tile {mr} rows x {} vectors, cache tile {kc} reduction steps", config["nv"]);
             assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what} ({tile}): {:#?}", tuned.remarks());
+        }
+        let kernel_remark = |r: &&String| r.contains("strata-vectorize: contraction");
+        match config.get("pack-a") {
+            Some(2) => assert!(tuned.remarks().iter().filter(kernel_remark).all(|r| r.contains("A packed in")), "{what}: {:#?}", tuned.remarks()),
+            Some(1) => assert!(!tuned.remarks().iter().filter(kernel_remark).any(|r| r.contains("A packed in")), "{what}: {:#?}", tuned.remarks()),
+            _ => {}
+        }
+        if let Some(g) = config.get("dot-group") {
+            let said = format!("{g} outputs at a time");
+            assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what}: {:#?}", tuned.remarks());
         }
         let mut args = inputs(&default);
         let want = default.call("main", &mut args.clone()).unwrap();
@@ -390,6 +415,47 @@ fn tuner_mistakes_are_one_line_errors() {
         assert!(err.contains(says), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+}
+
+/// Three parallel loops: with its own grain, reducing, and plain.
+const PARALLEL_LOOPS: &str = r#"
+func.func @main(%buf: memref<4096xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 4096 : index
+  %two = arith.constant 2.0 : f32
+  %z = arith.constant 0.0 : f32
+  strata.parallel_for %i = %c0 to %n step %c1 grain 64 {
+    %v = memref.load %buf[%i] : memref<4096xf32>
+    %w = arith.mulf %v, %two : f32
+    memref.store %w, %buf[%i] : memref<4096xf32>
+  }
+  %r = strata.parallel_for %i = %c0 to %n step %c1 reduce("add" %z : f32) {
+    %v = memref.load %buf[%i] : memref<4096xf32>
+    strata.yield %v : f32
+  }
+  @PLAIN
+  return %r : f32
+}
+"#;
+
+#[test]
+fn the_grain_knob_is_offered_only_where_it_acts() {
+    // strata-parallelize{grain} reaches neither a loop with its own grain
+    // nor a reducing one (grain 1 on its chunks): tuning it there only
+    // times the same code twice.
+    let base = CompileOptions { tuning: false, ..Default::default() };
+    let parallel = |source: &str| {
+        let point = tune::tuning_point(source, "k.mlir", &base).unwrap();
+        point.sites.iter().find_map(|s| match s {
+            knobs::Site::Parallel { count, .. } => Some(*count),
+            _ => None,
+        })
+    };
+    assert_eq!(parallel(&PARALLEL_LOOPS.replace("@PLAIN", "")), None);
+    let plain = "strata.parallel_for %i = %c0 to %n step %c1 {\n    %v = memref.load %buf[%i] : memref<4096xf32>\n    \
+                 memref.store %v, %buf[%i] : memref<4096xf32>\n  }";
+    assert_eq!(parallel(&PARALLEL_LOOPS.replace("@PLAIN", plain)), Some(1));
 }
 
 #[test]

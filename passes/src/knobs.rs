@@ -13,9 +13,13 @@
 //!
 //! Knobs of options applied module-wide: a module whose contractions want
 //! different tiles gets one choice for all of them.
-//! Not knobs (yet): loop unrolling (left to LLVM), the parallel partition
-//! (the contraction kernel's column blocks, which the register tile sets),
-//! and fusion decisions (the fuse passes have no cost rule to override).
+//! The contraction kernels' partition is one: `strata-vectorize{min-tasks}`
+//! (how many tasks the rows are split into when the column blocks are
+//! few, each packing its own B panel), with `pack-a` (whether A is copied
+//! into row panels first) and, for matvec, `dot-group` (outputs sharing
+//! each vector of the other operand).
+//! Not knobs (yet): loop unrolling (left to LLVM) and fusion decisions
+//! (the fuse passes have no cost rule to override).
 
 use std::collections::BTreeMap;
 
@@ -63,6 +67,24 @@ pub const VECTOR_WIDTH: Knob = Knob {
     option: "vector-width",
     summary: "vector width in bits: 128, 256, 512, up to the target's",
 };
+pub const MIN_TASKS: Knob = Knob {
+    name: "min-tasks",
+    pass: "strata-vectorize",
+    option: "min-tasks",
+    summary: "fewest parallel tasks an outer-product contraction with few column blocks splits its rows into: 1 (never split) to 64",
+};
+pub const PACK_A: Knob = Knob {
+    name: "pack-a",
+    pass: "strata-vectorize",
+    option: "pack-a",
+    summary: "whether an outer-product contraction packs A into row panels: 0 auto, 1 never, 2 always",
+};
+pub const DOT_GROUP: Knob = Knob {
+    name: "dot-group",
+    pass: "strata-vectorize",
+    option: "dot-group",
+    summary: "outputs the dot kernel computes at a time: 1 to 8 (at most the outputs)",
+};
 pub const INTERLEAVE: Knob = Knob {
     name: "interleave",
     pass: "strata-vectorize",
@@ -77,15 +99,19 @@ pub const GRAIN: Knob = Knob {
 };
 
 /// Every knob, in the order the tuner visits them.
-pub static KNOBS: [Knob; 6] = [MR, NV, KC, VECTOR_WIDTH, INTERLEAVE, GRAIN];
+pub static KNOBS: [Knob; 9] = [MR, NV, KC, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN];
+
+/// The words of `pack-a`'s values, in the knob's order (0, 1, 2).
+pub const PACK_A_WORDS: [&str; 3] = ["auto", "never", "always"];
 
 /// A tunable op at the tuning point.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Site {
     /// A contraction that gets the outer-product kernel (the tile knobs).
     Contraction { describe: String, m: i64, k: i64, elem_bytes: i64 },
-    /// A contraction that gets the dot kernel (vector width only).
-    Dot { describe: String },
+    /// A contraction that gets the dot kernel (vector width, group size);
+    /// `n`: its outputs per batch.
+    Dot { describe: String, n: i64 },
     /// Innermost parallel loop nests (vectorized by `strata-vectorize`);
     /// `latency_bound`: those whose body has an inner loop (interleave).
     Loops { count: usize, latency_bound: usize, elem_bytes: i64 },
@@ -99,7 +125,7 @@ impl Site {
     pub fn describe(&self) -> String {
         match self {
             Site::Contraction { describe, .. } => format!("contraction {describe}"),
-            Site::Dot { describe } => format!("contraction {describe} (dot kernel)"),
+            Site::Dot { describe, .. } => format!("contraction {describe} (dot kernel)"),
             Site::Loops { count, latency_bound, .. } => {
                 format!("{count} vectorizable loop nest(s), {latency_bound} with an inner loop")
             }
@@ -110,8 +136,9 @@ impl Site {
     /// The knobs that change this op's code.
     pub fn knobs(&self) -> Vec<Knob> {
         match self {
+            Site::Contraction { m, .. } if *m > 1 => vec![MR, NV, KC, VECTOR_WIDTH, MIN_TASKS, PACK_A],
             Site::Contraction { .. } => vec![MR, NV, KC, VECTOR_WIDTH],
-            Site::Dot { .. } => vec![VECTOR_WIDTH],
+            Site::Dot { .. } => vec![VECTOR_WIDTH, DOT_GROUP],
             Site::Loops { latency_bound, .. } if *latency_bound > 0 => vec![VECTOR_WIDTH, INTERLEAVE],
             Site::Loops { .. } => vec![VECTOR_WIDTH],
             Site::Parallel { .. } => vec![GRAIN],
@@ -131,7 +158,7 @@ pub fn sites(module: MlirOperation) -> Vec<Site> {
                 k: c.extents[c.k],
                 elem_bytes: c.elem.bytes(),
             }),
-            Some((c, Plan::Dot)) => out.push(Site::Dot { describe: c.describe() }),
+            Some((c, Plan::Dot)) => out.push(Site::Dot { describe: c.describe(), n: c.extent(c.n) }),
             None => {}
         }
     }
@@ -154,6 +181,7 @@ pub fn sites(module: MlirOperation) -> Vec<Site> {
         .iter()
         .copied()
         .filter(|op| ir::enclosing(*op, "affine.parallel").is_none() && ir::enclosing(*op, "strata.parallel_for").is_none())
+        .filter(|op| takes_grain_option(*op))
         .collect();
     // Every outer-product contraction becomes a parallel loop over its
     // column blocks too.
@@ -163,6 +191,18 @@ pub fn sites(module: MlirOperation) -> Vec<Site> {
         out.push(Site::Parallel { count: outermost.len() + contractions, widest });
     }
     out
+}
+
+/// Whether `strata-parallelize{grain}` reaches this loop: not a
+/// `parallel_for` with its own `grain`, nor a reducing one (its chunks
+/// loop gets grain 1 from `strata-lower-parallel-reductions`).
+fn takes_grain_option(op: MlirOperation) -> bool {
+    if ir::name(op) != "strata.parallel_for" {
+        return true;
+    }
+    // SAFETY: a live op of the module being read.
+    let results = unsafe { mlir_sys::mlirOperationGetNumResults(op) };
+    ir::attribute(op, "grain").is_none() && results == 0
 }
 
 /// The widest element (bytes) a loop nest loads or stores.
@@ -190,6 +230,20 @@ pub fn default_tiles(site: &Site, target: &Target) -> Option<(i64, i64, i64)> {
     Some((t.mr.min(*m), t.nv, t.kc))
 }
 
+/// The value of a knob other than the tiles that the passes choose by
+/// themselves for `site` on `target` (what the option's `0` means).
+pub fn default_value(knob: Knob, site: &Site, target: &Target) -> Option<i64> {
+    Some(match (knob.name, site) {
+        ("vector-width", _) => target.vector_bits,
+        ("interleave", _) => default_interleave(target),
+        ("grain", _) => 0,
+        ("min-tasks", _) => crate::vectorize_contraction::MIN_TASKS,
+        ("pack-a", _) => 0,
+        ("dot-group", Site::Dot { n, .. }) => crate::vectorize_contraction::DOT_GROUP.min(*n).max(1),
+        _ => return None,
+    })
+}
+
 /// The target's interleave factor (what `interleave=0` means).
 pub fn default_interleave(target: &Target) -> i64 {
     crate::vectorize_loops::interleave_factor(target.vector_registers) as i64
@@ -209,6 +263,10 @@ pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         }
         ("vector-width", _) => [128, 256, 512].into_iter().filter(|b| *b <= target.vector_bits).collect(),
         ("interleave", _) => (1..=4).collect(),
+        ("min-tasks", Site::Contraction { .. }) => (1..=64).collect(),
+        ("pack-a", Site::Contraction { .. }) => vec![0, 1, 2],
+        // More than the outputs is one group of all of them: the same code.
+        ("dot-group", Site::Dot { n, .. }) => (1..=crate::vectorize_contraction::DOT_GROUP.min(*n).max(1)).collect(),
         ("grain", Site::Parallel { widest, .. }) => {
             // Past 4096 iterations a chunk is long enough to amortize a claim.
             let top = widest.unwrap_or(4096).clamp(1, 4096);
@@ -228,6 +286,7 @@ pub fn coarse(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         "nv" => vec![1, 2, 3, 4, 6, 8],
         "kc" => vec![16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
         "grain" => vec![0, 1, 4, 16, 64, 256],
+        "min-tasks" => vec![1, 2, 4, 8, 16, 32, 64],
         _ => return legal,
     };
     let mut out: Vec<i64> = pick.into_iter().filter(|v| legal.contains(v) || (*v >= lo && *v <= hi)).collect();
@@ -252,9 +311,13 @@ pub fn options_for(config: &Config, target: &Target, elem_bytes: i64) -> BTreeMa
         let lanes = (target.vector_bits / 8 / elem_bytes.max(1)).max(1);
         out.entry(MR.pass.into()).or_default().push(format!("tile-sizes={mr},{},{kc}", nv * lanes));
     }
-    for knob in [VECTOR_WIDTH, INTERLEAVE, GRAIN] {
+    for knob in [VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN] {
         if let Some(v) = config.get(knob.name) {
-            out.entry(knob.pass.into()).or_default().push(format!("{}={v}", knob.option));
+            let value = match knob.name {
+                "pack-a" => PACK_A_WORDS.get(*v as usize).copied().unwrap_or("auto").to_string(),
+                _ => v.to_string(),
+            };
+            out.entry(knob.pass.into()).or_default().push(format!("{}={value}", knob.option));
         }
     }
     out.into_iter().map(|(k, v)| (k, v.join(" "))).collect()
@@ -297,18 +360,20 @@ mod tests {
         config.insert("kc".into(), 128);
         config.insert("interleave".into(), 2);
         config.insert("grain".into(), 16);
+        config.insert("pack-a".into(), 2);
+        config.insert("min-tasks".into(), 4);
         let t = Target { vector_bits: 256, ..Target::baseline() };
         let o = options_for(&config, &t, 4);
         assert_eq!(o["strata-tile"], "tile-sizes=4,24,128");
-        assert_eq!(o["strata-vectorize"], "interleave=2");
+        assert_eq!(o["strata-vectorize"], "min-tasks=4 pack-a=always interleave=2");
         let p = with_options(&crate::levels::pipeline(crate::levels::Level::O3), &o);
         let text = p.to_text();
-        assert!(text.contains("strata-tile{tile-sizes=4,24,128},strata-vectorize{interleave=2}"), "{text}");
+        assert!(text.contains("strata-tile{tile-sizes=4,24,128},strata-vectorize{min-tasks=4 pack-a=always interleave=2}"), "{text}");
         assert!(text.contains("strata-parallelize{grain=16}"), "{text}");
         // Each tuned pipeline still builds: every option is declared.
         p.steps().unwrap();
         let again = with_options(&p, &BTreeMap::from([("strata-vectorize".to_string(), "interleave=3".to_string())]));
-        assert!(again.to_text().contains("strata-vectorize{interleave=3}"));
+        assert!(again.to_text().contains("strata-vectorize{min-tasks=4 pack-a=always interleave=3}"), "{}", again.to_text());
     }
 
     #[test]
@@ -321,5 +386,12 @@ mod tests {
         assert_eq!(coarse(KC, &site, &t), vec![16, 32, 64, 100]);
         assert_eq!(legal(VECTOR_WIDTH, &site, &t), vec![128, 256]);
         assert_eq!(default_tiles(&site, &t).unwrap().0, 3);
+        assert_eq!(coarse(MIN_TASKS, &site, &t), vec![1, 2, 4, 8, 16, 32, 64]);
+        assert_eq!(legal(PACK_A, &site, &t), vec![0, 1, 2]);
+        assert!(site.knobs().contains(&MIN_TASKS));
+        let dot = Site::Dot { describe: "5x300x1 f32".into(), n: 5 };
+        assert_eq!(legal(DOT_GROUP, &dot, &t), vec![1, 2, 3, 4, 5]);
+        assert_eq!(default_value(DOT_GROUP, &dot, &t), Some(5));
+        assert!(legal(MIN_TASKS, &dot, &t).is_empty());
     }
 }

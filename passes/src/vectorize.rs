@@ -13,6 +13,11 @@
 //!    ([`crate::expand_math`], last, so the loops above can vectorize
 //!    them).
 //!
+//! Options override the heuristics' decisions (the tuner's knobs,
+//! [`crate::knobs`]): `vector-width`, `interleave`, and for the
+//! contraction kernels `min-tasks` (row splitting), `pack-a` and
+//! `dot-group`; none changes what is computed.
+//!
 //! Assumes the loops `strata-lower-to-affine` produces. Guarantees the same
 //! results, with float sums reassociated only where the spec allows.
 
@@ -23,6 +28,7 @@ use crate::{
     options::{OptionKind, OptionSpec, PassOptions},
     pass_info::{Build, PassInfo, Status},
     target::Target,
+    vectorize_contraction::{KernelOptions, PackA, DOT_GROUP},
 };
 
 pub static INFO: PassInfo = PassInfo {
@@ -41,9 +47,39 @@ pub static INFO: PassInfo = PassInfo {
             default: "0",
             description: "vectors a latency-bound loop body (one with an inner loop) runs at once: 1 to 4; 0 uses the target's (registers / 8)",
         },
+        OptionSpec {
+            name: "min-tasks",
+            kind: OptionKind::Int,
+            default: "0",
+            description: "outer-product contractions with fewer column blocks than this split their rows into at least this many parallel tasks: 1 (never split) to 64; 0 uses 16",
+        },
+        OptionSpec {
+            name: "pack-a",
+            kind: OptionKind::Choice(&["auto", "never", "always"]),
+            default: "auto",
+            description: "whether outer-product contractions copy A into row panels first: auto (with more than two column blocks, or when A runs along M), never, always",
+        },
+        OptionSpec {
+            name: "dot-group",
+            kind: OptionKind::Int,
+            default: "0",
+            description: "outputs the dot kernel (matvec) computes at a time, sharing each vector of the other operand: 1 to 8; 0 uses 8",
+        },
     ],
     status: Status::Implemented,
-    build: Build::Rust(|o: &PassOptions| Box::new(Vectorize { given: o.int("vector-width"), interleave: o.int("interleave") })),
+    build: Build::Rust(|o: &PassOptions| {
+        Box::new(Vectorize {
+            given: o.int("vector-width"),
+            interleave: o.int("interleave"),
+            min_tasks: o.int("min-tasks"),
+            pack_a: match o.choice("pack-a") {
+                "never" => PackA::Never,
+                "always" => PackA::Always,
+                _ => PackA::Auto,
+            },
+            dot_group: o.int("dot-group"),
+        })
+    }),
 };
 
 #[derive(Clone, Copy)]
@@ -52,6 +88,10 @@ struct Vectorize {
     given: i64,
     /// The `interleave` option: 0 for the target's.
     interleave: i64,
+    /// The contraction kernels' options: 0 for the heuristics'.
+    min_tasks: i64,
+    pack_a: PackA,
+    dot_group: i64,
 }
 
 impl StrataPass for Vectorize {
@@ -78,9 +118,25 @@ impl StrataPass for Vectorize {
                 return Err(PassFailed);
             }
         };
+        let mut kernel = KernelOptions { pack_a: self.pack_a, ..KernelOptions::default() };
+        for (name, value, top, slot) in
+            [("min-tasks", self.min_tasks, 64, &mut kernel.min_tasks), ("dot-group", self.dot_group, DOT_GROUP, &mut kernel.dot_group)]
+        {
+            match value {
+                0 => {}
+                v if (1..=top).contains(&v) => *slot = v,
+                other => {
+                    ir::emit_error(
+                        root.to_raw(),
+                        &format!("'strata-vectorize' option {name} must be 1 to {top} (or 0 for the default), not {other}"),
+                    );
+                    return Err(PassFailed);
+                }
+            }
+        }
         let planned: Vec<_> = ir::find(root.to_raw(), &["linalg.generic"]).into_iter().filter_map(contraction::planned).collect();
         for (con, plan) in planned {
-            crate::vectorize_contraction::lower(&con, &plan, bits);
+            crate::vectorize_contraction::lower(&con, &plan, bits, &kernel);
         }
         crate::vectorize_loops::run(root.to_raw(), bits, interleave);
         crate::expand_math::run(root.to_raw());

@@ -60,7 +60,36 @@ pub const TILE_ATTR: &str = "strata.tile_sizes";
 /// The fewest parallel tasks an outer-product kernel is split into when
 /// its shape allows: four per worker for up to four workers, so that one
 /// slow worker does not hold the others up.
-const MIN_TASKS: i64 = 16;
+pub const MIN_TASKS: i64 = 16;
+
+/// The kernels' decisions a `strata-vectorize` option can override (the
+/// tuner's knobs, `crate::knobs`); `Default` is the heuristics' choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelOptions {
+    /// Outer: the fewest tasks the rows are split into when the column
+    /// blocks are fewer ([`MIN_TASKS`]); 1 never splits them.
+    pub min_tasks: i64,
+    /// Outer: whether A is packed into row panels.
+    pub pack_a: PackA,
+    /// Dot: outputs per group ([`DOT_GROUP`]), 1 to 8.
+    pub dot_group: i64,
+}
+
+/// Whether the outer-product kernel packs A.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PackA {
+    /// With more than two column blocks, or when A runs along M.
+    Auto,
+    Never,
+    /// Whenever A has more than one row.
+    Always,
+}
+
+impl Default for KernelOptions {
+    fn default() -> Self {
+        KernelOptions { min_tasks: MIN_TASKS, pack_a: PackA::Auto, dot_group: DOT_GROUP }
+    }
+}
 
 /// Rows per register block when `strata-tile` did not run: `2 x MR`
 /// accumulators plus two `B` vectors and one broadcast fit 16 registers.
@@ -339,14 +368,14 @@ fn split_batch(e: &Emit, at: At, con: &Contraction, p: MlirValue, blocks: i64) -
 
 /// Lowers the planned contraction `con` in place of its generic. `bits` is
 /// the vector width; a remark at the contraction says which kernel it got.
-pub fn lower(con: &Contraction, plan: &Plan, bits: usize) {
+pub fn lower(con: &Contraction, plan: &Plan, bits: usize, opts: &KernelOptions) {
     let e = Emit { b: Builder::of_op(con.op), loc: ir::location(con.op), index: Builder::of_op(con.op).index_type() };
     let w = bits as i64 / 8 / con.elem.bytes();
     let fill = crate::contraction::zero_fill(con);
     let zero_init = fill.is_some();
     let mut what = match plan {
-        Plan::Outer { pack_b } => lower_outer(&e, con, *pack_b, w, zero_init),
-        Plan::Dot => lower_dot(&e, con, w, zero_init),
+        Plan::Outer { pack_b } => lower_outer(&e, con, *pack_b, w, zero_init, opts),
+        Plan::Dot => lower_dot(&e, con, w, zero_init, opts.dot_group.clamp(1, DOT_GROUP)),
     };
     if con.has_prologue() {
         what.push_str("; elementwise producers of the operands applied where they are loaded or packed");
@@ -359,7 +388,7 @@ pub fn lower(con: &Contraction, plan: &Plan, bits: usize) {
     ir::replace_op(con.op, &[]);
 }
 
-fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: bool) -> String {
+fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: bool, opts: &KernelOptions) -> String {
     let n = con.n.expect("an outer-product plan has columns");
     let k_len = con.extents[con.k];
     let t = tiles_of(con.op, k_len);
@@ -383,14 +412,20 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
     // whatever A's layout (a transposed A, or rows a page apart).
     // With two column blocks the copy costs what it saves, unless A runs
     // along M (a transpose), where the kernel's loads would walk pages.
-    let packed_a = (m_len > 1 && (blocks > 2 || con.a.stride(con.k) != 1)).then(|| pack_a(e, con, top, mr, batch_count));
+    let pack = match opts.pack_a {
+        PackA::Auto => blocks > 2 || con.a.stride(con.k) != 1,
+        PackA::Never => false,
+        PackA::Always => true,
+    };
+    let packed_a = (m_len > 1 && pack).then(|| pack_a(e, con, top, mr, batch_count));
     // Too few blocks for the workers (a small N, one small matmul): the
     // rows are split too, into at least MIN_TASKS tasks (each packs its
     // own copy of B's panel). A constant, not the host's core count, so
     // the code depends on the target alone.
     let panels = m_len / mr;
     let base = batch_count * blocks;
-    let wanted = if base >= MIN_TASKS || panels < 2 { 1 } else { ((MIN_TASKS + base - 1) / base).min(panels) };
+    let min_tasks = opts.min_tasks.max(1);
+    let wanted = if base >= min_tasks || panels < 2 { 1 } else { ((min_tasks + base - 1) / base).min(panels) };
     let per_chunk = (panels + wanted - 1) / wanted.max(1);
     let row_chunks = if wanted > 1 { (panels + per_chunk - 1) / per_chunk } else { 1 };
     let (par, body, p) = e.parallel(top, base * row_chunks);
@@ -775,16 +810,17 @@ struct Piece<'a> {
 /// Outputs per group of the dot kernel: each vector of the shared operand
 /// feeds this many independent accumulators. Measured on Zen 4, matvec
 /// 4096 x 4096 f32: 8 took 1.8-2.0 ms at 2 threads where 4 took 2.2 ms
-/// (2.9-3.0 ms at 1 thread either way).
-const DOT_GROUP: i64 = 8;
+/// (2.9-3.0 ms at 1 thread either way). Also the most the `dot-group`
+/// option allows (each output holds one accumulator register).
+pub const DOT_GROUP: i64 = 8;
 
-fn lower_dot(e: &Emit, con: &Contraction, w: i64, zero_init: bool) -> String {
+fn lower_dot(e: &Emit, con: &Contraction, w: i64, zero_init: bool, group: i64) -> String {
     let n_len = con.extent(con.n);
-    let groups = n_len / DOT_GROUP;
-    let rest = n_len % DOT_GROUP;
+    let groups = n_len / group;
+    let rest = n_len % group;
     let batch_count: i64 = con.batch.iter().map(|d| con.extents[*d]).product();
     let top = At::Before(con.op);
-    for (count, size, first) in [(groups, DOT_GROUP, 0), ((rest > 0) as i64, rest, groups * DOT_GROUP)] {
+    for (count, size, first) in [(groups, group, 0), ((rest > 0) as i64, rest, groups * group)] {
         if count == 0 {
             continue;
         }
@@ -800,7 +836,7 @@ fn lower_dot(e: &Emit, con: &Contraction, w: i64, zero_init: bool) -> String {
         e.op(at, "scf.reduce", &[], &[]);
     }
     format!(
-        "strata-vectorize: contraction {} as dot products on vector<{w}x{}>, {DOT_GROUP} outputs at a time, the matrix streamed once",
+        "strata-vectorize: contraction {} as dot products on vector<{w}x{}>, {group} outputs at a time, the matrix streamed once",
         con.describe(),
         con.elem.name()
     )
