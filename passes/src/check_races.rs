@@ -532,8 +532,9 @@ impl Indexer<'_> {
 }
 
 /// The buffer a memref value views, and whether it is a view (whose
-/// indices then mean something else).
-fn buffer_of(mut v: MlirValue) -> (MlirValue, bool) {
+/// indices then mean something else). `strata-privatize-atomics` traces
+/// aliases of the buffer it privatizes with it too.
+pub(crate) fn buffer_of(mut v: MlirValue) -> (MlirValue, bool) {
     let mut view = false;
     for _ in 0..64 {
         // SAFETY: a live value.
@@ -542,7 +543,7 @@ fn buffer_of(mut v: MlirValue) -> (MlirValue, bool) {
         }
         let def = unsafe { sys::mlirOpResultGetOwner(v) };
         match ir::name(def).as_str() {
-            "memref.cast" => v = ir::operand(def, 0),
+            "memref.cast" | "memref.assume_alignment" => v = ir::operand(def, 0),
             "memref.subview" | "memref.reinterpret_cast" | "memref.expand_shape" | "memref.collapse_shape"
             | "memref.view" | "memref.transpose" => {
                 v = ir::operand(def, 0);

@@ -177,6 +177,19 @@ pub enum Plan {
     Dot,
 }
 
+/// The reduction dimensions of the `linalg.generic` `op`, read from its
+/// printed `iterator_types` (the C API has no accessor for linalg's enum).
+pub fn reduction_dims(op: MlirOperation) -> Option<Vec<usize>> {
+    let iterators = ir::attribute(op, "iterator_types")?;
+    // SAFETY: the verifier guarantees one iterator type per loop.
+    Some(unsafe {
+        (0..sys::mlirArrayAttrGetNumElements(iterators))
+            .filter(|i| ir::print_attr(sys::mlirArrayAttrGetElement(iterators, *i)).contains("reduction"))
+            .map(|i| i as usize)
+            .collect()
+    })
+}
+
 /// The contraction `op` is, if it is one.
 pub fn match_contraction(op: MlirOperation) -> Option<Contraction> {
     if ir::name(op) != "linalg.generic" {
@@ -191,7 +204,6 @@ pub fn match_contraction(op: MlirOperation) -> Option<Contraction> {
         return None;
     }
     let maps = ir::attribute(op, "indexing_maps")?;
-    let iterators = ir::attribute(op, "iterator_types")?;
     // SAFETY: the verifier guarantees an ArrayAttr of AffineMapAttrs.
     let maps: Vec<sys::MlirAffineMap> = unsafe {
         if sys::mlirArrayAttrGetNumElements(maps) != 3 {
@@ -247,14 +259,7 @@ pub fn match_contraction(op: MlirOperation) -> Option<Contraction> {
         }
     }
     let k = k?;
-    // SAFETY: the verifier guarantees one iterator type per loop.
-    let reductions: Vec<usize> = unsafe {
-        (0..sys::mlirArrayAttrGetNumElements(iterators))
-            .filter(|i| ir::print_attr(sys::mlirArrayAttrGetElement(iterators, *i)).contains("reduction"))
-            .map(|i| i as usize)
-            .collect()
-    };
-    if reductions != [k] {
+    if reduction_dims(op)? != [k] {
         return None;
     }
     let (pa, pb) = payload(op, elem)?;

@@ -216,7 +216,7 @@ fn plan(op: MlirOperation) -> Option<Plan> {
     }
     // Every use of the buffer's memory inside the loop, through any view,
     // is one of those atomics; no call receives a buffer.
-    let memory = root(buffer);
+    let memory = crate::check_races::buffer_of(buffer).0;
     for inner in ir::walk(op) {
         let is_atomic = atomics.iter().any(|a| a.ptr == inner.ptr);
         for v in ir::operands(inner) {
@@ -224,7 +224,7 @@ fn plan(op: MlirOperation) -> Option<Plan> {
             if !unsafe { sys::mlirTypeIsAMemRef(ir::value_type(v)) } {
                 continue;
             }
-            if ir::name(inner).contains("call") || (root(v).ptr == memory.ptr && !(is_atomic && v.ptr == buffer.ptr)) {
+            if ir::name(inner).contains("call") || (crate::check_races::buffer_of(v).0.ptr == memory.ptr && !(is_atomic && v.ptr == buffer.ptr)) {
                 return None;
             }
         }
@@ -269,28 +269,6 @@ fn sequentially_inside(op: MlirOperation, lp: MlirOperation) -> bool {
         p = ir::parent(p);
     }
     !p.ptr.is_null()
-}
-
-/// The buffer a memref value views: through subviews, reshapes and casts.
-fn root(mut v: MlirValue) -> MlirValue {
-    const VIEWS: [&str; 8] = [
-        "memref.subview",
-        "memref.expand_shape",
-        "memref.collapse_shape",
-        "memref.cast",
-        "memref.reinterpret_cast",
-        "memref.view",
-        "memref.transpose",
-        "memref.assume_alignment",
-    ];
-    loop {
-        // SAFETY: value queries on live IR.
-        let def = unsafe { sys::mlirValueIsAOpResult(v).then(|| sys::mlirOpResultGetOwner(v)) };
-        match def {
-            Some(d) if VIEWS.contains(&ir::name(d).as_str()) => v = ir::operand(d, 0),
-            _ => return v,
-        }
-    }
 }
 
 /// Appends nested `scf.for` loops over every element of `shape` to

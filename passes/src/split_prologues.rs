@@ -111,7 +111,10 @@ fn plan(op: MlirOperation) -> Option<Plan> {
         }
         dims.push(ir::map_dims(*map)?);
     }
-    let k = reduction_dim(op)?;
+    let k = match contraction::reduction_dims(op)?.as_slice() {
+        [k] => *k,
+        _ => return None,
+    };
     let block = ir::first_block(ir::region(op, 0));
     let body = ir::ops_in(block);
     let yield_ = *body.last()?;
@@ -181,24 +184,11 @@ fn plan(op: MlirOperation) -> Option<Plan> {
     Some(Plan { ins, maps, dims, producer: Producer { root, ops, inputs } })
 }
 
-/// The generic's one reduction dimension.
-fn reduction_dim(op: MlirOperation) -> Option<usize> {
-    let iterators = ir::attribute(op, "iterator_types")?;
-    // SAFETY: the verifier guarantees one iterator type per loop.
-    let reductions: Vec<usize> = unsafe {
-        (0..sys::mlirArrayAttrGetNumElements(iterators))
-            .filter(|i| ir::print_attr(sys::mlirArrayAttrGetElement(iterators, *i)).contains("reduction"))
-            .map(|i| i as usize)
-            .collect()
-    };
-    (reductions.len() == 1).then(|| reductions[0])
-}
-
 /// A parallel iterator type, taken from `op`'s own list (the C API has no
 /// constructor for linalg's enum attributes).
 fn parallel_iterator(op: MlirOperation) -> Option<MlirAttribute> {
     let iterators = ir::attribute(op, "iterator_types")?;
-    // SAFETY: as in `reduction_dim`.
+    // SAFETY: the verifier guarantees an ArrayAttr of iterator types.
     unsafe {
         (0..sys::mlirArrayAttrGetNumElements(iterators))
             .map(|i| sys::mlirArrayAttrGetElement(iterators, i))
@@ -326,7 +316,7 @@ fn split(op: MlirOperation, plan: &Plan) {
     }).collect();
     // SAFETY: as above.
     maps.push(unsafe { sys::mlirAffineMapAttrGet(plan.maps[plan.ins]) });
-    let contraction_op = at_op(op, b.op(
+    let contraction_op = ir::insert_before(op, b.op(
         "linalg.generic",
         loc,
         &operands,
@@ -363,9 +353,4 @@ fn split(op: MlirOperation, plan: &Plan) {
             ir::replace_op(o, &[]);
         }
     }
-}
-
-/// Inserts `new` before `op` and returns it.
-fn at_op(op: MlirOperation, new: MlirOperation) -> MlirOperation {
-    ir::insert_before(op, new)
 }
