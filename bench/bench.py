@@ -112,7 +112,7 @@ def save_inputs(label, arrays):
 # a relative tolerance); work (flops, bytes or pixels per call); peak
 # ("fma", "fma64", "triad" or None); runs (most timed calls per round); c,
 # mojo (name, size) for the compiled peers; peer (name, params) for IREE
-# and JAX.
+# and JAX; strata_flags (optional): more strata-run flags.
 
 def f64(*arrays):
     return [a.astype(np.float64) for a in arrays]
@@ -248,6 +248,31 @@ def kernels():
                     numpy=lambda x, h: np.bincount(x, minlength=256), check="exact", strata_result=1,
                     work=1.0 * n * 4, unit="GB/s", peak="triad", runs=5, c=("histogram", n), mojo=None, peer=None))
     out += memory_kernels_issue11()
+    out += race_checker_kernels()
+    return out
+
+
+def race_checker_kernels():
+    """The cost of the run-time race checker (issue 14): a scatter through a
+    random permutation, which the static check can only warn about, with and
+    without `--strata-races=runtime`, in memory and in the L2 cache."""
+    out = []
+    for n in [1 << 16, 1 << 22]:
+        perm = np.random.default_rng(n).permutation(n).astype(np.int32)
+        x = pattern((n,), 7919)
+
+        def scatter(p, x, o):
+            o = o.copy()
+            o[p] = x
+            return o
+
+        for checked in [False, True]:
+            how = ", run-time race checker" if checked else ""
+            out.append(dict(label=f"scatter f32 {n} through a permutation{how}", kind="memory",
+                            strata=("scatter", dict(N=n)), inputs=[perm, x, np.zeros(n, np.float32)], ref=scatter,
+                            numpy=scatter, check="exact", strata_result=2, work=3 * 4.0 * n, unit="GB/s",
+                            peak="triad", runs=9 if n > 1 << 20 else 201, c=None, mojo=None, peer=None,
+                            strata_flags=["--strata-races=runtime"] if checked else []))
     return out
 
 
@@ -358,12 +383,13 @@ class Strata:
         outs = [OUTS / f"strata_{id(k)}_{i}.npy" for i in range(k.get("strata_result", 0) + 1)]
         start = time.perf_counter()
         sh([STRATA_RUN, self._path(k), *[f"--input=@{p}" for p in k["input_paths"]], f"--threads={t}",
-            *[f"--output=@{p}" for p in outs]])
+            *k.get("strata_flags", []), *[f"--output=@{p}" for p in outs]])
         wall = (time.perf_counter() - start) * 1e3
         return wall, np.load(outs[-1])
 
     def measure(self, k, t, runs):
-        out = sh([STRATA_RUN, self._path(k), *[f"--input=@{p}" for p in k["input_paths"]], f"--threads={t}", f"--benchmark={runs}"])
+        out = sh([STRATA_RUN, self._path(k), *[f"--input=@{p}" for p in k["input_paths"]], f"--threads={t}",
+                  *k.get("strata_flags", []), f"--benchmark={runs}"])
         m = re.match(r"benchmark: \d+ runs, median ([0-9.]+) ms", out)
         if not m:
             raise RuntimeError(f"unexpected strata-run output: {out.strip()[:100]}")
@@ -876,7 +902,14 @@ def targets(results, ref):
         by = {r["threads"]: ms(r, "Strata") for r in rs}
         if by.get(1) and by.get(2):
             verdict(f"{label} Mandelbrot: 1 to 2 threads scales >= 1.9x", [("scaling", by[1] / by[2], by[1] / by[2] >= 1.9)])
-    return ["", "## Targets (issues 10 and 12), on this run", "",
+    for r in rows("scatter"):
+        if "race checker" in r["kernel"]:
+            plain = [q for q in results if q["kernel"] == r["kernel"].replace(", run-time race checker", "") and q["threads"] == r["threads"]]
+            if plain and ms(r, "Strata") and ms(plain[0], "Strata"):
+                cost = ms(r, "Strata") / ms(plain[0], "Strata")
+                verdict(f"run-time race checker < 10x the kernel: {r['kernel'].split(',')[0]} {r['threads']}T",
+                        [("checked / unchecked time", cost, cost < 10)])
+    return ["", "## Targets (issues 10, 12 and 14), on this run", "",
             "Speed ratios are peer time / Strata time.", "", "| target | met | figures |", "|---|---|---|"] + out
 
 

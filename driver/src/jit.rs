@@ -1112,11 +1112,12 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String], keep_object: 
     }
     // Kernels allocate through the runtime's counting allocator, so tests
     // can see leaks and peak memory. Bound before anything is looked up.
-    let symbols: [(&str, *mut std::ffi::c_void); 11] = [
+    let symbols: [(&str, *mut std::ffi::c_void); 12] = [
         ("strata_race_begin", strata_runtime::race::strata_race_begin as *mut std::ffi::c_void),
         ("strata_race_inner_loop", strata_runtime::race::strata_race_inner_loop as *mut std::ffi::c_void),
         ("strata_race_inner", strata_runtime::race::strata_race_inner as *mut std::ffi::c_void),
-        ("strata_race_access", strata_runtime::race::strata_race_access as *mut std::ffi::c_void),
+        ("strata_race_log", strata_runtime::race::strata_race_log as *mut std::ffi::c_void),
+        ("strata_race_flush", strata_runtime::race::strata_race_flush as *mut std::ffi::c_void),
         ("strata_race_end", strata_runtime::race::strata_race_end as *mut std::ffi::c_void),
         ("strata_race_range", strata_runtime::race::strata_race_range as *mut std::ffi::c_void),
         ("strata_race_disjoint", strata_runtime::race::strata_race_disjoint as *mut std::ffi::c_void),

@@ -6,22 +6,32 @@
 //! `func.call @strata_race_begin(line, col)` (then
 //! `@strata_race_inner_loop(k, line, col)` for each `parallel_for` nested
 //! in it, numbered from 1) and `@strata_race_end()`; before each run of a
-//! nested `parallel_for`, `@strata_race_inner()`, its instance; and
-//! before each `memref.load` and `memref.store` in the body (nested loops
-//! included) `func.call @strata_race_access(buffer, element, iteration,
-//! strand, flags)`: the buffer's aligned address, the element's linear
-//! index (`offset + sum(index * stride)`), the loop's induction variable,
-//! the innermost nested `parallel_for`'s instance or'ed with the low 32
-//! bits of its induction variable (0 outside nested loops), and whether it
-//! stores with that loop's number `k << 8`. The runtime (`strata_runtime::race`) keeps the shadow table and
-//! reports the first conflicting pair of iterations, of the outer loop or
-//! of an inner one within one outer iteration.
+//! nested `parallel_for`, `@strata_race_inner()`, its instance; at the
+//! start of each `parallel_for` body with a watched access, `llvm.call
+//! @strata_race_log()`, the log of the thread that runs it; and before
+//! each watched `memref.load` and `memref.store` in the body (nested loops
+//! included) an inline append of one entry to that log: the buffer's
+//! aligned address, the element's linear index (`offset + sum(index *
+//! stride)`) << 16 | flags (whether it stores, the loop's number `k << 8`),
+//! the loop's induction variable, and the innermost nested `parallel_for`'s
+//! instance or'ed with the low 32 bits of its induction variable (0
+//! outside nested loops): one 32-byte store and one store of the log's new
+//! end, after `@strata_race_flush(log)` when it is full. Inline because a
+//! call per access cost 13 stores (return address, saved registers), which
+//! queue behind a scatter's missing stores (15x the kernel; inline, about
+//! 6x on a 4M scatter at 1 thread). `@strata_race_log` is declared
+//! `memory(none)` (it returns one pointer per thread), so LLVM hoists it
+//! out of a chunk's iterations. The runtime (`strata_runtime::race`)
+//! keeps the shadow table and reports the first conflicting pair of
+//! iterations, of the outer loop or of an inner one within one outer
+//! iteration.
 //!
 //! Only the accesses `strata-check-races` cannot prove independent of every
 //! other access are watched ([`crate::check_races::watched_accesses`]):
 //! a race is a pair, and a pair proven independent cannot race, so
 //! watching the rest finds nothing and only costs. Why it matters: each
-//! watched access is a call, which keeps LLVM from vectorizing the loop;
+//! watched access is an append (and a call when the log is full), which
+//! keeps LLVM from vectorizing the loop;
 //! a body the check proves race-free (`y[i] = exp(x[i]) * a[i] + b[i]`)
 //! runs at full speed, and a histogram watches its bins but not the
 //! values it reads. The check's proofs assume distinct memref values do
@@ -57,16 +67,21 @@ pub static INFO: PassInfo = PassInfo {
     build: Build::Rust(|_: &PassOptions| Box::new(InstrumentRaces)),
 };
 
-/// The runtime's entry points, and their types.
+/// The runtime's entry points called with `func.call`, and their types.
 const HOOKS: [(&str, &str); 7] = [
     ("strata_race_begin", "(i64, i64) -> ()"),
     ("strata_race_inner_loop", "(i64, i64, i64) -> ()"),
     ("strata_race_inner", "() -> i64"),
-    ("strata_race_access", "(i64, i64, i64, i64, i32) -> ()"),
+    ("strata_race_flush", "(!llvm.ptr) -> !llvm.ptr"),
     ("strata_race_end", "() -> i32"),
     ("strata_race_range", "(i64, i64) -> ()"),
     ("strata_race_disjoint", "() -> i1"),
 ];
+
+/// The thread's log (`strata_runtime::race::Log`): an `llvm.func`, so that
+/// it can say `memory(none)` (the same pointer on every call of a thread)
+/// and LLVM hoists it out of a chunk's iterations.
+const LOG_HOOK: &str = "strata_race_log";
 
 #[derive(Clone, Copy)]
 struct InstrumentRaces;
@@ -117,6 +132,35 @@ fn declare_hooks(module: MlirOperation) {
         );
         ir::append(body, f);
     }
+    if !ir::defines_symbol(module, LOG_HOOK) {
+        let ptr = ptr_type(&b);
+        // SAFETY: a live context and result type.
+        let fn_type = unsafe { sys::mlirLLVMFunctionTypeGet(ptr, 0, std::ptr::null(), false) };
+        let effects = "#llvm.memory_effects<other = none, argMem = none, inaccessibleMem = none, errnoMem = none, targetMem0 = none, targetMem1 = none>";
+        // SAFETY: live handles.
+        let (unit, fn_attr) = unsafe { (sys::mlirUnitAttrGet(b.ctx), sys::mlirTypeAttrGet(fn_type)) };
+        let f = b.op(
+            "llvm.func",
+            ir::location(module),
+            &[],
+            &[],
+            &[
+                ("sym_name", b.attr(&format!("\"{LOG_HOOK}\""))),
+                ("function_type", fn_attr),
+                ("memory_effects", b.attr(effects)),
+                ("no_unwind", unit),
+                ("will_return", unit),
+            ],
+            1,
+        );
+        ir::append(body, f);
+    }
+}
+
+/// `!llvm.ptr`.
+fn ptr_type(b: &Builder) -> sys::MlirType {
+    // SAFETY: a live context.
+    unsafe { sys::mlirLLVMPointerTypeGet(b.ctx, 0) }
 }
 
 fn call(b: &Builder, loc: sys::MlirLocation, name: &str, args: &[MlirValue], results: &[sys::MlirType]) -> MlirOperation {
@@ -250,12 +294,11 @@ fn byte_range(at: MlirOperation, memref: MlirValue) -> (MlirValue, MlirValue) {
     (cast(start), cast(bytes))
 }
 
-/// Puts a `strata_race_access` call before each load and store of `lp`
-/// from outside it, or only before those in `watched`.
+/// Logs each load and store of `lp` from outside it, or only those in
+/// `watched`, before it happens ([`append`]).
 fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) {
     let b = Builder::of_op(lp);
     let i64t = b.ty("i64");
-    let i32t = b.ty("i32");
     let iv = ir::block_argument(ir::first_block(ir::region(lp, 0)), 0);
     // Each run of an inner loop gets its instance from the runtime.
     let instances: Vec<(MlirOperation, MlirValue, i64)> = inner_loops(lp)
@@ -263,6 +306,8 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
         .enumerate()
         .map(|(k, q)| (q, ir::result(ir::insert_before(q, call(&b, ir::location(q), "strata_race_inner", &[], &[i64t])), 0), (k as i64 + 1).min(255)))
         .collect();
+    // Each parallel_for body gets the log of the thread that runs it.
+    let mut logs: Vec<(MlirOperation, MlirValue)> = Vec::new();
     for op in ir::walk(lp) {
         if watched.is_some_and(|w| !w.contains(&(op.ptr as usize))) {
             continue;
@@ -286,7 +331,8 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
         let (buffer, element, iteration) = (cast(aligned), cast(linear), cast(iv));
         // The strand: 0 outside inner loops; else the innermost one's
         // instance with its iteration's low 32 bits.
-        let innermost = ir::enclosing(op, "strata.parallel_for").filter(|p| p.ptr != lp.ptr);
+        let body_of = ir::enclosing(op, "strata.parallel_for").unwrap_or(lp);
+        let innermost = Some(body_of).filter(|p| p.ptr != lp.ptr);
         let (strand, number) = match innermost.and_then(|p| instances.iter().find(|(q, _, _)| q.ptr == p.ptr)) {
             Some((q, instance, number)) => {
                 let j = cast(ir::block_argument(ir::first_block(ir::region(*q, 0)), 0));
@@ -297,7 +343,68 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
         };
         // Bit 0: a store; bits 8-15: the inner loop's number.
         let flags = i64::from(write) | (number << 8);
-        let flag = ir::result(at(b.op("arith.constant", oloc, &[], &[i32t], &[("value", ir::integer_attr(i32t, flags))], 0)), 0);
-        at(call(&b, oloc, "strata_race_access", &[buffer, element, iteration, strand, flag], &[]));
+        let shift = i64_constant(op, 16);
+        let shifted = ir::result(at(b.op("arith.shli", oloc, &[element, shift], &[i64t], &[], 0)), 0);
+        let element_flags = ir::result(at(b.op("arith.ori", oloc, &[shifted, i64_constant(op, flags)], &[i64t], &[], 0)), 0);
+        let log = match logs.iter().find(|(p, _)| p.ptr == body_of.ptr) {
+            Some((_, log)) => *log,
+            None => {
+                let log = thread_log(body_of);
+                logs.push((body_of, log));
+                log
+            }
+        };
+        append(op, log, [buffer, element_flags, iteration, strand]);
     }
+}
+
+/// `llvm.call @strata_race_log()` at the start of `lp`'s body: the log of
+/// the thread that runs the iteration.
+fn thread_log(lp: MlirOperation) -> MlirValue {
+    let b = Builder::of_op(lp);
+    let body = ir::first_block(ir::region(lp, 0));
+    // SAFETY: a live context; empty arrays.
+    let (segments, bundles) = unsafe { (sys::mlirDenseI32ArrayGet(b.ctx, 2, [0i32, 0].as_ptr()), sys::mlirDenseI32ArrayGet(b.ctx, 0, std::ptr::null())) };
+    let attrs = [("callee", b.attr(&format!("@{LOG_HOOK}"))), ("operandSegmentSizes", segments), ("op_bundle_sizes", bundles)];
+    let call = b.op("llvm.call", ir::location(lp), &[], &[ptr_type(&b)], &attrs, 0);
+    // SAFETY: a live block; the call goes first in it.
+    unsafe { sys::mlirBlockInsertOwnedOperation(body, 0, call) };
+    ir::result(call, 0)
+}
+
+/// Appends the access `words` (`strata_runtime::race::Access`: buffer,
+/// element << 16 | flags, iteration, strand) to `log` before `at`, inline:
+/// a full log (`next == end`) is flushed first; then one 32-byte store of
+/// the entry and one of the new `next`.
+fn append(at: MlirOperation, log: MlirValue, words: [MlirValue; 4]) {
+    let b = Builder::of_op(at);
+    let loc = ir::location(at);
+    let ptr = ptr_type(&b);
+    let put = |op: MlirOperation| ir::result(ir::insert_before(at, op), 0);
+    // SAFETY: live handles.
+    let i64t = unsafe { sys::mlirIntegerTypeGet(b.ctx, 64) };
+    let gep = |base: MlirValue, elem: sys::MlirType| {
+        // SAFETY: live handles; the index array outlives the call.
+        let (indices, elem_attr) = unsafe { (sys::mlirDenseI32ArrayGet(b.ctx, 1, [1i32].as_ptr()), sys::mlirTypeAttrGet(elem)) };
+        b.op("llvm.getelementptr", loc, &[base], &[ptr], &[("rawConstantIndices", indices), ("elem_type", elem_attr)], 0)
+    };
+    let next = put(b.op("llvm.load", loc, &[log], &[ptr], &[], 0));
+    let end = put(b.op("llvm.load", loc, &[put(gep(log, ptr))], &[ptr], &[], 0));
+    // Predicate 0 is `eq`.
+    let full = put(b.op("llvm.icmp", loc, &[next, end], &[b.ty("i1")], &[("predicate", ir::integer_attr(i64t, 0))], 0));
+    let choose = ir::insert_before(at, b.op("scf.if", loc, &[full], &[ptr], &[], 2));
+    for (r, flushed) in [(0, true), (1, false)] {
+        let block = ir::new_block(&[], loc);
+        ir::append_block(ir::region(choose, r), block);
+        let v = if flushed { ir::result(ir::append(block, call(&b, loc, "strata_race_flush", &[log], &[ptr])), 0) } else { next };
+        ir::append(block, b.op("scf.yield", loc, &[v], &[], &[], 0));
+    }
+    let slot = ir::result(choose, 0);
+    let entry_type = ir::vector_type(&[4], i64t);
+    let entry = put(b.op("vector.from_elements", loc, &words, &[entry_type], &[], 0));
+    let store = |value: MlirValue, addr: MlirValue, alignment: i64| {
+        ir::insert_before(at, b.op("llvm.store", loc, &[value, addr], &[], &[("alignment", ir::integer_attr(i64t, alignment))], 0))
+    };
+    store(entry, slot, 32);
+    store(put(gep(slot, entry_type)), log, 8);
 }

@@ -3,10 +3,12 @@
 //! a checked parallel loop.
 //!
 //! `strata-instrument-races` calls [`strata_race_begin`] before each
-//! outermost `strata.parallel_for`, [`strata_race_access`] before each load
-//! and store in its body that `strata-check-races` could not prove
-//! independent (the buffer's address, the element's linear index, the
-//! iteration, read or write), and [`strata_race_end`] after it. Two
+//! outermost `strata.parallel_for` and [`strata_race_end`] after it; before
+//! each load and store in its body that `strata-check-races` could not
+//! prove independent, the kernel appends an [`Access`] (the buffer's
+//! address, the element's linear index, the iteration, read or write) to
+//! the thread's [`Log`] itself, calling [`strata_race_flush`] when it is
+//! full. Two
 //! accesses to one element from different iterations, at least one a
 //! write, are a race whatever order the workers ran them in, since every
 //! access of the loop is recorded until its end. The first race is printed
@@ -17,8 +19,8 @@
 //! fence on x86, which kept the kernel's own memory accesses from
 //! overlapping and cost 50-90 ns per access on a random scatter.
 //!
-//! An access is not looked up when it happens: it is appended to the
-//! thread's log, and a full log (or the loop's end) is checked against the
+//! An access is not looked up when it happens: it goes to the thread's
+//! log, and a full log (or the loop's end) is checked against the
 //! table in one go, prefetching the entries a few accesses ahead. Looked
 //! up one at a time, each access of a random scatter waited for its own
 //! cache miss into the table, one after the other (65 ns each, 22x the
@@ -68,6 +70,7 @@ const NONE: i64 = i64::MIN;
 /// Who accessed an element: the outer loop's iteration and the strand
 /// (see the module's doc; 0 outside every inner loop).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(C)]
 struct Who {
     iteration: i64,
     strand: i64,
@@ -121,14 +124,14 @@ struct Entry {
 
 const EMPTY: Entry = Entry { buffer: 0, element: 0, epoch: 0, writer: NOBODY, reader: NOBODY, writer_loop: 0, reader_loop: 0 };
 
-/// One access waiting in a thread's log.
+/// One access waiting in a thread's log: 32 bytes, which the kernel
+/// writes with one vector store (see [`Log`]).
 #[derive(Clone, Copy)]
-/// 32 bytes, two vector stores: each access's log entry waits in the store
-/// queue behind the kernel's own stores, so its size slows the kernel.
-struct Access {
+#[repr(C, align(32))]
+pub struct Access {
     buffer: u64,
-    /// The element's linear index << 16 | the flags of
-    /// [`strata_race_access`] (no buffer has 2^47 elements).
+    /// The element's linear index << 16 | the flags (bit 0: a store; bits
+    /// 8-15: the inner loop's number; no buffer has 2^47 elements).
     element_flags: i64,
     who: Who,
 }
@@ -153,18 +156,122 @@ const LOG: usize = 4096;
 /// How many accesses ahead of the one it checks a batch prefetches.
 const AHEAD: usize = 64;
 
+/// A table's entries, in 2 MiB pages where the kernel gives them: lookups
+/// land anywhere in 8 MiB, and with 4 KiB pages nearly every one (and its
+/// prefetch) also missed the TLB, which cost more than the cache miss.
+struct Entries {
+    ptr: std::ptr::NonNull<Entry>,
+}
+
+const HUGE_PAGE: usize = 2 << 20;
+
+impl Entries {
+    fn layout() -> std::alloc::Layout {
+        std::alloc::Layout::from_size_align(ENTRIES * std::mem::size_of::<Entry>(), HUGE_PAGE).expect("a valid layout")
+    }
+
+    fn new() -> Entries {
+        let layout = Entries::layout();
+        // SAFETY: a non-zero size.
+        let raw = unsafe { std::alloc::alloc(layout) } as *mut Entry;
+        let Some(ptr) = std::ptr::NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
+        #[cfg(target_os = "linux")]
+        // SAFETY: the range just allocated, not touched yet; a failed
+        // madvise only leaves the small pages.
+        unsafe {
+            libc::madvise(raw as *mut libc::c_void, layout.size(), libc::MADV_HUGEPAGE);
+        }
+        for k in 0..ENTRIES {
+            // SAFETY: within the allocation.
+            unsafe { raw.add(k).write(EMPTY) };
+        }
+        Entries { ptr }
+    }
+}
+
+impl std::ops::Deref for Entries {
+    type Target = [Entry];
+    fn deref(&self) -> &[Entry] {
+        // SAFETY: ENTRIES initialized entries, owned by `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), ENTRIES) }
+    }
+}
+
+impl std::ops::DerefMut for Entries {
+    fn deref_mut(&mut self) -> &mut [Entry] {
+        // SAFETY: as above, borrowed mutably through `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), ENTRIES) }
+    }
+}
+
+impl Drop for Entries {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr() as *mut u8, Entries::layout()) }
+    }
+}
+
 /// One thread's table.
 struct Local {
-    entries: Vec<Entry>,
+    entries: Entries,
     /// The entries first taken in `epoch` (each once), for the merge.
     touched: Vec<u32>,
     epoch: u64,
-    /// Accesses of `epoch` not yet checked against `entries`.
-    log: Vec<Access>,
+    /// Accesses not yet checked against `entries`: `log[..]` up to
+    /// `cursor.next`. All are of the running loop: every log is checked
+    /// at a loop's end and emptied at the next one's begin.
+    log: Box<[Access]>,
+    cursor: Log,
+}
+
+/// Where a thread's next access goes: what [`strata_race_log`] hands the
+/// kernel, which appends `Access`es inline (one 32-byte store, one store
+/// of `next`) and calls [`strata_race_flush`] when `next == end`.
+#[repr(C)]
+pub struct Log {
+    next: *mut Access,
+    end: *mut Access,
+}
+
+impl Local {
+    fn new() -> Box<Local> {
+        let log = vec![Access { buffer: 0, element_flags: 0, who: NOBODY }; LOG].into_boxed_slice();
+        let mut local = Box::new(Local {
+            entries: Entries::new(),
+            touched: Vec::new(),
+            epoch: 0,
+            log,
+            cursor: Log { next: std::ptr::null_mut(), end: std::ptr::null_mut() },
+        });
+        local.rewind();
+        local
+    }
+
+    /// Empties the log.
+    fn rewind(&mut self) {
+        let range = self.log.as_mut_ptr_range();
+        self.cursor = Log { next: range.start, end: range.end };
+    }
+
+    /// The accesses logged since the last [`Local::rewind`].
+    fn logged(&self) -> usize {
+        // SAFETY: `next` points into `log` (only `rewind` and the appends,
+        // which stop at `end`, move it).
+        unsafe { self.cursor.next.offset_from(self.log.as_ptr()) as usize }
+    }
+
+    /// Makes the table the running loop's (`epoch`): entries of earlier
+    /// loops are stale without being cleared.
+    fn enter(&mut self, epoch: u64) {
+        if self.epoch != epoch {
+            self.epoch = epoch;
+            self.touched.clear();
+        }
+    }
 }
 
 /// A thread's table, shared with the merge in [`strata_race_end`].
-struct Shared(UnsafeCell<Local>);
+struct Shared(UnsafeCell<Box<Local>>);
 
 // SAFETY: a table is written only by its thread, while a checked loop
 // runs, and read only by `strata_race_end`, after the loop: the loop's end
@@ -178,7 +285,7 @@ static TABLES: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static TABLE: Arc<Shared> = {
-        let t = Arc::new(Shared(UnsafeCell::new(Local { entries: vec![EMPTY; ENTRIES], touched: Vec::new(), epoch: 0, log: Vec::with_capacity(LOG) })));
+        let t = Arc::new(Shared(UnsafeCell::new(Local::new())));
         if let Ok(mut all) = TABLES.lock() {
             all.push(t.clone());
         }
@@ -284,6 +391,13 @@ pub extern "C" fn strata_race_begin(line: i64, col: i64) {
         *first = None;
         HAVE_FIRST.store(false, Ordering::Relaxed);
     }
+    // Accesses of a loop whose end was never reached are not this loop's.
+    // SAFETY: no checked loop runs between loops, so no thread appends.
+    if let Ok(tables) = TABLES.lock() {
+        for t in tables.iter() {
+            unsafe { &mut *t.0.get() }.rewind();
+        }
+    }
 }
 
 /// The locations of the checked loop's inner `parallel_for`s, by number.
@@ -331,71 +445,76 @@ pub extern "C" fn strata_race_inner() -> i64 {
 }
 
 thread_local! {
-    /// This thread's table, once [`TABLE`] made it: the fast path of
-    /// [`strata_race_access`] reads it without `TABLE`'s lazy
-    /// initialization check.
+    /// This thread's table, once [`TABLE`] made it: [`strata_race_log`]
+    /// reads it without `TABLE`'s lazy initialization check.
     static MINE: std::cell::Cell<*mut Local> = const { std::cell::Cell::new(std::ptr::null_mut()) };
 }
 
-/// Called before each watched access of a checked loop's body: bit 0 of
-/// `flags` is 1 for a store, bits 8-15 the inner loop's number (0 outside
-/// inner loops, where `strand` is 0 too).
+/// This thread's log, for the kernel's inline appends (see [`Log`]). The
+/// same pointer on every call of a thread, whatever loop runs, which is
+/// what lets the compiler declare it `memory(none)` and hoist it out of a
+/// chunk's iterations.
 ///
-/// Kept to a few instructions and two stores of its own besides the log
-/// entry: a random scatter's stores wait in the store queue for their
-/// cache lines, and every store this call makes (register spills
-/// included) takes a slot ahead of the kernel's next one.
+/// Why inline appends and not a call per access: a random scatter's
+/// stores wait in the store queue for their cache lines, and every store
+/// the checker adds takes a slot ahead of the kernel's next one. A call
+/// took 13 (the return address, six saved registers, the entry's four
+/// words, the length): 15x the kernel. Inline, an access costs two.
 #[no_mangle]
-pub extern "C" fn strata_race_access(buffer: i64, element: i64, iteration: i64, strand: i64, flags: i32) {
-    let epoch = EPOCH.load(Ordering::Relaxed);
-    let local = MINE.with(|m| m.get());
-    // SAFETY: this thread's own table (see `Shared`), live as long as
-    // `TABLES` holds it (the whole process).
-    if let Some(local) = unsafe { local.as_mut() } {
-        let len = local.log.len();
-        if local.epoch == epoch && len < LOG {
-            let element_flags = (element << 16) | i64::from(flags & 0xFFFF);
-            // SAFETY: the log's capacity is LOG (reserved when the table
-            // was made, and never shrunk), so `len` is in bounds.
-            unsafe {
-                local.log.as_mut_ptr().add(len).write(Access { buffer: buffer as u64, element_flags, who: Who { iteration, strand } });
-                local.log.set_len(len + 1);
-            }
-            return;
-        }
+pub extern "C" fn strata_race_log() -> *mut Log {
+    let mut local = MINE.with(|m| m.get());
+    if local.is_null() {
+        local = TABLE.with(|t| {
+            // SAFETY: this thread's own table (see `Shared`).
+            let p: *mut Local = unsafe { &mut **t.0.get() };
+            MINE.with(|m| m.set(p));
+            p
+        });
     }
-    access_slow(buffer, element, iteration, strand, flags, epoch)
+    // SAFETY: this thread's table, live as long as `TABLES` holds it (the
+    // whole process).
+    unsafe { &mut (*local).cursor }
 }
 
-/// [`strata_race_access`] on a thread's first access, at a new loop, or
-/// with a full log.
-#[cold]
-#[inline(never)]
-fn access_slow(buffer: i64, element: i64, iteration: i64, strand: i64, flags: i32, epoch: u64) {
-    TABLE.with(|t| {
-        MINE.with(|m| m.set(t.0.get()));
-        // SAFETY: this thread's own table (see `Shared`).
-        let local = unsafe { &mut *t.0.get() };
-        if local.epoch != epoch {
-            // The last loop's log was checked at its end.
-            local.epoch = epoch;
-            local.touched.clear();
-            local.log.clear();
-        }
-        if local.log.len() >= LOG {
-            check_log(local);
+/// Called by the kernel when this thread's log is full (`next == end`):
+/// checks it against the table and returns the emptied log's `next`.
+#[no_mangle]
+pub extern "C" fn strata_race_flush(log: *mut Log) -> *mut Access {
+    let local = MINE.with(|m| m.get());
+    // SAFETY: the kernel passes the pointer `strata_race_log` gave this
+    // thread, so `MINE` is set and is the table `log` is in.
+    let Some(local) = (unsafe { local.as_mut() }) else { return std::ptr::null_mut() };
+    debug_assert!(std::ptr::eq(log, &local.cursor));
+    local.enter(EPOCH.load(Ordering::Relaxed));
+    check_log(local);
+    local.cursor.next
+}
+
+/// What the kernel's inline append does, for the tests: logs one access
+/// (`flags` bit 0: a store; bits 8-15: the inner loop's number, 0 outside
+/// inner loops, where `strand` is 0 too).
+#[cfg(test)]
+fn strata_race_access(buffer: i64, element: i64, iteration: i64, strand: i64, flags: i32) {
+    let log = strata_race_log();
+    // SAFETY: this thread's log; `next` stays within it.
+    unsafe {
+        if (*log).next == (*log).end {
+            strata_race_flush(log);
         }
         let element_flags = (element << 16) | i64::from(flags & 0xFFFF);
-        local.log.push(Access { buffer: buffer as u64, element_flags, who: Who { iteration, strand } });
-    });
+        (*log).next.write(Access { buffer: buffer as u64, element_flags, who: Who { iteration, strand } });
+        (*log).next = (*log).next.add(1);
+    }
 }
 
 /// Checks the accesses in `local`'s log against its table, in the order
 /// they happened, and empties the log.
 fn check_log(local: &mut Local) {
+    let len = local.logged();
     let log = std::mem::take(&mut local.log);
-    for (k, a) in log.iter().enumerate() {
-        if let Some(next) = log.get(k + AHEAD) {
+    let log_ref = &log[..len];
+    for (k, a) in log_ref.iter().enumerate() {
+        if let Some(next) = log_ref.get(k + AHEAD) {
             prefetch(&local.entries[slot(next.buffer, next.element())]);
         }
         let (element, write, inner_loop) = (a.element(), a.write(), a.inner_loop());
@@ -416,7 +535,7 @@ fn check_log(local: &mut Local) {
         }
     }
     local.log = log;
-    local.log.clear();
+    local.rewind();
 }
 
 /// Starts loading `e`'s cache line.
@@ -438,8 +557,13 @@ fn merge(epoch: u64) {
     let Ok(tables) = TABLES.lock() else { return };
     // SAFETY (each dereference below): the loop is over; no thread writes
     // its table now, and each table is borrowed once at a time.
+    // A thread that logged fewer accesses than fit in its log has not
+    // entered the loop's epoch yet.
     for t in tables.iter() {
         let local = unsafe { &mut *t.0.get() };
+        if local.logged() > 0 {
+            local.enter(epoch);
+        }
         if local.epoch == epoch {
             check_log(local);
         }
@@ -449,7 +573,13 @@ fn merge(epoch: u64) {
     let into = unsafe { &mut *first.0.get() };
     for t in ran {
         let other = unsafe { &*t.0.get() };
-        for &i in &other.touched {
+        // The slots are in random order for a scatter: each pair of
+        // lookups is prefetched, as in `check_log`.
+        for (k, &i) in other.touched.iter().enumerate() {
+            if let Some(&next) = other.touched.get(k + AHEAD) {
+                prefetch(&other.entries[next as usize]);
+                prefetch(&into.entries[next as usize]);
+            }
             let e = other.entries[i as usize];
             let m = &mut into.entries[i as usize];
             if e.epoch != epoch {
@@ -598,6 +728,25 @@ mod tests {
             assert_eq!(strata_race_end(), races, "other thread reads element {other_element}");
         }
         assert_eq!(races_found(), before + 3);
+        // More accesses than a log holds: the race between the first and
+        // the last is found across the flushes in between, and a full log
+        // left by a loop that never ended is not the next loop's.
+        for racy in [true, false] {
+            strata_race_begin(4, 4);
+            for it in 0..(3 * LOG as i64 + 5) {
+                strata_race_access(0x5000, it, it, 0, 1);
+            }
+            strata_race_access(0x5000, if racy { 0 } else { -1 }, 1, 0, 0);
+            assert_eq!(strata_race_end(), i32::from(racy), "racy: {racy}");
+        }
+        strata_race_begin(4, 4);
+        for it in 0..LOG as i64 {
+            strata_race_access(0x6000, 0, it, 0, 1);
+        }
+        strata_race_begin(4, 4);
+        strata_race_access(0x6000, 0, 5, 0, 1);
+        assert_eq!(strata_race_end(), 0, "a loop without an end");
+        assert_eq!(races_found(), before + 4);
         // Two threads' reads of one element are no race.
         strata_race_begin(2, 2);
         strata_race_access(0x3000, 11, 1, 0, 0);

@@ -1,7 +1,8 @@
 // strata-instrument-races watches only the accesses strata-check-races
 // cannot prove independent of every other access of the loop: a pair proven
-// independent cannot race, and each watched access is a call that keeps the
-// loop from vectorizing.
+// independent cannot race, and each watched access costs (an entry appended
+// to the thread's log, inline: one 32-byte store of the entry, one of the
+// log's new end) and keeps the loop from vectorizing.
 // RUN: strata-opt %s --pass-pipeline='builtin.module(strata-instrument-races)' | FileCheck %s
 
 // Every access is indexed by the iteration itself: nothing to watch while
@@ -15,10 +16,11 @@
 // CHECK: %[[APART:.*]] = call @strata_race_disjoint() : () -> i1
 // CHECK: scf.if %[[APART]] {
 // CHECK-NEXT: strata.parallel_for
-// CHECK-NOT: strata_race_access
+// CHECK-NOT: strata_race_log
 // CHECK: } else {
 // CHECK-NEXT: strata.parallel_for
-// CHECK-COUNT-3: call @strata_race_access(
+// CHECK-NEXT: llvm.call @strata_race_log() : () -> !llvm.ptr
+// CHECK-COUNT-3: {alignment = 32 : i64} : vector<4xi64>, !llvm.ptr
 // CHECK: call @strata_race_end
 func.func @fma_exp(%x: memref<1000xf32>, %a: memref<1000xf32>, %y: memref<1000xf32>) {
   %c0 = arith.constant 0 : index
@@ -36,13 +38,39 @@ func.func @fma_exp(%x: memref<1000xf32>, %a: memref<1000xf32>, %y: memref<1000xf
 
 // A histogram: the bins (an indirect index) are watched, both the load and
 // the store; the values it reads (read-only, by the iteration) are not.
+// An entry is the buffer's address, the element << 16 | flags (bit 0: a
+// store), the iteration and the strand (0 outside nested loops); a full
+// log is flushed first.
 // CHECK-LABEL: func.func @hist(
-// CHECK: strata.parallel_for
+// CHECK: strata.parallel_for %[[I:.*]] = %c0 to
+// CHECK-NEXT: %[[LOG:.*]] = llvm.call @strata_race_log() : () -> !llvm.ptr
 // CHECK-NEXT: %[[B:.*]] = memref.load %arg1[
 // CHECK-NOT: memref.load
-// CHECK: call @strata_race_access(
+// CHECK: %[[ADDR:.*]] = arith.index_cast %intptr{{.*}} : index to i64
+// CHECK-NEXT: %[[ELEM:.*]] = arith.index_cast %{{.*}} : index to i64
+// CHECK-NEXT: %[[IT:.*]] = arith.index_cast %[[I]] : index to i64
+// CHECK-NEXT: %[[STRAND:.*]] = arith.constant 0 : i64
+// CHECK: %[[SHIFTED:.*]] = arith.shli %[[ELEM]], %{{.*}} : i64
+// CHECK-NEXT: %[[READ:.*]] = arith.constant 0 : i64
+// CHECK-NEXT: %[[EF:.*]] = arith.ori %[[SHIFTED]], %[[READ]] : i64
+// CHECK-NEXT: %[[NEXT:.*]] = llvm.load %[[LOG]] : !llvm.ptr -> !llvm.ptr
+// CHECK-NEXT: %[[ENDP:.*]] = llvm.getelementptr %[[LOG]][1]
+// CHECK-NEXT: %[[END:.*]] = llvm.load %[[ENDP]]
+// CHECK-NEXT: %[[FULL:.*]] = llvm.icmp "eq" %[[NEXT]], %[[END]]
+// CHECK-NEXT: %[[SLOT:.*]] = scf.if %[[FULL]] -> (!llvm.ptr) {
+// CHECK-NEXT: func.call @strata_race_flush(%[[LOG]]) : (!llvm.ptr) -> !llvm.ptr
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %[[NEXT]] : !llvm.ptr
+// CHECK: %[[ENTRY:.*]] = vector.from_elements %[[ADDR]], %[[EF]], %[[IT]], %[[STRAND]] : vector<4xi64>
+// CHECK-NEXT: llvm.store %[[ENTRY]], %[[SLOT]] {alignment = 32 : i64} : vector<4xi64>, !llvm.ptr
+// CHECK-NEXT: %[[AFTER:.*]] = llvm.getelementptr %[[SLOT]][1] : (!llvm.ptr) -> !llvm.ptr, vector<4xi64>
+// CHECK-NEXT: llvm.store %[[AFTER]], %[[LOG]] {alignment = 8 : i64} : !llvm.ptr, !llvm.ptr
 // CHECK-NEXT: memref.load %arg0[%[[B]]]
-// CHECK: call @strata_race_access(
+// CHECK: %[[WRITE:.*]] = arith.constant 1 : i64
+// CHECK-NEXT: arith.ori %{{.*}}, %[[WRITE]] : i64
+// CHECK: {alignment = 32 : i64} : vector<4xi64>, !llvm.ptr
+// CHECK-NEXT: llvm.getelementptr
+// CHECK-NEXT: llvm.store
 // CHECK-NEXT: memref.store {{.*}}, %arg0[%[[B]]]
 // CHECK-NEXT: }
 func.func @hist(%h: memref<8xi32>, %x: memref<100xindex>) {
@@ -64,8 +92,8 @@ func.func @hist(%h: memref<8xi32>, %x: memref<100xindex>) {
 // are watched, and %b, which only the iteration itself writes, is not.
 // CHECK-LABEL: func.func @stencil(
 // CHECK: strata.parallel_for
-// CHECK-COUNT-3: call @strata_race_access(
-// CHECK-NOT: call @strata_race_access(
+// CHECK-COUNT-3: {alignment = 32 : i64} : vector<4xi64>, !llvm.ptr
+// CHECK-NOT: vector<4xi64>, !llvm.ptr
 // CHECK: memref.store {{.*}}, %arg1[
 // CHECK-NEXT: }
 func.func @stencil(%a: memref<64xf32>, %b: memref<64xf32>) {
@@ -86,7 +114,9 @@ func.func @stencil(%a: memref<64xf32>, %b: memref<64xf32>) {
 // An unknown call receives %a: every access to %a is watched.
 // CHECK-LABEL: func.func @opaque(
 // CHECK: strata.parallel_for
-// CHECK: call @strata_race_access(
+// CHECK: {alignment = 32 : i64} : vector<4xi64>, !llvm.ptr
+// CHECK-NEXT: llvm.getelementptr
+// CHECK-NEXT: llvm.store
 // CHECK-NEXT: memref.store
 // CHECK: call @touch
 func.func private @touch(memref<16xf32>)
@@ -101,3 +131,40 @@ func.func @opaque(%a: memref<16xf32>) {
   }
   return
 }
+
+// Nested loops: an access in the inner loop goes to the log of the thread
+// that runs the inner iteration (fetched in the inner body, which may run
+// on another worker than the outer one), with the strand of the run's
+// instance and the inner iteration, and the inner loop's number (1) in
+// bits 8-15 of the flags.
+// CHECK-LABEL: func.func @nested(
+// CHECK: strata.parallel_for %[[I:.*]] = %c0
+// CHECK: %[[INSTANCE:.*]] = func.call @strata_race_inner() : () -> i64
+// CHECK-NEXT: strata.parallel_for %[[J:.*]] = %c0
+// CHECK-NEXT: %[[LOG:.*]] = llvm.call @strata_race_log() : () -> !llvm.ptr
+// CHECK: %[[JI:.*]] = arith.index_cast %[[J]] : index to i64
+// CHECK: %[[LOW:.*]] = arith.andi %[[JI]], %{{.*}} : i64
+// CHECK-NEXT: %[[STRAND:.*]] = arith.ori %[[INSTANCE]], %[[LOW]] : i64
+// CHECK: %[[FLAGS:.*]] = arith.constant 257 : i64
+// CHECK-NEXT: %[[EF:.*]] = arith.ori %{{.*}}, %[[FLAGS]] : i64
+// CHECK-NEXT: llvm.load %[[LOG]]
+// CHECK: vector.from_elements %{{.*}}, %[[EF]], %{{.*}}, %[[STRAND]] : vector<4xi64>
+// CHECK: memref.store
+func.func @nested(%h: memref<8xf32>, %x: memref<16xindex>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %z = arith.constant 0.0 : f32
+  strata.parallel_for %i = %c0 to %c4 step %c1 {
+    strata.parallel_for %j = %c0 to %c4 step %c1 {
+      %k = arith.addi %i, %j : index
+      %b = memref.load %x[%k] : memref<16xindex>
+      memref.store %z, %h[%b] : memref<8xf32>
+    }
+  }
+  return
+}
+
+// The log's hook says it touches no memory (it returns the same pointer on
+// every call of a thread), so LLVM hoists it out of a chunk's iterations.
+// CHECK: llvm.func @strata_race_log() -> !llvm.ptr attributes {memory_effects = #llvm.memory_effects<other = none, argMem = none, inaccessibleMem = none{{.*}}>, no_unwind, will_return}

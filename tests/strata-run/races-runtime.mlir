@@ -11,18 +11,21 @@
 // RUN: not strata-run %s -e same --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=ALIAS
 // RUN: not strata-run %s -e same --strata-races=runtime --threads=1 2>&1 | FileCheck %s --check-prefix=ALIAS
 // RUN: strata-run %s -e apart --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=APART
-// ALIAS: error: data race at run time: iterations 0 and 1 of the strata.parallel_for at line [[# @LINE + 41]], column 3 write and read element 1
+// ALIAS: error: data race at run time: iterations 0 and 1 of the strata.parallel_for at line [[# @LINE + 44]], column 3 write and read element 1
 // APART-NOT: error
 // APART: f32=0
-// RACE: races-runtime.mlir:[[# @LINE + 15]]:3: warning: possible data race: cannot prove
-// RACE: error: data race at run time: iterations {{[0-9]+}} and {{[0-9]+}} of the strata.parallel_for at line [[# @LINE + 14]], column 3 {{(both write|write and read)}} element 3 (linear index) of one buffer
+// RACE: races-runtime.mlir:[[# @LINE + 18]]:3: warning: possible data race: cannot prove
+// RACE: error: data race at run time: iterations {{[0-9]+}} and {{[0-9]+}} of the strata.parallel_for at line [[# @LINE + 17]], column 3 {{(both write|write and read)}} element 3 (linear index) of one buffer
 // RACE: strata-run: error: the kernel raced (--strata-races=runtime, above); its results are not printed
 // RACE-NOT: 8xi32=
 // FREE: warning: possible data race
 // FREE-NOT: error
 // FREE: 6xf32=[6,5,4,3,2,1]
+// The outlined body appends to the thread's log inline; the kernel brackets
+// the loop with begin and end.
+// IR: llvm.call @strata_race_log() : () -> !llvm.ptr
+// IR: llvm.store {{.*}} {alignment = 32 : i64} : vector<4xi64>, !llvm.ptr
 // IR: llvm.call @strata_race_begin
-// IR: llvm.call @strata_race_access
 // IR: llvm.call @strata_race_end
 func.func @hist(%h: memref<8xi32>, %x: memref<100xindex>) {
   %c0 = arith.constant 0 : index
@@ -91,15 +94,17 @@ func.func @apart() -> f32 {
 // RUN: not strata-run %s -e nested --input=8xi32=0 --input=4x10xindex=0,1,0,1,0,1,0,1,0,1,2,3,2,3,2,3,2,3,2,3,4,5,4,5,4,5,4,5,4,5,6,7,6,7,6,7,6,7,6,7 --strata-races=runtime --threads=1 2>&1 | FileCheck %s --check-prefix=NESTED
 // RUN: strata-run %s -e twice --input=40xi32=0 --input=4x10xindex=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=TWICE
 // RUN: strata-opt %s --strata-pipeline=O0 --strata-races=runtime | FileCheck %s --check-prefix=NESTED-IR
-// NESTED: error: data race at run time: iterations {{[0-9]+}} and {{[0-9]+}} of the strata.parallel_for at line [[# @LINE + 16]], column 5 (in iteration {{[0-3]}} of the one at line [[# @LINE + 15]], column 3) {{(both write|write and read)}} element {{[0-7]}} (linear index) of one buffer
+// NESTED: error: data race at run time: iterations {{[0-9]+}} and {{[0-9]+}} of the strata.parallel_for at line [[# @LINE + 18]], column 5 (in iteration {{[0-3]}} of the one at line [[# @LINE + 17]], column 3) {{(both write|write and read)}} element {{[0-7]}} (linear index) of one buffer
 // TWICE-NOT: error
 // TWICE: 40xi32=[2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2]
 // NESTED-IR-LABEL: llvm.func @nested(
 // NESTED-IR: llvm.call @strata_race_begin
 // NESTED-IR: llvm.call @strata_race_inner_loop
-// NESTED-IR: llvm.call @strata_race_inner
-// NESTED-IR: llvm.call @strata_race_access
 // NESTED-IR: llvm.call @strata_race_end
+// NESTED-IR: llvm.func internal @__strata_parallel_body
+// NESTED-IR: llvm.call @strata_race_inner
+// NESTED-IR: llvm.call @strata_race_log
+// NESTED-IR: llvm.store {{.*}} {alignment = 32 : i64} : vector<4xi64>, !llvm.ptr
 func.func @nested(%h: memref<8xi32>, %x: memref<4x10xindex>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
