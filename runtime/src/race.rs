@@ -156,64 +156,9 @@ const LOG: usize = 4096;
 /// How many accesses ahead of the one it checks a batch prefetches.
 const AHEAD: usize = 64;
 
-/// A table's entries, in 2 MiB pages where the kernel gives them: lookups
-/// land anywhere in 8 MiB, and with 4 KiB pages nearly every one (and its
-/// prefetch) also missed the TLB, which cost more than the cache miss.
-struct Entries {
-    ptr: std::ptr::NonNull<Entry>,
-}
-
-const HUGE_PAGE: usize = 2 << 20;
-
-impl Entries {
-    fn layout() -> std::alloc::Layout {
-        std::alloc::Layout::from_size_align(ENTRIES * std::mem::size_of::<Entry>(), HUGE_PAGE).expect("a valid layout")
-    }
-
-    fn new() -> Entries {
-        let layout = Entries::layout();
-        // SAFETY: a non-zero size.
-        let raw = unsafe { std::alloc::alloc(layout) } as *mut Entry;
-        let Some(ptr) = std::ptr::NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
-        #[cfg(target_os = "linux")]
-        // SAFETY: the range just allocated, not touched yet; a failed
-        // madvise only leaves the small pages.
-        unsafe {
-            libc::madvise(raw as *mut libc::c_void, layout.size(), libc::MADV_HUGEPAGE);
-        }
-        for k in 0..ENTRIES {
-            // SAFETY: within the allocation.
-            unsafe { raw.add(k).write(EMPTY) };
-        }
-        Entries { ptr }
-    }
-}
-
-impl std::ops::Deref for Entries {
-    type Target = [Entry];
-    fn deref(&self) -> &[Entry] {
-        // SAFETY: ENTRIES initialized entries, owned by `self`.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), ENTRIES) }
-    }
-}
-
-impl std::ops::DerefMut for Entries {
-    fn deref_mut(&mut self) -> &mut [Entry] {
-        // SAFETY: as above, borrowed mutably through `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), ENTRIES) }
-    }
-}
-
-impl Drop for Entries {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr() as *mut u8, Entries::layout()) }
-    }
-}
-
 /// One thread's table.
 struct Local {
-    entries: Entries,
+    entries: Vec<Entry>,
     /// The entries first taken in `epoch` (each once), for the merge.
     touched: Vec<u32>,
     epoch: u64,
@@ -237,7 +182,7 @@ impl Local {
     fn new() -> Box<Local> {
         let log = vec![Access { buffer: 0, element_flags: 0, who: NOBODY }; LOG].into_boxed_slice();
         let mut local = Box::new(Local {
-            entries: Entries::new(),
+            entries: vec![EMPTY; ENTRIES],
             touched: Vec::new(),
             epoch: 0,
             log,
