@@ -13,7 +13,7 @@
 //! included) an inline append of one entry to that log: the buffer's
 //! aligned address, the element's linear index (`offset + sum(index *
 //! stride)`) << 16 | flags (whether it stores, the loop's number `k << 8`),
-//! the loop's induction variable, and the innermost nested `parallel_for`'s
+//! the loop's induction variable, and the nested `parallel_for`'s
 //! instance or'ed with the low 32 bits of its induction variable (0
 //! outside nested loops): one 32-byte store and one store of the log's new
 //! end, after `@strata_race_flush(log)` when it is full. Inline because a
@@ -44,10 +44,15 @@
 //! The watched accesses are those the check cannot prove for the outer
 //! loop or for any nested one.
 //!
+//! Nests deeper than two: a strand names one loop's iteration, so an
+//! access gets one entry per level of the nest, level `m`'s with the
+//! strand of the level-`m` loop around it (0 outside one) and `m - 1` in
+//! the buffer key's top byte (no user address has it): two accesses race
+//! at the level of the innermost loop whose iterations they differ in.
+//! The cost is that many appends per access, in such nests only.
+//!
 //! Assumes buffers allocated inside the body are private (they are not
-//! instrumented). Only the innermost nested loop around an access counts
-//! for its strand: races between iterations of a middle loop of three are
-//! not looked for. Guarantees: the kernel computes what it did; it only
+//! instrumented). Guarantees: the kernel computes what it did; it only
 //! gets slower.
 
 use mlir_sys::{self as sys, MlirOperation, MlirValue};
@@ -306,6 +311,8 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
         .enumerate()
         .map(|(k, q)| (q, ir::result(ir::insert_before(q, call(&b, ir::location(q), "strata_race_inner", &[], &[i64t])), 0), (k as i64 + 1).min(255)))
         .collect();
+    // How deep the nest of parallel loops inside `lp` goes.
+    let depth = inner_loops(lp).into_iter().map(|q| parallel_chain(q, lp).len() + 1).max().unwrap_or(0);
     // Each parallel_for body gets the log of the thread that runs it.
     let mut logs: Vec<(MlirOperation, MlirValue)> = Vec::new();
     for op in ir::walk(lp) {
@@ -329,23 +336,7 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
         let (aligned, linear) = ir::element_position(op, memref, indices);
         let cast = |v: MlirValue| ir::result(at(b.op("arith.index_cast", oloc, &[v], &[i64t], &[], 0)), 0);
         let (buffer, element, iteration) = (cast(aligned), cast(linear), cast(iv));
-        // The strand: 0 outside inner loops; else the innermost one's
-        // instance with its iteration's low 32 bits.
         let body_of = ir::enclosing(op, "strata.parallel_for").unwrap_or(lp);
-        let innermost = Some(body_of).filter(|p| p.ptr != lp.ptr);
-        let (strand, number) = match innermost.and_then(|p| instances.iter().find(|(q, _, _)| q.ptr == p.ptr)) {
-            Some((q, instance, number)) => {
-                let j = cast(ir::block_argument(ir::first_block(ir::region(*q, 0)), 0));
-                let low = at(b.op("arith.andi", oloc, &[j, i64_constant(op, 0xFFFF_FFFF)], &[i64t], &[], 0));
-                (ir::result(at(b.op("arith.ori", oloc, &[*instance, ir::result(low, 0)], &[i64t], &[], 0)), 0), *number)
-            }
-            None => (i64_constant(op, 0), 0),
-        };
-        // Bit 0: a store; bits 8-15: the inner loop's number.
-        let flags = i64::from(write) | (number << 8);
-        let shift = i64_constant(op, 16);
-        let shifted = ir::result(at(b.op("arith.shli", oloc, &[element, shift], &[i64t], &[], 0)), 0);
-        let element_flags = ir::result(at(b.op("arith.ori", oloc, &[shifted, i64_constant(op, flags)], &[i64t], &[], 0)), 0);
         let log = match logs.iter().find(|(p, _)| p.ptr == body_of.ptr) {
             Some((_, log)) => *log,
             None => {
@@ -354,8 +345,50 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
                 log
             }
         };
-        append(op, log, [buffer, element_flags, iteration, strand]);
+        let shift = i64_constant(op, 16);
+        let shifted = ir::result(at(b.op("arith.shli", oloc, &[element, shift], &[i64t], &[], 0)), 0);
+        // One entry per nesting level of the nest (one for a nest of two):
+        // at level m, the strand is the level-m loop around the access (its
+        // instance with its iteration's low 32 bits), or 0 outside one.
+        let chain = parallel_chain(op, lp);
+        for level in 1..=depth.max(1) {
+            let around = chain.get(level - 1).and_then(|p| instances.iter().find(|(q, _, _)| q.ptr == p.ptr));
+            let (strand, number) = match around {
+                Some((q, instance, number)) => {
+                    let j = cast(ir::block_argument(ir::first_block(ir::region(*q, 0)), 0));
+                    let low = at(b.op("arith.andi", oloc, &[j, i64_constant(op, 0xFFFF_FFFF)], &[i64t], &[], 0));
+                    (ir::result(at(b.op("arith.ori", oloc, &[*instance, ir::result(low, 0)], &[i64t], &[], 0)), 0), *number)
+                }
+                None => (i64_constant(op, 0), 0),
+            };
+            // Levels apart in the key's top byte (no user address has it).
+            let key = if level == 1 {
+                buffer
+            } else {
+                let tag = i64_constant(op, ((level - 1) as i64) << 56);
+                ir::result(at(b.op("arith.ori", oloc, &[buffer, tag], &[i64t], &[], 0)), 0)
+            };
+            // Bit 0: a store; bits 8-15: the inner loop's number.
+            let flags = i64::from(write) | (number << 8);
+            let element_flags = ir::result(at(b.op("arith.ori", oloc, &[shifted, i64_constant(op, flags)], &[i64t], &[], 0)), 0);
+            append(op, log, [key, element_flags, iteration, strand]);
+        }
     }
+}
+
+/// The `strata.parallel_for`s around `op` inside `lp`, outermost first.
+fn parallel_chain(op: MlirOperation, lp: MlirOperation) -> Vec<MlirOperation> {
+    let mut chain = Vec::new();
+    let mut at = op;
+    while let Some(p) = ir::enclosing(at, "strata.parallel_for") {
+        if p.ptr == lp.ptr {
+            break;
+        }
+        chain.push(p);
+        at = p;
+    }
+    chain.reverse();
+    chain
 }
 
 /// `llvm.call @strata_race_log()` at the start of `lp`'s body: the log of

@@ -44,9 +44,9 @@
 //! outer iteration runs on one thread) in 31 bits; past 2^31 - 1 it
 //! returns 0, whose strands race with nothing, so a loop that runs more
 //! instances than that can miss races between inner iterations but never
-//! reports a false one. Only the innermost `parallel_for` around an access
-//! counts: races between iterations of a middle loop of three are not
-//! looked for.
+//! reports a false one. In a nest of three or more, the kernel logs an
+//! access once per level of the nest, each with that level's strand, under
+//! a key tagged with the level (see `strata-instrument-races`).
 //!
 //! A table is direct-mapped (`2^17` entries per thread, 8 MiB, allocated
 //! on the thread's first checked access): an element whose entry another
@@ -261,9 +261,12 @@ pub struct Race {
 /// The entry of an element. Neighbouring elements of one buffer get
 /// neighbouring entries, so a loop that walks a buffer walks the table in
 /// order too (a hash of the element made every access a cache miss: 140
-/// ns).
+/// ns). The buffer's start comes from the product's top bits, which every
+/// bit of the key moves (the level tag in its top byte included: with bits
+/// 32-48 a tag moved only bits above the table's, and the levels of one
+/// element took one slot, evicting each other).
 fn slot(buffer: u64, element: i64) -> usize {
-    let base = (buffer.wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 32) as usize;
+    let base = (buffer.wrapping_mul(0xBF58_476D_1CE4_E5B9) >> (64 - ENTRIES.trailing_zeros())) as usize;
     base.wrapping_add(element as usize) % ENTRIES
 }
 

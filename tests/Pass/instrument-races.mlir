@@ -49,8 +49,8 @@ func.func @fma_exp(%x: memref<1000xf32>, %a: memref<1000xf32>, %y: memref<1000xf
 // CHECK: %[[ADDR:.*]] = arith.index_cast %intptr{{.*}} : index to i64
 // CHECK-NEXT: %[[ELEM:.*]] = arith.index_cast %{{.*}} : index to i64
 // CHECK-NEXT: %[[IT:.*]] = arith.index_cast %[[I]] : index to i64
-// CHECK-NEXT: %[[STRAND:.*]] = arith.constant 0 : i64
 // CHECK: %[[SHIFTED:.*]] = arith.shli %[[ELEM]], %{{.*}} : i64
+// CHECK-NEXT: %[[STRAND:.*]] = arith.constant 0 : i64
 // CHECK-NEXT: %[[READ:.*]] = arith.constant 0 : i64
 // CHECK-NEXT: %[[EF:.*]] = arith.ori %[[SHIFTED]], %[[READ]] : i64
 // CHECK-NEXT: %[[NEXT:.*]] = llvm.load %[[LOG]] : !llvm.ptr -> !llvm.ptr
@@ -160,6 +160,52 @@ func.func @nested(%h: memref<8xf32>, %x: memref<16xindex>) {
       %k = arith.addi %i, %j : index
       %b = memref.load %x[%k] : memref<16xindex>
       memref.store %z, %h[%b] : memref<8xf32>
+    }
+  }
+  return
+}
+
+// Three levels: each watched access gets an entry per level, the second
+// with the innermost loop's strand, loop number 2 (flags 512 | store) and
+// the level (1) in the key's top byte.
+// CHECK-LABEL: func.func @three(
+// CHECK: %[[JI:.*]] = func.call @strata_race_inner() : () -> i64
+// CHECK-NEXT: strata.parallel_for %[[J:.*]] = %c0
+// CHECK-NEXT: %[[KI:.*]] = func.call @strata_race_inner() : () -> i64
+// CHECK-NEXT: strata.parallel_for %[[K:.*]] = %c0
+// CHECK-NEXT: %[[LOG:.*]] = llvm.call @strata_race_log()
+// CHECK: %[[ADDR:.*]] = arith.index_cast %intptr{{.*}} : index to i64
+// CHECK: %[[JC:.*]] = arith.index_cast %[[J]] : index to i64
+// CHECK-NEXT: arith.constant 4294967295
+// CHECK-NEXT: %[[JL:.*]] = arith.andi %[[JC]],
+// CHECK-NEXT: %[[S1:.*]] = arith.ori %[[JI]], %[[JL]] : i64
+// CHECK-NEXT: %[[F1:.*]] = arith.constant 257 : i64
+// CHECK-NEXT: %[[EF1:.*]] = arith.ori %{{.*}}, %[[F1]] : i64
+// CHECK: vector.from_elements %[[ADDR]], %[[EF1]], %{{.*}}, %[[S1]] : vector<4xi64>
+// CHECK: %[[KC:.*]] = arith.index_cast %[[K]] : index to i64
+// CHECK-NEXT: arith.constant 4294967295
+// CHECK-NEXT: %[[KL:.*]] = arith.andi %[[KC]],
+// CHECK-NEXT: %[[S2:.*]] = arith.ori %[[KI]], %[[KL]] : i64
+// CHECK-NEXT: %[[TAG:.*]] = arith.constant 72057594037927936 : i64
+// CHECK-NEXT: %[[KEY2:.*]] = arith.ori %[[ADDR]], %[[TAG]] : i64
+// CHECK-NEXT: %[[F2:.*]] = arith.constant 513 : i64
+// CHECK-NEXT: %[[EF2:.*]] = arith.ori %{{.*}}, %[[F2]] : i64
+// CHECK: vector.from_elements %[[KEY2]], %[[EF2]], %{{.*}}, %[[S2]] : vector<4xi64>
+// CHECK-NOT: vector.from_elements
+// CHECK: memref.store
+func.func @three(%h: memref<8xf32>, %x: memref<64xindex>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %z = arith.constant 0.0 : f32
+  strata.parallel_for %i = %c0 to %c4 step %c1 {
+    strata.parallel_for %j = %c0 to %c4 step %c1 {
+      strata.parallel_for %k = %c0 to %c4 step %c1 {
+        %ij = arith.addi %i, %j : index
+        %q = arith.addi %ij, %k : index
+        %b = memref.load %x[%q] : memref<64xindex>
+        memref.store %z, %h[%b] : memref<8xf32>
+      }
     }
   }
   return

@@ -143,3 +143,36 @@ func.func @twice(%h: memref<40xi32>, %x: memref<4x10xindex>) {
   }
   return
 }
+
+// Three levels: each access is checked at every level of the nest, so a
+// race between iterations of the middle loop (h[2i + k], the same for every
+// j) is found, and reported on it, as is one between iterations of the
+// innermost loop (h[6i + 2j], the same for both k); distinct elements
+// (h[6i + 2j + k]) are not a race. At 1 and 2 threads.
+// RUN: not strata-run %s -e three --input=12xi32=0 --input=2x3x2xindex=0,1,0,1,0,1,2,3,2,3,2,3 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=MIDDLE
+// RUN: not strata-run %s -e three --input=12xi32=0 --input=2x3x2xindex=0,1,0,1,0,1,2,3,2,3,2,3 --strata-races=runtime --threads=1 2>&1 | FileCheck %s --check-prefix=MIDDLE
+// RUN: not strata-run %s -e three --input=12xi32=0 --input=2x3x2xindex=0,0,2,2,4,4,6,6,8,8,10,10 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=INNERMOST
+// RUN: strata-run %s -e three --input=12xi32=0 --input=2x3x2xindex=0,1,2,3,4,5,6,7,8,9,10,11 --strata-races=runtime 2>&1 | FileCheck %s --check-prefix=THREE-FREE
+// RUN: strata-run %s -e three --input=12xi32=0 --input=2x3x2xindex=0,1,2,3,4,5,6,7,8,9,10,11 --strata-races=runtime --threads=1 2>&1 | FileCheck %s --check-prefix=THREE-FREE
+// MIDDLE: error: data race at run time: iterations {{[0-2]}} and {{[0-2]}} of the strata.parallel_for at line [[# @LINE + 11]], column 5 (in iteration {{[01]}} of the one at line [[# @LINE + 10]], column 3) {{(both write|write and read)}} element {{[0-3]}} (linear index)
+// INNERMOST: error: data race at run time: iterations 0 and 1 of the strata.parallel_for at line [[# @LINE + 11]], column 7 (in iteration {{[01]}} of the one at line [[# @LINE + 9]], column 3) {{(both write|write and read)}} element {{[0-9]+}} (linear index)
+// THREE-FREE-NOT: error
+// THREE-FREE: 12xi32=[1,1,1,1,1,1,1,1,1,1,1,1]
+func.func @three(%h: memref<12xi32>, %x: memref<2x3x2xindex>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  strata.parallel_for %i = %c0 to %c2 step %c1 {
+    strata.parallel_for %j = %c0 to %c3 step %c1 {
+      strata.parallel_for %k = %c0 to %c2 step %c1 {
+        %b = memref.load %x[%i, %j, %k] : memref<2x3x2xindex>
+        %old = memref.load %h[%b] : memref<12xi32>
+        %new = arith.addi %old, %one : i32
+        memref.store %new, %h[%b] : memref<12xi32>
+      }
+    }
+  }
+  return
+}
