@@ -902,6 +902,11 @@ def targets(results, ref):
         by = {r["threads"]: ms(r, "Strata") for r in rs}
         if by.get(1) and by.get(2):
             verdict(f"{label} Mandelbrot: 1 to 2 threads scales >= 1.9x", [("scaling", by[1] / by[2], by[1] / by[2] >= 1.9)])
+    red = {r["threads"]: r for r in rows("sum f32") if "strata.reduce" in r["kernel"]}
+    pf = {r["threads"]: r for r in rows("sum f32") if "parallel_for reduce" in r["kernel"]}
+    verdict("parallel_for reduction within 10% of strata.reduce (time of reduce / time of parallel_for >= 0.9)",
+            [(f"{t}T", ms(red[t], "Strata") / ms(pf[t], "Strata"), ms(red[t], "Strata") / ms(pf[t], "Strata") >= 0.9)
+             for t in THREADS if t in red and t in pf and ms(red[t], "Strata") and ms(pf[t], "Strata")])
     for r in rows("scatter"):
         if "race checker" in r["kernel"]:
             plain = [q for q in results if q["kernel"] == r["kernel"].replace(", run-time race checker", "") and q["threads"] == r["threads"]]
