@@ -7,13 +7,17 @@
 //! per [`Plan`]:
 //!
 //! - **Outer** (every matmul shape): the output's columns in blocks of
-//!   `NR = NV x W` (`W` lanes per vector), batch x column blocks one
-//!   `scf.parallel` (flattened, so a batch of small matmuls or a skinny
-//!   one still gives every worker blocks). Per block and per cache block
-//!   of `KC` reduction steps, B's `KC x NR` panel is packed into a
-//!   contiguous buffer through B's indexing map, which absorbs a transpose
-//!   or any stride (vector loads when B is contiguous along the columns,
-//!   an element copy otherwise); then `MR x NV` vector accumulators stay in
+//!   `NR = NV x W` (`W` lanes per vector), up to `NB` neighbouring blocks
+//!   per task ([`Tiles::nb`], fewer when the tasks would be under
+//!   `min-tasks`; the masked last block a task of its own), batch x tasks
+//!   one `scf.parallel` (flattened, so a batch of small matmuls or a
+//!   skinny one still gives every worker tasks). Per task and per cache
+//!   block of `KC` reduction steps, each block's `KC x NR` panel of B is
+//!   packed, side by side in one buffer, through B's indexing map, which
+//!   absorbs a transpose or any stride (vector loads when B is contiguous
+//!   along the columns, an element copy otherwise); then each row panel
+//!   runs against every packed panel in turn (A's panel, fetched once,
+//!   stays in cache across them); `MR x NV` vector accumulators stay in
 //!   registers over the block's reduction, each step loading `NV` panel
 //!   vectors, broadcasting `MR` elements of A (read through A's map) and
 //!   issuing `MR x NV` FMAs (multiply and add for integers). Leftover rows
@@ -990,7 +994,7 @@ fn dot_group(e: &Emit, con: &Contraction, block: MlirBlock, batch: &[MlirValue],
 
 /// An elementwise nest after the contraction that reads its result
 /// `C[i, j]` once per element, the only other reader of `C`.
-struct Epilogue {
+pub(crate) struct Epilogue {
     outer: MlirOperation,
     inner: MlirOperation,
     c_load: MlirOperation,
@@ -1002,7 +1006,7 @@ fn const_bounds(op: MlirOperation, lower: &str, upper: &str) -> Option<(i64, i64
 
 /// The epilogue of a 2-D contraction `C[i, j]` (rows, then columns), if
 /// one may be fused.
-fn find_epilogue(con: &Contraction, w: i64) -> Option<Epilogue> {
+pub(crate) fn find_epilogue(con: &Contraction, w: i64) -> Option<Epilogue> {
     let (m, n) = (con.m?, con.n?);
     if !con.batch.is_empty() || con.c.dims != [m, n] {
         return None;

@@ -7,6 +7,8 @@
 // The targets are named, whatever the host.
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32,8,96},strata-vectorize{min-tasks=1},canonicalize,cse)' | FileCheck %s
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=AVX512
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=EPI512
+// RUN: strata-opt %s --strata-target=haswell --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=EPI2
 // RUN: strata-opt %s --strata-target=haswell --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=AVX2
 
 // 229 columns: 7 full blocks of 32 in groups of 3 (3, 3 and 1) and 5
@@ -50,4 +52,23 @@ func.func @groups(%a: tensor<13x20xf32>, %b: tensor<20x229xf32>) -> tensor<13x22
 func.func @big(%a: tensor<64x2048xf32>, %b: tensor<2048x2048xf32>) -> tensor<64x2048xf32> {
   %r = strata.matmul %a, %b : tensor<64x2048xf32>, tensor<2048x2048xf32> -> tensor<64x2048xf32>
   return %r : tensor<64x2048xf32>
+}
+
+// With a fused epilogue (bias + relu) K stays one cache block where one
+// panel that long fits half of L2 (the partial sums would otherwise need a
+// temporary the size of the output): KC = 2048, two 2048 x 32 panels per
+// task (haswell's 256 KiB L2 holds one).
+// EPI512: strata-tile: contraction 64x2048x256 f32: register tile 6 rows x 2 vectors, cache tile 2048 reduction steps, up to 2 column block(s) per task
+// EPI2: strata-tile: contraction 64x2048x256 f32: register tile 6 rows x 2 vectors, cache tile 2048 reduction steps, up to 1 column block(s) per task
+func.func @mlp(%x: tensor<64x2048xf32>, %w: tensor<2048x256xf32>, %bias: tensor<256xf32>) -> tensor<64x256xf32> {
+  %mm = strata.matmul %x, %w : tensor<64x2048xf32>, tensor<2048x256xf32> -> tensor<64x256xf32>
+  %bb = strata.broadcast %bias dims = [0] : tensor<256xf32> -> tensor<64x256xf32>
+  %s = strata.add %mm, %bb : tensor<64x256xf32>
+  %r = strata.map(%s) : (tensor<64x256xf32>) -> tensor<64x256xf32> {
+  ^bb0(%v: f32):
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %v, %z : f32
+    strata.yield %m : f32
+  }
+  return %r : tensor<64x256xf32>
 }
