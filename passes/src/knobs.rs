@@ -2,7 +2,8 @@
 //! from a heuristic that an option can override, with its legal range.
 //!
 //! A knob is one value of one pass option (`strata-tile{tile-sizes=MR,N,KC}`
-//! holds three). A configuration is a value per knob, and applying it is
+//! holds three; its optional fourth, the columns per task, is not a knob
+//! yet: `strata-tile` derives it from the KC given). A configuration is a value per knob, and applying it is
 //! only a different pipeline text ([`with_options`]): the passes read their
 //! options as they always do, so a tuned configuration cannot reach code a
 //! hand-written pipeline could not. The autotuner (`strata-tune`,

@@ -7,13 +7,17 @@
 //! per [`Plan`]:
 //!
 //! - **Outer** (every matmul shape): the output's columns in blocks of
-//!   `NR = NV x W` (`W` lanes per vector), batch x column blocks one
-//!   `scf.parallel` (flattened, so a batch of small matmuls or a skinny
-//!   one still gives every worker blocks). Per block and per cache block
-//!   of `KC` reduction steps, B's `KC x NR` panel is packed into a
-//!   contiguous buffer through B's indexing map, which absorbs a transpose
-//!   or any stride (vector loads when B is contiguous along the columns,
-//!   an element copy otherwise); then `MR x NV` vector accumulators stay in
+//!   `NR = NV x W` (`W` lanes per vector), up to `NB` neighbouring blocks
+//!   per task ([`Tiles::nb`], fewer when the tasks would be under
+//!   `min-tasks`; the masked last block a task of its own), batch x tasks
+//!   one `scf.parallel` (flattened, so a batch of small matmuls or a
+//!   skinny one still gives every worker tasks). Per task and per cache
+//!   block of `KC` reduction steps, each block's `KC x NR` panel of B is
+//!   packed, side by side in one buffer, through B's indexing map, which
+//!   absorbs a transpose or any stride (vector loads when B is contiguous
+//!   along the columns, an element copy otherwise); then each row panel
+//!   runs against every packed panel in turn (A's panel, fetched once,
+//!   stays in cache across them); `MR x NV` vector accumulators stay in
 //!   registers over the block's reduction, each step loading `NV` panel
 //!   vectors, broadcasting `MR` elements of A (read through A's map) and
 //!   issuing `MR x NV` FMAs (multiply and add for integers). Leftover rows
@@ -45,14 +49,18 @@ use crate::{
 
 /// The blocking of the outer-product kernel: `mr` rows by `nv` vectors of
 /// columns held in registers, over cache blocks of `kc` reduction steps
-/// (the packed panel of B is `kc x nv*W`). `strata-tile` chooses them per
-/// CPU and records them on the contraction as
-/// `strata.tile_sizes = array<i64: mr, nv, kc>`.
+/// (the packed panel of B is `kc x nv*W`), and `nb` column blocks per
+/// task sharing each row panel of A (BLIS's NC = `nb x nv*W`: the task
+/// packs `nb` panels of B, then runs every row panel against all of them,
+/// so A's panel is fetched from memory once per `nb` blocks instead of
+/// once per block). `strata-tile` chooses them per CPU and records them on
+/// the contraction as `strata.tile_sizes = array<i64: mr, nv, kc, nb>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tiles {
     pub mr: i64,
     pub nv: i64,
     pub kc: i64,
+    pub nb: i64,
 }
 
 pub const TILE_ATTR: &str = "strata.tile_sizes";
@@ -98,8 +106,11 @@ const MR: i64 = 6;
 fn tiles_of(op: MlirOperation, k: i64) -> Tiles {
     let given = ir::attribute(op, TILE_ATTR).map(ir::i64_array).unwrap_or_default();
     match given.as_slice() {
-        [mr, nv, kc] if *mr >= 1 && *nv >= 1 && *kc >= 1 => Tiles { mr: *mr, nv: *nv, kc: (*kc).min(k) },
-        _ => Tiles { mr: MR, nv: 2, kc: k },
+        [mr, nv, kc] if *mr >= 1 && *nv >= 1 && *kc >= 1 => Tiles { mr: *mr, nv: *nv, kc: (*kc).min(k), nb: 1 },
+        [mr, nv, kc, nb] if *mr >= 1 && *nv >= 1 && *kc >= 1 && *nb >= 1 => {
+            Tiles { mr: *mr, nv: *nv, kc: (*kc).min(k), nb: *nb }
+        }
+        _ => Tiles { mr: MR, nv: 2, kc: k, nb: 1 },
     }
 }
 
@@ -418,13 +429,23 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         PackA::Always => true,
     };
     let packed_a = (m_len > 1 && pack).then(|| pack_a(e, con, top, mr, batch_count));
-    // Too few blocks for the workers (a small N, one small matmul): the
+    // Column blocks per task: up to what the target's cache block holds
+    // (`t.nb` panels of B in L2, each row panel of A reused across them
+    // from cache), but no fewer tasks than `min_tasks` where the blocks
+    // allow, then evened out over the tasks. The masked last block is a
+    // task of its own. Without a packed B (one row) nothing is reused.
+    let min_tasks = opts.min_tasks.max(1);
+    let full_blocks = n_full / nr;
+    let nb = if pack_b && m_len > 1 { t.nb.min(batch_count * full_blocks / min_tasks).clamp(1, full_blocks.max(1)) } else { 1 };
+    let groups = (full_blocks + nb - 1) / nb;
+    let nb = if groups > 0 { (full_blocks + groups - 1) / groups } else { 1 };
+    let tasks = groups + (tail > 0) as i64;
+    // Too few tasks for the workers (a small N, one small matmul): the
     // rows are split too, into at least MIN_TASKS tasks (each packs its
     // own copy of B's panel). A constant, not the host's core count, so
     // the code depends on the target alone.
     let panels = m_len / mr;
-    let base = batch_count * blocks;
-    let min_tasks = opts.min_tasks.max(1);
+    let base = batch_count * tasks;
     let wanted = if base >= min_tasks || panels < 2 { 1 } else { ((min_tasks + base - 1) / base).min(panels) };
     let per_chunk = (panels + wanted - 1) / wanted.max(1);
     let row_chunks = if wanted > 1 { (panels + per_chunk - 1) / per_chunk } else { 1 };
@@ -445,12 +466,8 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
     } else {
         (p, None)
     };
-    let (batch, block, batch_flat) = split_batch(e, at, con, p, blocks);
-    let jb = {
-        let nr_c = e.cst(at, nr);
-        e.val(at, "arith.muli", &[block, nr_c], e.index)
-    };
-    let t = Tiles { mr, ..t };
+    let (batch, task, batch_flat) = split_batch(e, at, con, p, tasks);
+    let t = Tiles { mr, nb, ..t };
     let k = Kernel {
         e: *e,
         con,
@@ -466,16 +483,35 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
     };
     let tail_vectors = (tail + w - 1) / w;
     let tail_lanes = tail - (tail_vectors - 1) * w;
+    // Task `g` of the full blocks: blocks `g*nb .. min(g*nb + nb, all)`.
+    let group = |block: MlirBlock| {
+        let at = At::End(block);
+        let span = e.cst(at, nb * nr);
+        let jb = e.val(at, "arith.muli", &[task, span], e.index);
+        let count = if full_blocks % nb == 0 {
+            e.cst(at, nb)
+        } else {
+            let first = e.val(at, "arith.muli", &[task, e.cst(at, nb)], e.index);
+            let left = e.val(at, "arith.subi", &[e.cst(at, full_blocks), first], e.index);
+            e.val(at, "arith.minsi", &[left, e.cst(at, nb)], e.index)
+        };
+        k.column_block(block, &batch, jb, count, nb, t.nv, None);
+    };
+    let masked = |block: MlirBlock| {
+        let at = At::End(block);
+        let (jb, one) = (e.cst(at, n_full), e.cst(at, 1));
+        k.column_block(block, &batch, jb, one, 1, tail_vectors, Some(tail_lanes));
+    };
     if tail == 0 {
-        k.column_block(body, &batch, jb, t.nv, None);
+        group(body);
     } else if n_full == 0 {
-        k.column_block(body, &batch, jb, tail_vectors, Some(tail_lanes));
+        masked(body);
     } else {
-        let full = e.cst(at, n_full / nr);
-        let cond = e.cmpi(at, 6, block, full);
+        let full = e.cst(at, groups);
+        let cond = e.cmpi(at, 6, task, full);
         let (then, other) = e.if_else(at, cond);
-        k.column_block(then, &batch, jb, t.nv, None);
-        k.column_block(other, &batch, jb, tail_vectors, Some(tail_lanes));
+        group(then);
+        masked(other);
         e.yield_(then, &[]);
         e.yield_(other, &[]);
     }
@@ -492,7 +528,7 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         }
     }
     format!(
-        "strata-vectorize: contraction {} as a {}x{nr} register-blocked micro-kernel on vector<{w}x{}>, {}; {} column block(s) of {nr}{}{}",
+        "strata-vectorize: contraction {} as a {}x{nr} register-blocked micro-kernel on vector<{w}x{}>, {}; {} column block(s) of {nr}{}{}{}",
         con.describe(),
         t.mr,
         con.elem.name(),
@@ -504,6 +540,7 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         },
         blocks,
         if tail > 0 { format!(", the last {tail} column(s) masked") } else { String::new() },
+        if nb > 1 { format!(", {nb} per task sharing each row panel of A") } else { String::new() },
         if row_chunks > 1 { format!(", each split into {row_chunks} row chunks for the workers") } else { String::new() }
     )
 }
@@ -538,80 +575,110 @@ struct RowChunk {
 }
 
 impl Kernel<'_> {
-    /// One block of `nv` vectors of columns from `jb`, the last one masked
-    /// to `lanes` when given, over all rows and the whole reduction.
-    fn column_block(&self, block: MlirBlock, batch: &[MlirValue], jb: MlirValue, nv: i64, lanes: Option<i64>) {
+    /// `count` (at most `slots`) neighbouring blocks of `nv` vectors of
+    /// columns from `jb`, the last vector masked to `lanes` when given
+    /// (then one block), over all rows and the whole reduction.
+    #[allow(clippy::too_many_arguments)]
+    fn column_block(&self, block: MlirBlock, batch: &[MlirValue], jb: MlirValue, count: MlirValue, slots: i64, nv: i64, lanes: Option<i64>) {
         let (e, w) = (&self.e, self.w);
         let at = At::End(block);
-        let cols: Vec<MlirValue> = (0..nv).map(|v| e.offset(at, jb, v * w)).collect();
         let masks: Vec<Option<MlirValue>> =
             (0..nv).map(|v| if v == nv - 1 { lanes.map(|l| e.mask(at, l, w)) } else { None }).collect();
         let k_len = self.con.extents[self.con.k];
         let kc = self.t.kc;
-        let packed = self.pack_b.then(|| e.alloc(at, ir::memref_type(&[kc, nv * w], self.con.elem_type)));
+        let packed = self.pack_b.then(|| e.alloc(at, ir::memref_type(&[slots, kc, nv * w], self.con.elem_type)));
         let blocks = (k_len + kc - 1) / kc;
-        let piece = Piece { batch, jb, cols: &cols, masks: &masks, packed };
+        let set = Blocks { batch, jb, count, nv, masks: &masks, packed };
         // The first block on its own when it starts from zero, the last
         // on its own for the epilogue, the ones between in a loop.
         let peel_first = self.zero_init && blocks > 1;
         if peel_first {
             let kb = e.cst(at, 0);
-            self.reduction_block(block, &piece, kb, kc, true, false);
+            self.reduction_block(block, &set, kb, kc, true, false);
         }
         let from = peel_first as i64;
         if blocks - 1 > from {
             let (kblock, kb) = e.for_range(at, from * kc, (blocks - 1) * kc, kc);
-            self.reduction_block(kblock, &piece, kb, kc, false, false);
+            self.reduction_block(kblock, &set, kb, kc, false, false);
             e.yield_(kblock, &[]);
         }
         let last = e.cst(at, (blocks - 1) * kc);
-        self.reduction_block(block, &piece, last, k_len - (blocks - 1) * kc, blocks == 1, true);
+        self.reduction_block(block, &set, last, k_len - (blocks - 1) * kc, blocks == 1, true);
         if let Some(p) = packed {
             e.op(at, "memref.dealloc", &[p], &[]);
         }
     }
 
-    /// Reduction steps `kb .. kb + len` of one column block: pack B's
-    /// panel, then every block of rows.
-    fn reduction_block(&self, block: MlirBlock, piece: &Piece, kb: MlirValue, len: i64, first: bool, last: bool) {
+    /// A loop over the blocks of `set` at the end of `block`, `f` emitting
+    /// each one's code into the loop body (a single block's loop folds
+    /// away).
+    fn each_block(&self, block: MlirBlock, set: &Blocks, f: &dyn Fn(MlirBlock, &Piece)) {
+        let (e, w) = (&self.e, self.w);
+        let at = At::End(block);
+        let (zero, one) = (e.cst(at, 0), e.cst(at, 1));
+        let (_, body, slot, _) = e.for_loop(at, zero, set.count, one, &[]);
+        let bat = At::End(body);
+        let nr = e.cst(bat, self.t.nv * w);
+        let off = e.val(bat, "arith.muli", &[slot, nr], e.index);
+        let jb = e.add(bat, set.jb, off);
+        let cols: Vec<MlirValue> = (0..set.nv).map(|v| e.offset(bat, jb, v * w)).collect();
+        let piece = Piece { batch: set.batch, jb, cols: &cols, masks: set.masks, packed: set.packed.map(|p| (p, slot)) };
+        f(body, &piece);
+        e.yield_(body, &[]);
+    }
+
+    /// B's `len x NR` panel of one column block from step `kb`, into its
+    /// slot of the packed buffer.
+    fn pack_panel(&self, block: MlirBlock, piece: &Piece, kb: MlirValue, len: i64) {
         let (e, w, con) = (&self.e, self.w, self.con);
+        let Some((packed, slot)) = piece.packed else { return };
         let at = At::End(block);
         let zero = e.cst(at, 0);
         let point = Point { con, batch: piece.batch, zero };
         let n = con.n.expect("columns");
-        if let Some(packed) = piece.packed {
-            let kend = e.offset(at, kb, len);
-            let one = e.cst(at, 1);
-            if con.b.stride(n) == 1 {
-                let (_, pb, kv, _) = e.for_loop(at, kb, kend, one, &[]);
-                let pat = At::End(pb);
-                let kk = e.val(pat, "arith.subi", &[kv, kb], e.index);
-                for (v, (col, mask)) in piece.cols.iter().zip(piece.masks).enumerate() {
-                    let x = e.vload(pat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask);
-                    let x = apply_prologue(e, pat, &con.b.prologue, x, Some(w));
-                    let pcol = e.cst(pat, v as i64 * w);
-                    e.vstore(pat, x, packed, &[kk, pcol], None);
-                }
-                e.yield_(pb, &[]);
-            } else {
-                // B runs along K in memory (a transpose): copy column by
-                // column, reading each one contiguously.
-                let columns = match piece.masks.last().copied().flatten() {
-                    Some(_) => self.tail_columns(piece),
-                    None => piece.cols.len() as i64 * w,
-                };
-                let (cb, c) = e.for_range(at, 0, columns, 1);
-                let cat = At::End(cb);
-                let col = e.add(cat, piece.jb, c);
-                let (_, kbody, kv, _) = e.for_loop(cat, kb, kend, one, &[]);
-                let kat = At::End(kbody);
-                let x = e.val(kat, "memref.load", &[&[con.b.memref][..], &point.at(&con.b, zero, col, kv)].concat(), con.elem_type);
-                let x = apply_prologue(e, kat, &con.b.prologue, x, None);
-                let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
-                e.op(kat, "memref.store", &[x, packed, kk, c], &[]);
-                e.yield_(kbody, &[]);
-                e.yield_(cb, &[]);
+        let kend = e.offset(at, kb, len);
+        let one = e.cst(at, 1);
+        if con.b.stride(n) == 1 {
+            let (_, pb, kv, _) = e.for_loop(at, kb, kend, one, &[]);
+            let pat = At::End(pb);
+            let kk = e.val(pat, "arith.subi", &[kv, kb], e.index);
+            for (v, (col, mask)) in piece.cols.iter().zip(piece.masks).enumerate() {
+                let x = e.vload(pat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask);
+                let x = apply_prologue(e, pat, &con.b.prologue, x, Some(w));
+                let pcol = e.cst(pat, v as i64 * w);
+                e.vstore(pat, x, packed, &[slot, kk, pcol], None);
             }
+            e.yield_(pb, &[]);
+        } else {
+            // B runs along K in memory (a transpose): copy column by
+            // column, reading each one contiguously.
+            let columns = match piece.masks.last().copied().flatten() {
+                Some(_) => self.tail_columns(piece),
+                None => piece.cols.len() as i64 * w,
+            };
+            let (cb, c) = e.for_range(at, 0, columns, 1);
+            let cat = At::End(cb);
+            let col = e.add(cat, piece.jb, c);
+            let (_, kbody, kv, _) = e.for_loop(cat, kb, kend, one, &[]);
+            let kat = At::End(kbody);
+            let x = e.val(kat, "memref.load", &[&[con.b.memref][..], &point.at(&con.b, zero, col, kv)].concat(), con.elem_type);
+            let x = apply_prologue(e, kat, &con.b.prologue, x, None);
+            let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
+            e.op(kat, "memref.store", &[x, packed, slot, kk, c], &[]);
+            e.yield_(kbody, &[]);
+            e.yield_(cb, &[]);
+        }
+    }
+
+    /// Reduction steps `kb .. kb + len` of a set of column blocks: pack
+    /// B's panels, then every block of rows against each panel in turn
+    /// (the rows' A, just loaded, stays in cache across the panels).
+    fn reduction_block(&self, block: MlirBlock, set: &Blocks, kb: MlirValue, len: i64, first: bool, last: bool) {
+        let (e, con) = (&self.e, self.con);
+        let at = At::End(block);
+        let zero = e.cst(at, 0);
+        if set.packed.is_some() {
+            self.each_block(block, set, &|pb, piece| self.pack_panel(pb, piece, kb, len));
         }
         let m_len = con.extent(con.m);
         let mr = self.t.mr;
@@ -628,7 +695,10 @@ impl Kernel<'_> {
             };
             let mr_c = e.cst(At::End(rb), mr);
             let ib = e.val(At::End(rb), "arith.muli", &[panel, mr_c], e.index);
-            self.row_block(rb, piece, &point, ib, panel, mr, &ks);
+            self.each_block(rb, set, &|gb, piece| {
+                let point = Point { con, batch: piece.batch, zero };
+                self.row_block(gb, piece, &point, ib, panel, mr, &ks)
+            });
             e.yield_(rb, &[]);
         }
         if m_len % mr > 0 {
@@ -645,7 +715,10 @@ impl Kernel<'_> {
             let rat = At::End(rest);
             let ib = e.cst(rat, panels * mr);
             let panel = e.cst(rat, panels);
-            self.row_block(rest, piece, &point, ib, panel, m_len % mr, &ks);
+            self.each_block(rest, set, &|gb, piece| {
+                let point = Point { con, batch: piece.batch, zero };
+                self.row_block(gb, piece, &point, ib, panel, m_len % mr, &ks)
+            });
             if let Some(then) = guard {
                 e.yield_(then, &[]);
             }
@@ -687,11 +760,11 @@ impl Kernel<'_> {
         let (kfor, kblock, kv, accs) = e.for_loop(at, kb, kend, one, &inits);
         let kat = At::End(kblock);
         let bvec: Vec<MlirValue> = match piece.packed {
-            Some(packed) => {
+            Some((packed, slot)) => {
                 let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
                 (0..piece.cols.len()).map(|v| {
                     let pcol = e.cst(kat, v as i64 * self.w);
-                    e.vload(kat, packed, &[kk, pcol], self.vty, None)
+                    e.vload(kat, packed, &[slot, kk, pcol], self.vty, None)
                 }).collect()
             }
             None => piece
@@ -804,6 +877,18 @@ struct Piece<'a> {
     jb: MlirValue,
     cols: &'a [MlirValue],
     masks: &'a [Option<MlirValue>],
+    /// The packed panels of B and this block's slot among them.
+    packed: Option<(MlirValue, MlirValue)>,
+}
+
+/// Neighbouring column blocks one task computes together: `count` blocks
+/// of `nv` vectors from column `jb`, B's panels packed side by side.
+struct Blocks<'a> {
+    batch: &'a [MlirValue],
+    jb: MlirValue,
+    count: MlirValue,
+    nv: i64,
+    masks: &'a [Option<MlirValue>],
     packed: Option<MlirValue>,
 }
 
@@ -909,7 +994,7 @@ fn dot_group(e: &Emit, con: &Contraction, block: MlirBlock, batch: &[MlirValue],
 
 /// An elementwise nest after the contraction that reads its result
 /// `C[i, j]` once per element, the only other reader of `C`.
-struct Epilogue {
+pub(crate) struct Epilogue {
     outer: MlirOperation,
     inner: MlirOperation,
     c_load: MlirOperation,
@@ -921,7 +1006,7 @@ fn const_bounds(op: MlirOperation, lower: &str, upper: &str) -> Option<(i64, i64
 
 /// The epilogue of a 2-D contraction `C[i, j]` (rows, then columns), if
 /// one may be fused.
-fn find_epilogue(con: &Contraction, w: i64) -> Option<Epilogue> {
+pub(crate) fn find_epilogue(con: &Contraction, w: i64) -> Option<Epilogue> {
     let (m, n) = (con.m?, con.n?);
     if !con.batch.is_empty() || con.c.dims != [m, n] {
         return None;

@@ -10,32 +10,34 @@
 // RUN: strata-opt %s --strata-target=haswell --strata-lower-to-affine=keep-contractions=true --strata-tile --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=AVX2
 // RUN: strata-opt %s --strata-target=x86-64 --strata-lower-to-affine=keep-contractions=true --strata-tile --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=SSE
 // RUN: strata-opt %s --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile{tile-sizes=4,16,8},strata-vectorize{vector-width=512})' | FileCheck %s --check-prefix=GIVEN
-// RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-tile=tile-sizes=1,2,3,4 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-tile=tile-sizes=1,2,3,4,5 2>&1 | FileCheck %s --check-prefix=BAD
 // Without keep-contractions the contraction is loops, which strata-tile
 // leaves alone.
 // RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine --strata-tile | FileCheck %s --check-prefix=LOOPS
 
 // CHECK-LABEL: func.func @mm(
 // CHECK: linalg.generic {{.*}} ins(
-// CHECK-SAME: attrs = {strata.tile_sizes = array<i64: 6, 2, 20>}
+// CHECK-SAME: attrs = {strata.tile_sizes = array<i64: 6, 2, 20, 204>}
 // GIVEN-LABEL: func.func @mm(
 // 13 rows in panels of 4 (the last of one row), K = 20 in blocks of 8
 // (the first, from zero, and the last peeled), one vector of columns.
 // GIVEN: memref.alloc() {alignment = 64 : i64} : memref<1x4x20x4xf32>
-// GIVEN: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
+// GIVEN: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x16xf32>
 // GIVEN: iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // GIVEN: scf.for %[[KB:.*]] = %c8{{.*}} to %c16{{.*}} step %c8
 // GIVEN: iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// The reduction of @long is blocked so that the KC x NV*W panel of B fills
-// half of L2: skylake-avx512's 1 MiB / 2 / (2 x 64 B) = 4096 steps,
-// haswell's 256 KiB / 2 / (2 x 32 B) = 2048, x86-64's 256 KiB / 2 / (2 x 16 B) = 4096.
-// AVX512: contraction 13x20x37 f32: register tile 6 rows x 2 vectors, cache tile 20 reduction steps
-// AVX512: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 4096 reduction steps
+// The reduction of @long is blocked so that four KC x NV*W panels of B
+// fill half of L2: skylake-avx512's 1 MiB / 2 / (2 x 64 B) / 4 = 1024
+// steps, haswell's 256 KiB / 2 / (2 x 32 B) / 4 = 512, x86-64's 256 KiB /
+// 2 / (2 x 16 B) / 4 = 1024. A short K leaves room for more panels per
+// task: 1 MiB / 2 / (20 x 2 x 64 B) = 204.
+// AVX512: contraction 13x20x37 f32: register tile 6 rows x 2 vectors, cache tile 20 reduction steps, up to 204 column block(s) per task
+// AVX512: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 1024 reduction steps, up to 4 column block(s) per task
 // AVX512: contraction 3 batch of 5x7x9 i32: register tile 5 rows x 2 vectors, cache tile 7 reduction steps
 // AVX512-NOT: strata-tile: contraction {{.*}}64x4096x1
-// AVX2: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 2048 reduction steps
-// SSE: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 4096 reduction steps
-// BAD: error: 'strata-tile' option tile-sizes expects up to three positive sizes: M,N,K
+// AVX2: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 512 reduction steps, up to 4 column block(s) per task
+// SSE: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 1024 reduction steps, up to 4 column block(s) per task
+// BAD: error: 'strata-tile' option tile-sizes expects up to four positive sizes: M,N,K,NC
 // LOOPS-NOT: strata.tile_sizes
 func.func @mm(%a: tensor<13x20xf32>, %b: tensor<20x37xf32>) -> tensor<13x37xf32> {
   %0 = strata.matmul %a, %b : tensor<13x20xf32>, tensor<20x37xf32> -> tensor<13x37xf32>

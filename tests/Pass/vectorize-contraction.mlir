@@ -13,11 +13,11 @@
 // CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<40x24xf32>, %[[B:[a-z0-9_]+]]: memref<64x24xf32>
 // CHECK-NOT: memref<24x64xf32>
 // CHECK: scf.parallel
-// CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<24x32xf32>
+// CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x24x32xf32>
 // CHECK: scf.for %[[COL:.*]] = %c0{{.*}} to %c32
 // CHECK: scf.for %[[K:.*]] =
 // CHECK: %[[X:.*]] = memref.load %[[B]][%{{.*}}, %[[K]]] : memref<64x24xf32>
-// CHECK: memref.store %[[X]], %[[P]][%{{.*}}, %[[COL]]] : memref<24x32xf32>
+// CHECK: memref.store %[[X]], %[[P]][%{{.*}}, %{{.*}}, %[[COL]]] : memref<1x24x32xf32>
 // CHECK: vector.fma
 // REMARK: remark: strata-vectorize: contraction 40x24x64 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, B packed in 24x32 panels; 2 column block(s) of 32, each split into 6 row chunks for the workers; the zero fill of C folded into the accumulators
 // The kernels are outlined to the pool; their FMAs are AVX2-wide.
@@ -67,7 +67,7 @@ func.func @atb(%a: tensor<24x40xf32>, %b: tensor<24x64xf32>) -> tensor<40x64xf32
 // vector of B as it is packed, not once per use in the kernel.
 // CHECK-LABEL: func.func @relu_b(
 // CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<12x8xf32>, %[[B:[a-z0-9_]+]]: memref<8x64xf32>
-// CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x32xf32>
+// CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x32xf32>
 // CHECK: %[[X:.*]] = vector.load %[[B]]
 // CHECK: %[[R:.*]] = arith.maximumf %[[X]], %{{.*}} : vector<16xf32>
 // CHECK: vector.store %[[R]], %[[P]]

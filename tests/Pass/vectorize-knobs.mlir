@@ -16,16 +16,17 @@
 
 // Two column blocks of 32: by default the rows are split so that the
 // kernel is 16 tasks or more (2 blocks x 6 chunks of 7 row panels), A read
-// in place; min-tasks=1 leaves one task per column block, pack-a=always
-// copies A into 6-row panels first.
+// in place; min-tasks=1 leaves one task for both column blocks (each row
+// panel of A feeds both packed panels of B), pack-a=always copies A into
+// 6-row panels first.
 // DEFAULT-LABEL: func.func @small_n(
 // DEFAULT-NOT: memref<1x7x24x6xf32>
 // DEFAULT: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c12)
-// DEFAULT: memref.alloc() {alignment = 64 : i64} : memref<24x32xf32>
+// DEFAULT: memref.alloc() {alignment = 64 : i64} : memref<1x24x32xf32>
 // TUNED-LABEL: func.func @small_n(
 // TUNED: memref.alloc() {alignment = 64 : i64} : memref<1x7x24x6xf32>
-// TUNED: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c2)
-// TUNED: memref.alloc() {alignment = 64 : i64} : memref<24x32xf32>
+// TUNED: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c1
+// TUNED: memref.alloc() {alignment = 64 : i64} : memref<2x24x32xf32>
 func.func @small_n(%a: tensor<40x24xf32>, %b: tensor<24x64xf32>) -> tensor<40x64xf32> {
   %r = strata.matmul %a, %b : tensor<40x24xf32>, tensor<24x64xf32> -> tensor<40x64xf32>
   return %r : tensor<40x64xf32>

@@ -27,7 +27,7 @@
 // CHECK: %[[CHUNK:.*]] = arith.remui %[[T]], %c2
 // CHECK: %[[LAST:.*]] = arith.cmpi eq, %[[CHUNK]], %c1
 // CHECK: scf.if
-// CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<5x32xf32>
+// CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x5x32xf32>
 // CHECK: vector.load %[[B]]
 // CHECK: vector.store %{{.*}}, %[[P]]
 // This chunk's panels of 6 rows.
@@ -45,13 +45,13 @@
 // CHECK: memref.dealloc %[[P]]
 // CHECK: } else {
 // CHECK: %[[M:.*]] = vector.create_mask %c5{{.*}} : vector<16xi1>
-// CHECK: memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x5x16xf32>
 // CHECK: vector.maskedload %[[B]][{{.*}}], %[[M]]
 // CHECK: vector.fma
 // CHECK: vector.maskedstore %[[C]][{{.*}}], %[[M]]
 // AVX2-LABEL: func.func @mm(
 // AVX2: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c6{{.*}}) step (%c1
-// AVX2: memref.alloc() {alignment = 64 : i64} : memref<5x16xf32>
+// AVX2: memref.alloc() {alignment = 64 : i64} : memref<1x5x16xf32>
 // AVX2: iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // AVX2-NOT: vector<16xf32>
 // AVX2: vector.create_mask %c5{{.*}} : vector<8xi1>
