@@ -746,6 +746,7 @@ fn vectorize(par: MlirOperation, plan: &Plan) -> bool {
     v.map.insert(ir::block_argument(old, 0).ptr as usize, jvec);
     v.body(old, body, jv);
     ir::append(body, b.op("scf.yield", loc, &[], &[], &[], 0));
+    crate::prefetch_rows::run(vfor);
     if n_full == plan.n {
         ir::replace_op(par, &[]);
         false
