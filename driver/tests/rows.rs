@@ -184,3 +184,36 @@ fn row_kernels_match_plain_loops() {
     }
     assert_eq!(strata_runtime::alloc::live_bytes(), 0, "a row kernel leaked");
 }
+
+/// The f32 `exp` of a row kernel gives the same bits at every vector width:
+/// 16 lanes on an AVX-512 host apply `2^n` with `vscalefps` (one rounding),
+/// 8 and 4 lanes with two products by powers of two. Over the whole range,
+/// the overflow and denormal edges and the special values.
+#[test]
+fn exp_same_bits_at_every_vector_width() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (rows, cols) = (64, 1003);
+    let mut x: Vec<f32> = (0..rows * cols).map(|i| -110.0 + 205.0 * i as f32 / (rows * cols) as f32).collect();
+    let edges = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 0.0, -0.0, 88.72283, 88.72284, -87.33655, -103.97207, -103.9721, 1e-30, -1e-30];
+    x[..edges.len()].copy_from_slice(&edges);
+    let t = format!("tensor<{rows}x{cols}xf32>");
+    let src = format!("func.func @e(%x: {t}) -> {t} {{\n  %e = strata.exp %x : {t}\n  return %e : {t}\n}}\n");
+    let run = |bits: usize| -> Vec<u32> {
+        let p = strata_passes::levels::pipeline(strata_passes::levels::Level::O3)
+            .to_text()
+            .replace("strata-vectorize", &format!("strata-vectorize{{vector-width={bits}}}"));
+        let k = Kernel::compile(&src, "exp.mlir", &CompileOptions { pipeline: Some(p), ..Default::default() }).unwrap();
+        let got = k.call("e", &mut [Buffer::from_f32(&[rows, cols], &x).unwrap()]).unwrap().remove(0).to_f64_vec();
+        got.iter().map(|v| (*v as f32).to_bits()).collect()
+    };
+    let wide = run(512);
+    for bits in [256, 128] {
+        let narrow = run(bits);
+        for (i, (a, b)) in wide.iter().zip(&narrow).enumerate() {
+            let nan = f32::from_bits(*a).is_nan() && f32::from_bits(*b).is_nan();
+            assert!(a == b || nan, "exp({}) at 512 bits {:e}, at {bits} bits {:e}", x[i], f32::from_bits(*a), f32::from_bits(*b));
+        }
+    }
+    // exp(-inf) = 0, exp(inf) = inf, exp(0) = 1.
+    assert_eq!((f32::from_bits(wide[0]), f32::from_bits(wide[1]), f32::from_bits(wide[3])), (f32::INFINITY, 0.0, 1.0));
+}
