@@ -41,6 +41,7 @@ pub(crate) mod vectorize_columns;
 pub(crate) mod vectorize_contraction;
 pub(crate) mod vectorize_loops;
 mod vectorize_transpose;
+mod prefetch_rows;
 
 use std::sync::Once;
 

@@ -90,6 +90,9 @@ fn in_parallel(op: MlirOperation) -> bool {
 
 fn match_nest(lp: MlirOperation, bits: usize, c: i64) -> Option<Nest> {
     let red = vectorize_loops::match_reduction(lp, bits)?;
+    if red.start != 0 {
+        return None;
+    }
     let store_ops = ir::operands(red.store);
     let u = &store_ops[2..];
     let mut loops = vec![lp];

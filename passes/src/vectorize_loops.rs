@@ -89,14 +89,26 @@ pub fn run(root: MlirOperation, bits: usize, interleave: usize) {
     let reductions: Vec<MlirOperation> =
         ir::find(root, &["affine.for"]).into_iter().filter(|op| is_innermost(*op)).collect();
     for op in reductions {
-        if let Some(r) = match_reduction(op, bits) {
-            vectorize_reduction(op, &r);
+        let Some(r) = match_reduction(op, bits) else { continue };
+        // Several vectors of partial results, so that consecutive combines
+        // do not wait on each other: one `maximumf` with NaN and signed-zero
+        // handling is a chain of about 6 dependent instructions per vector,
+        // an `addf` 3-4 cycles; `interleave` chains hide that latency. The
+        // widest that fits the trip count; what it leaves gets one vector
+        // at a time, then the scalar loop.
+        let k = (1..=interleave.max(1)).rev().find(|k| r.n - r.start >= (k * r.w) as i64).unwrap_or(1);
+        if vectorize_reduction(op, &r, k) && k > 1 {
+            if let Some(rest) = match_reduction(op, bits) {
+                vectorize_reduction(op, &rest, 1);
+            }
         }
     }
 }
 
 /// A reduction loop `for j { out[u] = combine(out[u], f(..., x[.., j])) }`.
 pub(crate) struct Reduction {
+    /// The loop runs over `[start, n)`; `n` is also the row length.
+    pub(crate) start: i64,
     pub(crate) n: i64,
     pub(crate) w: usize,
     pub(crate) load: MlirOperation,
@@ -162,7 +174,8 @@ pub(crate) fn may_alias(x: MlirValue, y: MlirValue) -> bool {
 }
 
 pub(crate) fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reduction> {
-    if ir::constant_map(lp, "lowerBoundMap")? != 0 || ir::int_attr(lp, "step")? != 1 {
+    let start = ir::constant_map(lp, "lowerBoundMap")?;
+    if start < 0 || ir::int_attr(lp, "step")? != 1 {
         return None;
     }
     // SAFETY: a live op.
@@ -223,14 +236,18 @@ pub(crate) fn match_reduction(lp: MlirOperation, bits: usize) -> Option<Reductio
     }
     let widest = check_body(lp, j, n, &[load, combine, store])?.max(scalar_bits(ir::value_type(ops[0]))?);
     let w = bits / widest.max(8);
-    (w >= 2 && n >= w as i64).then_some(Reduction { n, w, load, combine, store, value })
+    (w >= 2 && n - start >= w as i64).then_some(Reduction { start, n, w, load, combine, store, value })
 }
 
-/// `W` partial results in a vector through the loop, one horizontal
-/// reduction after it, combined into `out` once; the leftover steps stay
-/// in the original loop. Float reductions are reassociated, which the
-/// spec allows.
-fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
+/// `k * W` partial results in a vector through the loop (LLVM splits it
+/// into `k` registers, `k` independent chains), one horizontal reduction
+/// after it, combined into `out` once; the leftover steps stay in the
+/// original loop. Float reductions are reassociated, which the spec
+/// allows: the horizontal reduction too (`fastmath<reassoc>`, a tree
+/// instead of one add after the other). Returns whether steps are left.
+fn vectorize_reduction(lp: MlirOperation, r: &Reduction, k: usize) -> bool {
+    let lanes = r.w * k;
+    let trips = r.n - r.start;
     let b = Builder::of_op(lp);
     let loc = ir::location(lp);
     let index = b.index_type();
@@ -238,19 +255,19 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     let ty = ir::print_type(elem);
     let name = ir::name(r.combine);
     let (kind, id) = reduction_kind(&name, &ty).expect("matched");
-    let vt = ir::vector_type(&[r.w as i64], elem);
-    let n_full = r.n - r.n % r.w as i64;
+    let vt = ir::vector_type(&[lanes as i64], elem);
+    let n_full = r.start + trips - trips % lanes as i64;
     let at = |op| ir::insert_before(lp, op);
     let cst = |v: i64| ir::result(at(b.index_constant(loc, v)), 0);
-    let splat = ir::result(at(b.op("arith.constant", loc, &[], &[vt], &[("value", b.attr(&format!("dense<{id}> : vector<{}x{ty}>", r.w)))], 0)), 0);
-    let ivt = ir::vector_type(&[r.w as i64], index);
-    let iota = ir::result(at(iota(&b, loc, r.w)), 0);
-    let (lo, hi, step) = (cst(0), cst(n_full), cst(r.w as i64));
+    let splat = ir::result(at(b.op("arith.constant", loc, &[], &[vt], &[("value", b.attr(&format!("dense<{id}> : vector<{}x{ty}>", lanes)))], 0)), 0);
+    let ivt = ir::vector_type(&[lanes as i64], index);
+    let iota = ir::result(at(iota(&b, loc, lanes)), 0);
+    let (lo, hi, step) = (cst(r.start), cst(n_full), cst(lanes as i64));
     let vfor = at(b.op("scf.for", loc, &[lo, hi, step, splat], &[vt], &[], 1));
     let body = ir::new_block(&[index, vt], loc);
     ir::append_block(ir::region(vfor, 0), body);
     let jv = ir::block_argument(body, 0);
-    let mut v = Vectorizer::new(b, lp, loc, r.w, vfor);
+    let mut v = Vectorizer::new(b, lp, loc, lanes, vfor);
     v.skip = vec![r.load, r.combine, r.store];
     let jb = ir::result(ir::append(body, b.op("vector.broadcast", loc, &[jv], &[ivt], &[], 0)), 0);
     let jvec = ir::result(ir::append(body, b.op("arith.addi", loc, &[jb, iota], &[ivt], &[], 0)), 0);
@@ -260,8 +277,12 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     let vv = v.vec(r.value);
     let acc = ir::result(ir::append(body, b.op(&name, loc, &[ir::block_argument(body, 1), vv], &[vt], &[], 0)), 0);
     ir::append(body, b.op("scf.yield", loc, &[acc], &[], &[], 0));
+    let mut reduction_attrs = vec![("kind", b.attr(&format!("#vector.kind<{kind}>")))];
+    if matches!(kind, "add" | "mul") && ty.starts_with('f') {
+        reduction_attrs.push(("fastmath", b.attr("#arith.fastmath<reassoc>")));
+    }
     let red = ir::result(
-        at(b.op("vector.reduction", loc, &[ir::result(vfor, 0)], &[elem], &[("kind", b.attr(&format!("#vector.kind<{kind}>")))], 0)),
+        at(b.op("vector.reduction", loc, &[ir::result(vfor, 0)], &[elem], &reduction_attrs, 0)),
         0,
     );
     let store_ops = ir::operands(r.store);
@@ -278,12 +299,19 @@ fn vectorize_reduction(lp: MlirOperation, r: &Reduction) {
     at(b.op("affine.store", loc, &st, &[], &[("map", map)], 0));
     crate::remark(
         lp,
-        &format!("strata-vectorize: {kind} reduction of {} steps vectorized, {} lanes; {} leftover step(s) stay scalar", r.n, r.w, r.n - n_full),
+        &format!(
+            "strata-vectorize: {kind} reduction of {trips} steps vectorized, {}; {} leftover step(s) stay{}",
+            if k > 1 { format!("{k} x {} lanes", r.w) } else { format!("{} lanes", r.w) },
+            r.n - n_full,
+            if k > 1 && r.n - n_full >= r.w as i64 { " for one vector at a time, then scalar" } else { " scalar" }
+        ),
     );
     if n_full == r.n {
         ir::replace_op(lp, &[]);
+        false
     } else {
         ir::narrow_lower_bound(lp, n_full);
+        true
     }
 }
 
@@ -718,6 +746,7 @@ fn vectorize(par: MlirOperation, plan: &Plan) -> bool {
     v.map.insert(ir::block_argument(old, 0).ptr as usize, jvec);
     v.body(old, body, jv);
     ir::append(body, b.op("scf.yield", loc, &[], &[], &[], 0));
+    crate::prefetch_rows::run(vfor);
     if n_full == plan.n {
         ir::replace_op(par, &[]);
         false

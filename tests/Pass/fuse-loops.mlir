@@ -9,7 +9,7 @@
 // RUN: strata-opt %s --split-input-file --strata-lower-to-affine | FileCheck %s --check-prefix=UNFUSED
 // The fused loop's inner loops index their one-row temporaries as
 // %t[0, %j]; strata-vectorize still vectorizes all four (AVX-512: 16 f32
-// lanes, 40 = 2 x 16 + 8 left).
+// lanes, 40 = 2 x 16 + 8 left; the reductions keep both vectors of 16 as partial results).
 // RUN: strata-opt %s --split-input-file --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine{fuse-loops=true},canonicalize,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=VEC
 // The pass alone, on loops written by hand.
 // RUN: strata-opt %s --split-input-file --pass-pipeline='builtin.module(strata-fuse-rows)' | FileCheck %s --check-prefix=ROWS
@@ -28,8 +28,8 @@
 // REMARK: remark: strata-fuse-rows: 6 loop nests over 8 rows fused into one; 3 temporar(ies) shrunk to one row, allocated per row
 // UNFUSED-LABEL: func.func @softmax(
 // UNFUSED-COUNT-4: affine.parallel (%{{.*}}) = (0) to (8)
-// VEC-DAG: remark: strata-vectorize: maximumf reduction of 40 steps vectorized, 16 lanes
-// VEC-DAG: remark: strata-vectorize: add reduction of 40 steps vectorized, 16 lanes
+// VEC-DAG: remark: strata-vectorize: maximumf reduction of 40 steps vectorized, 2 x 16 lanes; 8 leftover step(s) stay scalar
+// VEC-DAG: remark: strata-vectorize: add reduction of 40 steps vectorized, 2 x 16 lanes; 8 leftover step(s) stay scalar
 // VEC-DAG: remark: strata-vectorize: loop of 40 iterations vectorized, 16 lanes
 // VEC-DAG: remark: strata-vectorize: loop of 40 iterations vectorized, 16 lanes
 func.func @softmax(%x: tensor<8x40xf32>) -> tensor<8x40xf32> {
