@@ -711,7 +711,7 @@ impl<'a> Tuner<'a> {
         // pipeline names the knobs tuning moved.
         let moved: Config = config.iter().filter(|(k, v)| self.default.get(*k) != Some(v)).map(|(k, v)| (k.clone(), *v)).collect();
         let mut full = moved.clone();
-        if ["mr", "nv", "kc"].iter().any(|k| moved.contains_key(*k)) {
+        if ["mr", "nv", "kc", "nb"].iter().any(|k| moved.contains_key(*k)) {
             for k in ["mr", "nv", "kc"] {
                 full.insert(k.into(), config[k]);
             }

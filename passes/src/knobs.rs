@@ -1,9 +1,10 @@
 //! The tunable knobs of the default pipeline: every decision a pass makes
 //! from a heuristic that an option can override, with its legal range.
 //!
-//! A knob is one value of one pass option (`strata-tile{tile-sizes=MR,N,KC}`
-//! holds three; its optional fourth, the columns per task, is not a knob
-//! yet: `strata-tile` derives it from the KC given). A configuration is a value per knob, and applying it is
+//! A knob is one value of one pass option (`strata-tile{tile-sizes=MR,N,KC,NC}`
+//! holds four: the fourth, the columns per task, is the `nb` knob in
+//! column blocks, where `0` leaves it to `strata-tile`, which derives it
+//! from the KC given). A configuration is a value per knob, and applying it is
 //! only a different pipeline text ([`with_options`]): the passes read their
 //! options as they always do, so a tuned configuration cannot reach code a
 //! hand-written pipeline could not. The autotuner (`strata-tune`,
@@ -62,6 +63,12 @@ pub const KC: Knob = Knob {
     option: "tile-sizes",
     summary: "cache tile reduction steps: 16 to what keeps the packed B panel within L2 (at most K)",
 };
+pub const NB: Knob = Knob {
+    name: "nb",
+    pass: "strata-tile",
+    option: "tile-sizes",
+    summary: "column blocks per task sharing each row panel of A (BLIS's NC in register tiles): 0 (derived from KC and L2) or 1 to the column blocks, at most 64",
+};
 pub const VECTOR_WIDTH: Knob = Knob {
     name: "vector-width",
     pass: "strata-vectorize",
@@ -100,7 +107,7 @@ pub const GRAIN: Knob = Knob {
 };
 
 /// Every knob, in the order the tuner visits them.
-pub static KNOBS: [Knob; 9] = [MR, NV, KC, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN];
+pub static KNOBS: [Knob; 10] = [MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN];
 
 /// The words of `pack-a`'s values, in the knob's order (0, 1, 2).
 pub const PACK_A_WORDS: [&str; 3] = ["auto", "never", "always"];
@@ -109,7 +116,8 @@ pub const PACK_A_WORDS: [&str; 3] = ["auto", "never", "always"];
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Site {
     /// A contraction that gets the outer-product kernel (the tile knobs).
-    Contraction { describe: String, m: i64, k: i64, elem_bytes: i64 },
+    /// `n`: its columns (the extent the column blocks split).
+    Contraction { describe: String, m: i64, n: i64, k: i64, elem_bytes: i64 },
     /// A contraction that gets the dot kernel (vector width, group size);
     /// `n`: its outputs per batch.
     Dot { describe: String, n: i64 },
@@ -137,8 +145,8 @@ impl Site {
     /// The knobs that change this op's code.
     pub fn knobs(&self) -> Vec<Knob> {
         match self {
-            Site::Contraction { m, .. } if *m > 1 => vec![MR, NV, KC, VECTOR_WIDTH, MIN_TASKS, PACK_A],
-            Site::Contraction { .. } => vec![MR, NV, KC, VECTOR_WIDTH],
+            Site::Contraction { m, .. } if *m > 1 => vec![MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A],
+            Site::Contraction { .. } => vec![MR, NV, KC, NB, VECTOR_WIDTH],
             Site::Dot { .. } => vec![VECTOR_WIDTH, DOT_GROUP],
             Site::Loops { latency_bound, .. } if *latency_bound > 0 => vec![VECTOR_WIDTH, INTERLEAVE],
             Site::Loops { .. } => vec![VECTOR_WIDTH],
@@ -156,6 +164,7 @@ pub fn sites(module: MlirOperation) -> Vec<Site> {
             Some((c, Plan::Outer { .. })) => out.push(Site::Contraction {
                 describe: c.describe(),
                 m: c.extent(c.m),
+                n: c.extent(c.n),
                 k: c.extents[c.k],
                 elem_bytes: c.elem.bytes(),
             }),
@@ -238,6 +247,7 @@ pub fn default_value(knob: Knob, site: &Site, target: &Target) -> Option<i64> {
         ("vector-width", _) => target.vector_bits,
         ("interleave", _) => default_interleave(target),
         ("grain", _) => 0,
+        ("nb", _) => 0,
         ("min-tasks", _) => crate::vectorize_contraction::MIN_TASKS,
         ("pack-a", _) => 0,
         ("dot-group", Site::Dot { n, .. }) => crate::vectorize_contraction::DOT_GROUP.min(*n).max(1),
@@ -261,6 +271,13 @@ pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
             let bound = (target.l2_bytes / (8 * lanes * elem_bytes)).max(16);
             let top = bound.min(*k).max(1);
             (16.min(top)..=top).collect()
+        }
+        ("nb", Site::Contraction { n, elem_bytes, .. }) => {
+            // At the narrowest register tile (one vector) there are the
+            // most blocks; more than the blocks is one task of all of them.
+            let lanes = (target.vector_bits / 8 / elem_bytes).max(1);
+            let blocks = ((n + lanes - 1) / lanes).clamp(1, 64);
+            (0..=blocks).collect()
         }
         ("vector-width", _) => [128, 256, 512].into_iter().filter(|b| *b <= target.vector_bits).collect(),
         ("interleave", _) => (1..=4).collect(),
@@ -287,6 +304,7 @@ pub fn coarse(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         "nv" => vec![1, 2, 3, 4, 6, 8],
         "kc" => vec![16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
         "grain" => vec![0, 1, 4, 16, 64, 256],
+        "nb" => vec![0, 1, 2, 4, 8, 16, 32, 64],
         "min-tasks" => vec![1, 2, 4, 8, 16, 32, 64],
         _ => return legal,
     };
@@ -305,12 +323,18 @@ pub type Config = BTreeMap<String, i64>;
 /// The pass options that express `config`, by pass: `strata-tile` gets
 /// `tile-sizes=MR,COLUMNS,KC` (columns in elements, whole vectors of the
 /// target's width for `elem_bytes`), the others their option. All three
-/// tile knobs must be given together (tile-sizes is positional).
+/// tile knobs must be given together (tile-sizes is positional); `nb`
+/// above 0 adds the fourth size, its blocks in columns.
 pub fn options_for(config: &Config, target: &Target, elem_bytes: i64) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if let (Some(mr), Some(nv), Some(kc)) = (config.get("mr"), config.get("nv"), config.get("kc")) {
         let lanes = (target.vector_bits / 8 / elem_bytes.max(1)).max(1);
-        out.entry(MR.pass.into()).or_default().push(format!("tile-sizes={mr},{},{kc}", nv * lanes));
+        let columns = nv * lanes;
+        let nc = match config.get("nb") {
+            Some(nb) if *nb > 0 => format!(",{}", nb * columns),
+            _ => String::new(),
+        };
+        out.entry(MR.pass.into()).or_default().push(format!("tile-sizes={mr},{columns},{kc}{nc}"));
     }
     for knob in [VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN] {
         if let Some(v) = config.get(knob.name) {
@@ -380,7 +404,7 @@ mod tests {
     #[test]
     fn ranges_respect_the_op_and_target() {
         let t = Target { vector_bits: 256, vector_registers: 16, l2_bytes: 1 << 20, ..Target::baseline() };
-        let site = Site::Contraction { describe: "3x100x64 f32".into(), m: 3, k: 100, elem_bytes: 4 };
+        let site = Site::Contraction { describe: "3x100x64 f32".into(), m: 3, n: 64, k: 100, elem_bytes: 4 };
         assert_eq!(legal(MR, &site, &t), vec![1, 2, 3]);
         assert_eq!(*legal(KC, &site, &t).last().unwrap(), 100);
         assert_eq!(coarse(MR, &site, &t), vec![1, 2]);
@@ -394,5 +418,21 @@ mod tests {
         assert_eq!(legal(DOT_GROUP, &dot, &t), vec![1, 2, 3, 4, 5]);
         assert_eq!(default_value(DOT_GROUP, &dot, &t), Some(5));
         assert!(legal(MIN_TASKS, &dot, &t).is_empty());
+        // 64 columns are 8 blocks of one 256-bit f32 vector.
+        assert_eq!(legal(NB, &site, &t), (0..=8).collect::<Vec<_>>());
+        assert_eq!(coarse(NB, &site, &t), vec![0, 1, 2, 4, 8]);
+        assert_eq!(default_value(NB, &site, &t), Some(0));
+        assert!(site.knobs().contains(&NB));
+    }
+
+    #[test]
+    fn blocks_per_task_is_the_fourth_tile_size() {
+        let t = Target { vector_bits: 256, ..Target::baseline() };
+        let mut config = Config::from([("mr".to_string(), 6), ("nv".to_string(), 2), ("kc".to_string(), 256)]);
+        assert_eq!(options_for(&config, &t, 4)["strata-tile"], "tile-sizes=6,16,256");
+        config.insert("nb".into(), 3);
+        assert_eq!(options_for(&config, &t, 4)["strata-tile"], "tile-sizes=6,16,256,48");
+        config.insert("nb".into(), 0);
+        assert_eq!(options_for(&config, &t, 4)["strata-tile"], "tile-sizes=6,16,256");
     }
 }

@@ -49,7 +49,7 @@ pub static INFO: PassInfo = PassInfo {
         name: "tile-sizes",
         kind: OptionKind::IntList,
         default: "",
-        description: "M,N,K: register tile rows and columns (elements), cache tile reduction steps; missing sizes are chosen per CPU",
+        description: "M,N,K,NC: register tile rows and columns (elements), cache tile reduction steps, columns per task; missing sizes are chosen per CPU",
     }],
     status: Status::Implemented,
     build: Build::Rust(|o: &PassOptions| Box::new(Tile { given: o.int_list("tile-sizes").to_vec() })),
