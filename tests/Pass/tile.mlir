@@ -9,7 +9,7 @@
 // RUN: strata-opt %s --strata-target=skylake-avx512 --strata-lower-to-affine=keep-contractions=true --strata-tile --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=AVX512
 // RUN: strata-opt %s --strata-target=haswell --strata-lower-to-affine=keep-contractions=true --strata-tile --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=AVX2
 // RUN: strata-opt %s --strata-target=x86-64 --strata-lower-to-affine=keep-contractions=true --strata-tile --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=SSE
-// RUN: strata-opt %s --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile{tile-sizes=4,16,8},strata-vectorize{vector-width=512})' | FileCheck %s --check-prefix=GIVEN
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile{tile-sizes=4,16,8},strata-vectorize{vector-width=512})' | FileCheck %s --check-prefix=GIVEN
 // RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-tile=tile-sizes=1,2,3,4,5 2>&1 | FileCheck %s --check-prefix=BAD
 // Without keep-contractions the contraction is loops, which strata-tile
 // leaves alone.
