@@ -229,7 +229,7 @@ fn tuned_results_equal_the_defaults() {
         ("i32 matmul, A in place", MATMUL_I32, config(&[("min-tasks", 1), ("pack-a", 1)])),
         // Column blocks per task: 3 sharing each row panel of A, and 1.
         ("odd f32 matmul, 3 blocks a task", MATMUL_ODD, config(&[("mr", 4), ("nv", 1), ("kc", 40), ("nb", 3)])),
-        ("i32 matmul, 1 block a task", MATMUL_I32, config(&[("mr", 6), ("nv", 2), ("kc", 64), ("nb", 1)])),
+        ("i32 matmul, 1 block a task", MATMUL_I32, config(&[("mr", 6), ("nv", 2), ("kc", 24), ("nb", 1)])),
         ("f64 matmul + bias + relu, rows split", MLP_F64, config(&[("min-tasks", 7), ("pack-a", 2), ("vector-width", 128)])),
         ("matvec, groups of 3", MATVEC, config(&[("dot-group", 3), ("vector-width", 256)])),
         ("matvec, groups of 1", MATVEC, config(&[("dot-group", 1)])),
