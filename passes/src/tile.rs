@@ -14,7 +14,7 @@
 //! `NB` panels from cache (BLIS's NC = `NB x NV*W`), where one panel per
 //! task streamed A from memory once per `NV*W` columns. All come from the
 //! module's `strata.target` ([`Target`]), never from the host. `KC` is
-//! sized for four panels ([`SHARED_BLOCKS`]); a small K gets more panels;
+//! sized for eight panels ([`SHARED_BLOCKS`]); a small K gets more panels;
 //! a contraction with a fused epilogue keeps K whole where it can
 //! ([`choose_for`]).
 //! Measured before `NB` existed: sizing the panel for L1 (KC = 192) made
@@ -95,8 +95,12 @@ pub fn blocks_per_task(kc: i64, panel_row: i64, target: &Target) -> i64 {
 /// MiB L2), 2048^3 f32 at one thread: one panel of all 2048 steps, A
 /// streamed from memory once per 32 columns, ran at 77% of the FMA peak;
 /// four panels of 1024 steps or eight of 512 (A's panel reused from cache
-/// across them) at 86-88%, within noise of each other.
-const SHARED_BLOCKS: i64 = 4;
+/// across them) at 86-88%, within noise of each other. On Zen 3 (AVX2,
+/// 512 KiB L2) eight panels of 512 steps were faster than four of 1024,
+/// at one thread in three alternating rounds (fastest calls): 2048^3 f32
+/// 298-324 ms against 334-365, 1024^3 f64 87-93 against 98-111; so
+/// eight, which is BLIS's KC = 256 on a 256 KiB L2 too.
+const SHARED_BLOCKS: i64 = 8;
 
 impl StrataPass for Tile {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {

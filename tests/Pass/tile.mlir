@@ -26,17 +26,17 @@
 // GIVEN: iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // GIVEN: scf.for %[[KB:.*]] = %c8{{.*}} to %c16{{.*}} step %c8
 // GIVEN: iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// The reduction of @long is blocked so that four KC x NV*W panels of B
-// fill half of L2: skylake-avx512's 1 MiB / 2 / (2 x 64 B) / 4 = 1024
-// steps, haswell's 256 KiB / 2 / (2 x 32 B) / 4 = 512, x86-64's 256 KiB /
-// 2 / (2 x 16 B) / 4 = 1024. A short K leaves room for more panels per
+// The reduction of @long is blocked so that eight KC x NV*W panels of B
+// fill half of L2: skylake-avx512's 1 MiB / 2 / (2 x 64 B) / 8 = 512
+// steps, haswell's 256 KiB / 2 / (2 x 32 B) / 8 = 256, x86-64's 256 KiB /
+// 2 / (2 x 16 B) / 8 = 512. A short K leaves room for more panels per
 // task: 1 MiB / 2 / (20 x 2 x 64 B) = 204.
 // AVX512: contraction 13x20x37 f32: register tile 6 rows x 2 vectors, cache tile 20 reduction steps, up to 204 column block(s) per task
-// AVX512: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 1024 reduction steps, up to 4 column block(s) per task
+// AVX512: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 512 reduction steps, up to 8 column block(s) per task
 // AVX512: contraction 3 batch of 5x7x9 i32: register tile 5 rows x 2 vectors, cache tile 7 reduction steps
 // AVX512-NOT: strata-tile: contraction {{.*}}64x4096x1
-// AVX2: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 512 reduction steps, up to 4 column block(s) per task
-// SSE: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 1024 reduction steps, up to 4 column block(s) per task
+// AVX2: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 256 reduction steps, up to 8 column block(s) per task
+// SSE: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 512 reduction steps, up to 8 column block(s) per task
 // BAD: error: 'strata-tile' option tile-sizes expects up to four positive sizes: M,N,K,NC
 // LOOPS-NOT: strata.tile_sizes
 func.func @mm(%a: tensor<13x20xf32>, %b: tensor<20x37xf32>) -> tensor<13x37xf32> {

@@ -42,13 +42,14 @@ func.func @groups(%a: tensor<13x20xf32>, %b: tensor<20x229xf32>) -> tensor<13x22
   return %r : tensor<13x229xf32>
 }
 
-// The target's choice: four panels of KC steps fill half of L2 (1 MiB on
-// skylake-avx512: KC = 1024; 256 KiB on haswell: KC = 512); with 64 (128)
-// blocks there are tasks enough for four blocks each.
-// AVX512: strata-tile: contraction 64x2048x2048 f32: register tile 6 rows x 2 vectors, cache tile 1024 reduction steps, up to 4 column block(s) per task
-// AVX512: strata-vectorize: contraction 64x2048x2048 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, A packed in 6-row panels, B in 1024x32 panels; 64 column block(s) of 32, 4 per task sharing each row panel of A
-// AVX2: strata-tile: contraction 64x2048x2048 f32: register tile 6 rows x 2 vectors, cache tile 512 reduction steps, up to 4 column block(s) per task
-// AVX2: strata-vectorize: contraction 64x2048x2048 f32 as a 6x16 register-blocked micro-kernel on vector<8xf32>, A packed in 6-row panels, B in 512x16 panels; 128 column block(s) of 16, 4 per task sharing each row panel of A
+// The target's choice: eight panels of KC steps fill half of L2 (1 MiB on
+// skylake-avx512: KC = 512; 256 KiB on haswell: KC = 256); with 128
+// blocks (haswell) there are tasks enough for eight blocks each, with 64
+// (skylake-avx512) strata-vectorize takes four, for 16 tasks.
+// AVX512: strata-tile: contraction 64x2048x2048 f32: register tile 6 rows x 2 vectors, cache tile 512 reduction steps, up to 8 column block(s) per task
+// AVX512: strata-vectorize: contraction 64x2048x2048 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, A packed in 6-row panels, B in 512x32 panels; 64 column block(s) of 32, 4 per task sharing each row panel of A
+// AVX2: strata-tile: contraction 64x2048x2048 f32: register tile 6 rows x 2 vectors, cache tile 256 reduction steps, up to 8 column block(s) per task
+// AVX2: strata-vectorize: contraction 64x2048x2048 f32 as a 6x16 register-blocked micro-kernel on vector<8xf32>, A packed in 6-row panels, B in 256x16 panels; 128 column block(s) of 16, 8 per task sharing each row panel of A
 func.func @big(%a: tensor<64x2048xf32>, %b: tensor<2048x2048xf32>) -> tensor<64x2048xf32> {
   %r = strata.matmul %a, %b : tensor<64x2048xf32>, tensor<2048x2048xf32> -> tensor<64x2048xf32>
   return %r : tensor<64x2048xf32>
