@@ -711,9 +711,11 @@ impl<'a> Tuner<'a> {
         // pipeline names the knobs tuning moved.
         let moved: Config = config.iter().filter(|(k, v)| self.default.get(*k) != Some(v)).map(|(k, v)| (k.clone(), *v)).collect();
         let mut full = moved.clone();
-        if ["mr", "nv", "kc", "nb"].iter().any(|k| moved.contains_key(*k)) {
-            for k in ["mr", "nv", "kc"] {
-                full.insert(k.into(), config[k]);
+        // tile-sizes is positional: moving any of its knobs gives the first
+        // three (the fourth, nb, is derived when left at 0).
+        if knobs::tile_knobs().any(|k| moved.contains_key(k.name)) {
+            for k in [knobs::MR, knobs::NV, knobs::KC] {
+                full.insert(k.name.into(), config[k.name]);
             }
         }
         knobs::options_for(&full, &self.target, self.elem_bytes)

@@ -106,6 +106,11 @@ pub const GRAIN: Knob = Knob {
     summary: "iterations per chunk a pool thread claims from a parallel loop: 0 (the runtime's, about four chunks per thread) or 1 to the trip count",
 };
 
+/// The knobs `strata-tile{tile-sizes}` carries, in its positional order.
+pub fn tile_knobs() -> impl Iterator<Item = Knob> {
+    KNOBS.into_iter().filter(|k| k.pass == MR.pass)
+}
+
 /// Every knob, in the order the tuner visits them.
 pub static KNOBS: [Knob; 10] = [MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN];
 
@@ -260,6 +265,12 @@ pub fn default_interleave(target: &Target) -> i64 {
     crate::vectorize_loops::interleave_factor(target.vector_registers) as i64
 }
 
+/// Elements of `elem_bytes` in one of the target's vectors (the unit of
+/// the tile columns), at least one.
+fn lanes(target: &Target, elem_bytes: i64) -> i64 {
+    (target.vector_bits / 8 / elem_bytes.max(1)).max(1)
+}
+
 /// The legal values of `knob` for `site` on `target`, in increasing order.
 pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
     match (knob.name, site) {
@@ -267,7 +278,7 @@ pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         ("nv", Site::Contraction { .. }) => (1..=8).collect(),
         ("kc", Site::Contraction { k, elem_bytes, .. }) => {
             // The packed panel (KC x NV*W) within L2 at the widest tile.
-            let lanes = target.vector_bits / 8 / elem_bytes;
+            let lanes = lanes(target, *elem_bytes);
             let bound = (target.l2_bytes / (8 * lanes * elem_bytes)).max(16);
             let top = bound.min(*k).max(1);
             (16.min(top)..=top).collect()
@@ -275,7 +286,7 @@ pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         ("nb", Site::Contraction { n, elem_bytes, .. }) => {
             // At the narrowest register tile (one vector) there are the
             // most blocks; more than the blocks is one task of all of them.
-            let lanes = (target.vector_bits / 8 / elem_bytes).max(1);
+            let lanes = lanes(target, *elem_bytes);
             let blocks = ((n + lanes - 1) / lanes).clamp(1, 64);
             (0..=blocks).collect()
         }
@@ -332,7 +343,7 @@ pub type Config = BTreeMap<String, i64>;
 pub fn options_for(config: &Config, target: &Target, elem_bytes: i64) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if let (Some(mr), Some(nv), Some(kc)) = (config.get("mr"), config.get("nv"), config.get("kc")) {
-        let lanes = (target.vector_bits / 8 / elem_bytes.max(1)).max(1);
+        let lanes = lanes(target, elem_bytes);
         let columns = nv * lanes;
         let nc = match config.get("nb") {
             Some(nb) if *nb > 0 => format!(",{}", nb * columns),
