@@ -55,14 +55,24 @@ fn permutation() -> Vec<usize> {
     p
 }
 
+/// The kernels' file, written once: the tests run as threads of one
+/// process, and one rewriting the file while another's `strata-run` reads it
+/// gave "no function named 'gather_in_place'".
+fn kernels_file() -> &'static std::path::Path {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("strata-race-checker-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kernels.mlir");
+        std::fs::write(&file, KERNELS).unwrap();
+        file
+    })
+}
+
 /// Runs `entry` under the checker: (exit status ok, stdout, stderr).
 fn run(entry: &str, how: &[&str], inputs: &[String]) -> (bool, String, String) {
-    let dir = std::env::temp_dir().join(format!("strata-race-checker-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("kernels.mlir");
-    std::fs::write(&file, KERNELS).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
-        .arg(&file)
+        .arg(kernels_file())
         .args(["-e", entry, "--strata-races=runtime"])
         .args(how)
         .args(inputs.iter().map(|i| format!("--input={i}")))
