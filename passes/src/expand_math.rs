@@ -20,18 +20,24 @@
 //! expanded in place). Guarantees: the results below, bit for bit the same
 //! at every vector width.
 //!
-//! `exp`: the input is clamped to [-104, 89] (NaN to -104, so that the
-//! integer conversion below never sees a NaN); `n = round(x / ln 2)`, `r =
-//! x - n ln 2` in two parts (Cody-Waite, exact products for |n| <= 256),
-//! Cephes' polynomial for `e^r` on |r| <= ln 2 / 2, then `2^n` applied as
-//! two normal powers of two `2^(n >> 1) * 2^(n - (n >> 1))`, so that the
-//! last product alone rounds: results above f32's range become +inf
-//! (x > 88.7228), results below the normal range become correctly scaled
-//! denormals (exp(-87.5) ~ 1e-38) and then 0 (x < -103.972); NaN comes
-//! back as it came; exp(+inf) = inf, exp(-inf) = 0. Error: at most 1 ulp
-//! from the correctly rounded result (a denormal's ulp is 2^-149); from the
-//! exact value, measured: at most 0.991 ulp over every f32 without FMAs,
-//! 1.011 with them (every third f32).
+//! `exp`: the input is clamped to [-104, 89] by selects that keep NaN;
+//! `n = round(x / ln 2)`, rounded by adding 1.5 * 2^23 and read back from
+//! the sum's bits by an integer subtraction (no `floor`, and no `fptosi`,
+//! which is poison on a NaN lane); `r = x - n ln 2` in two parts
+//! (Cody-Waite, exact products for |n| <= 256), Cephes' polynomial for
+//! `e^r` on |r| <= ln 2 / 2, then `2^n` applied as two normal powers of two
+//! `2^(n >> 1) * 2^(n - (n >> 1))`, so that the last product alone rounds:
+//! results above f32's range become +inf (x > 88.7228), results below the
+//! normal range become correctly scaled denormals (exp(-87.5) ~ 1e-38) and
+//! then 0 (x < -103.972); exp(+inf) = inf, exp(-inf) = 0. A NaN lane's
+//! polynomial is NaN, and so is its result (quieted). No select at the end
+//! keeps `x` live for NaN: on AVX2, whose 16 registers the constants fill,
+//! one did, LLVM rotated eleven registers twice per vector, and the row
+//! softmax took 15% longer. Error: at most 1 ulp from the correctly
+//! rounded result (a denormal's ulp is 2^-149); from the exact value,
+//! measured with `floor(x / ln 2 + 0.5)` for `n` (which differs only where
+//! `x / ln 2` is half an odd integer): at most 0.991 ulp over every f32
+//! without FMAs, 1.011 with them (every third f32).
 //!
 //! `tanh`: `x + x^3 Q(x^2)` for |x| < 0.55 (`Q` of degree 4 interpolating
 //! `(tanh x - x) / x^3` at Chebyshev nodes of x^2 in [0, 0.3025], error
@@ -183,7 +189,10 @@ struct MathBuilder {
 const OGT: i64 = 2;
 const OGE: i64 = 3;
 const OLT: i64 = 4;
-const UNO: i64 = 14;
+
+/// 1.5 * 2^23: added to `x / ln 2` (|x / ln 2| < 2^22), it rounds it to an
+/// integer in the low bits of the sum.
+const ROUNDER: f32 = 12_582_912.0;
 
 impl MathBuilder {
     fn new(at: MlirOperation, lanes: Option<i64>, scalef: bool) -> Self {
@@ -286,34 +295,44 @@ impl MathBuilder {
         self.emit("arith.bitcast", &[bits], self.ft, &[])
     }
 
-    /// `(e^r, n)` with `x = n ln 2 + r`, for a clamped (not NaN) `x`.
+    /// `(e^r, n)` with `x = n ln 2 + r`, for a clamped `x` (NaN comes out
+    /// as a NaN `e^r` and some `n`).
     fn exp_parts(&self, x: MlirValue) -> (MlirValue, MlirValue) {
-        let (p, n) = self.exp_parts_float(x);
-        (p, self.emit("arith.fptosi", &[n], self.it, &[]))
+        let (p, _, t) = self.exp_parts_float(x);
+        // `t`'s low bits are `n` (see below): an integer subtraction, where
+        // a conversion (`fptosi`) would be poison on a NaN lane.
+        let tbits = self.emit("arith.bitcast", &[t], self.it, &[]);
+        (p, self.i("arith.subi", tbits, self.ci(ROUNDER.to_bits() as i32)))
     }
 
-    /// `(e^r, n)` as [`Self::exp_parts`], `n` an integral float.
-    fn exp_parts_float(&self, x: MlirValue) -> (MlirValue, MlirValue) {
-        let t = self.f("arith.addf", self.f("arith.mulf", x, self.c(std::f64::consts::LOG2_E)), self.c(0.5));
-        let n = self.emit("math.floor", &[t], self.ft, &[]);
+    /// `(e^r, n, t)` as [`Self::exp_parts`], `n` an integral float and `t`
+    /// the float whose bits are `n` plus [`ROUNDER`]'s.
+    fn exp_parts_float(&self, x: MlirValue) -> (MlirValue, MlirValue, MlirValue) {
+        // Rounded to the nearest integer by the addition itself: in
+        // [2^23, 2^24) floats are integers one apart, so `t = x / ln 2 +
+        // 1.5 * 2^23` holds round(x / ln 2) in its low mantissa bits, which
+        // saves a `floor` and the conversion to integer.
+        let t = self.f("arith.addf", self.f("arith.mulf", x, self.c(std::f64::consts::LOG2_E)), self.c(ROUNDER as f64));
+        let n = self.f("arith.subf", t, self.c(ROUNDER as f64));
         let r = self.f("arith.subf", x, self.f("arith.mulf", n, self.c(0.693359375)));
         let r = self.f("arith.subf", r, self.f("arith.mulf", n, self.c(-2.12194440e-4)));
         let p = self.horner(r, &[1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
         let r2 = self.f("arith.mulf", r, r);
         let p = self.f("arith.addf", self.f("arith.addf", self.f("arith.mulf", p, r2), r), self.c(1.0));
-        (p, n)
+        (p, n, t)
     }
 
     fn exp(&self, x: MlirValue) -> MlirValue {
-        // Clamped by selects that send NaN to the lower bound (LLVM makes
-        // each a single max/min instruction on x86).
+        // Clamped by selects that keep NaN (LLVM makes each a single
+        // max/min instruction on x86); a NaN lane's polynomial is NaN, so
+        // its result is, with no select at the end to keep `x` live for.
         let lo = self.c(-104.0);
-        let xc = self.select(self.cmp(OGT, x, lo), x, lo);
+        let xc = self.select(self.cmp(OLT, x, lo), lo, x);
         let hi = self.c(89.0);
-        let xc = self.select(self.cmp(OLT, xc, hi), xc, hi);
+        let xc = self.select(self.cmp(OGT, xc, hi), hi, xc);
         if self.scalef {
             // p * 2^n rounded once, as the two products below: the same bits.
-            let (p, n) = self.exp_parts_float(xc);
+            let (p, n, _) = self.exp_parts_float(xc);
             let mask = self.b.op("arith.constant", self.loc, &[], &[self.b.ty("i16")], &[("value", self.b.attr("-1 : i16"))], 0);
             let mask = ir::result(ir::insert_before(self.at, mask), 0);
             // 4: the current rounding direction (MXCSR's round to nearest).
@@ -332,16 +351,14 @@ impl MathBuilder {
                 ],
                 0,
             );
-            let v = ir::result(ir::insert_before(self.at, v), 0);
-            return self.select(self.cmp(UNO, x, x), x, v);
+            return ir::result(ir::insert_before(self.at, v), 0);
         }
         let (p, n) = self.exp_parts(xc);
         // n in [-150, 129]: two halves, each a normal power of two; p * 2^n1
         // is exact, the second product rounds once (to a denormal, to inf).
         let n1 = self.i("arith.shrsi", n, self.ci(1));
         let n2 = self.i("arith.subi", n, n1);
-        let v = self.f("arith.mulf", self.f("arith.mulf", p, self.pow2(n1)), self.pow2(n2));
-        self.select(self.cmp(UNO, x, x), x, v)
+        self.f("arith.mulf", self.f("arith.mulf", p, self.pow2(n1)), self.pow2(n2))
     }
 
     fn tanh(&self, x: MlirValue) -> MlirValue {

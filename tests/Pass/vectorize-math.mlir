@@ -46,25 +46,32 @@ func.func @ex_twice(%x: tensor<37xf32>) -> tensor<37xf32> {
 // CHECK-LABEL: func.func private @__strata_exp_f32x8(
 // CHECK-SAME: %[[X:[a-z0-9]+]]: vector<8xf32>) -> vector<8xf32>
 // CHECK-SAME: llvm.linkage = #llvm.linkage<internal>, passthrough = ["alwaysinline"]
-// Clamped to [-104, 89], NaN to the lower bound.
+// Clamped to [-104, 89] by selects that keep NaN; n = round(x / ln 2) by
+// adding 1.5 * 2^23 (12582912), read back from the sum's bits by an integer
+// subtraction (no floor, no fptosi, which would be poison on NaN).
 // CHECK: %[[LO:[a-z0-9_]+]] = arith.constant dense<-1.040000e+02> : vector<8xf32>
-// CHECK: %[[GT:[0-9]+]] = arith.cmpf ogt, %[[X]], %[[LO]] : vector<8xf32>
-// CHECK: arith.select %[[GT]], %[[X]], %[[LO]] : vector<8xi1>, vector<8xf32>
-// CHECK: arith.cmpf olt
-// CHECK: math.floor {{.*}} : vector<8xf32>
-// CHECK: arith.fptosi {{.*}} : vector<8xf32> to vector<8xi32>
-// Two powers of two, so that denormal and infinite results round once.
+// CHECK: %[[LT:[0-9]+]] = arith.cmpf olt, %[[X]], %[[LO]] : vector<8xf32>
+// CHECK: %[[C:[0-9]+]] = arith.select %[[LT]], %[[LO]], %[[X]] : vector<8xi1>, vector<8xf32>
+// CHECK: %[[GT:[0-9]+]] = arith.cmpf ogt, %[[C]], %{{[a-z0-9_]+}} : vector<8xf32>
+// CHECK: arith.select %[[GT]], %{{[a-z0-9_]+}}, %[[C]] : vector<8xi1>, vector<8xf32>
+// CHECK: arith.constant dense<0x4B400000> : vector<8xf32>
+// CHECK-NOT: math.floor
+// CHECK-NOT: arith.fptosi
+// CHECK: %[[T:[0-9]+]] = arith.bitcast %{{[0-9]+}} : vector<8xf32> to vector<8xi32>
+// CHECK: arith.subi %[[T]], %{{[a-z0-9_]+}} : vector<8xi32>
+// Two powers of two, so that denormal and infinite results round once; the
+// last product is the result (a NaN lane's polynomial is NaN already).
 // CHECK: arith.shrsi {{.*}} : vector<8xi32>
 // CHECK: arith.bitcast {{.*}} : vector<8xi32> to vector<8xf32>
 // CHECK: arith.bitcast {{.*}} : vector<8xi32> to vector<8xf32>
-// CHECK: %[[NAN:[0-9]+]] = arith.cmpf uno, %[[X]], %[[X]] : vector<8xf32>
-// CHECK: %[[R:[0-9]+]] = arith.select %[[NAN]], %[[X]], %{{[0-9]+}} : vector<8xi1>, vector<8xf32>
-// CHECK: return %[[R]] : vector<8xf32>
+// CHECK: %[[R:[0-9]+]] = arith.mulf %{{[0-9]+}}, %{{[0-9]+}} fastmath<contract> : vector<8xf32>
+// CHECK-NEXT: return %[[R]] : vector<8xf32>
 
 // The scalar one, for the leftover elements:
 // CHECK-LABEL: func.func private @__strata_exp_f32(
-// CHECK: math.floor {{.*}} : f32
-// CHECK: arith.cmpf uno
+// CHECK-NOT: math.floor
+// CHECK: arith.bitcast {{.*}} : f32 to i32
+// CHECK-NOT: arith.cmpf uno
 // CHECK: return {{.*}} : f32
 
 // The vector expansion of tanh: both paths on |x|, the polynomial for
@@ -72,7 +79,7 @@ func.func @ex_twice(%x: tensor<37xf32>) -> tensor<37xf32> {
 // CHECK-LABEL: func.func private @__strata_tanh_f32x8(
 // CHECK-SAME: %[[X:[a-z0-9]+]]: vector<8xf32>) -> vector<8xf32>
 // CHECK: %[[AX:[0-9]+]] = math.absf %[[X]] : vector<8xf32>
-// CHECK: math.floor
+// CHECK: arith.bitcast {{.*}} : vector<8xf32> to vector<8xi32>
 // CHECK: arith.divf {{.*}} : vector<8xf32>
 // CHECK: %[[BIG:[0-9]+]] = arith.cmpf oge, %[[AX]]
 // CHECK: %[[T:[0-9]+]] = arith.select %[[BIG]], %{{[0-9]+}}, %{{[0-9]+}} : vector<8xi1>, vector<8xf32>
@@ -85,5 +92,5 @@ func.func @ex_twice(%x: tensor<37xf32>) -> tensor<37xf32> {
 // The expansions reach LLVM internal and always inlined, so the machine
 // code is the inline expansion's.
 // LLVM: llvm.func internal @__strata_exp_f32x8(%{{.*}}: vector<8xf32>) -> vector<8xf32> attributes {passthrough = ["alwaysinline"]
-// LLVM: llvm.intr.floor
+// LLVM: llvm.bitcast
 // LLVM-NOT: {{llvm.intr.(exp|tanh)|@expf|@tanhf}}
