@@ -34,6 +34,7 @@ mod parallelize;
 mod privatize_atomics;
 mod split_prologues;
 mod free_temporaries;
+mod hoist_temporaries;
 mod split_reductions;
 mod tile;
 pub(crate) mod vectorize;

@@ -55,6 +55,9 @@ pub static INFO: PassInfo = PassInfo {
 
 pub const ENTRY: &str = "strata_parallel_for";
 
+/// The outlined bodies' names: this and their number.
+pub const BODY_PREFIX: &str = "__strata_parallel_body_";
+
 #[derive(Clone, Copy)]
 struct OutlineParallel {
     /// The `grain` option: what loops without a `strata.grain` get.
@@ -221,7 +224,7 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
     while !ir::parent(holder).ptr.is_null() && ir::parent(holder).ptr != module.ptr {
         holder = ir::parent(holder);
     }
-    let name = format!("__strata_parallel_body_{n}");
+    let name = format!("{BODY_PREFIX}{n}");
     let func = ir::insert_before(
         holder,
         b.op(

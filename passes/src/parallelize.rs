@@ -16,7 +16,9 @@
 //! - `runtime=pool` (the default): `lower-affine` (marked loops become
 //!   `scf.parallel`), then `strata-outline-parallel-loops`: each outermost
 //!   parallel loop becomes an outlined body and a call to the runtime's
-//!   thread pool (`strata_parallel_for`); nested ones run inside it.
+//!   thread pool (`strata_parallel_for`); nested ones run inside it; then
+//!   `strata-hoist-temporaries`: an iteration's temporaries are allocated
+//!   once per chunk.
 //!
 //! Assumes `strata.parallel_for` bodies are free of cross-iteration races
 //! (the spec makes a racy body the program's error).
@@ -33,8 +35,8 @@ fn expand(options: &PassOptions) -> Pipeline {
     let steps = match options.choice("runtime") {
         "omp" => "strata-privatize-atomics,strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,convert-scf-to-openmp,strata-inline-alloca-scopes".to_string(),
         _ => match options.int("grain") {
-            0 => "strata-privatize-atomics,strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops".to_string(),
-            g => format!("strata-privatize-atomics,strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops{{grain={g}}}"),
+            0 => "strata-privatize-atomics,strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops,strata-hoist-temporaries".to_string(),
+            g => format!("strata-privatize-atomics,strata-lower-parallel-reductions,strata-parallel-for-to-scf,lower-affine,strata-outline-parallel-loops{{grain={g}}},strata-hoist-temporaries"),
         },
     };
     Pipeline::parse_elements("builtin.module", &steps).expect("the fixed parallelization pipeline parses")

@@ -3,7 +3,7 @@
 
 pub use crate::pass_info::{Build, Instance, PassInfo, Status};
 use crate::{
-    check_races, convert_to_linalg, distinct_results, expand_float_atomics, free_temporaries, fuse, fuse_rows, instrument_races, lower_linalg,
+    check_races, convert_to_linalg, distinct_results, expand_float_atomics, free_temporaries, fuse, hoist_temporaries, fuse_rows, instrument_races, lower_linalg,
     lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel, parallelize, privatize_atomics, split_prologues, tile, vectorize,
 };
 
@@ -19,7 +19,7 @@ pub static PASSES: [&PassInfo; 7] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 13] = [
+pub static INTERNAL: [&PassInfo; 14] = [
     &distinct_results::INFO,
     &fuse_rows::INFO,
     &split_prologues::INFO,
@@ -33,6 +33,7 @@ pub static INTERNAL: [&PassInfo; 13] = [
     &parallelize::TO_SCF,
     &parallelize::INLINE_ALLOCA_SCOPES,
     &outline_parallel::INFO,
+    &hoist_temporaries::INFO,
 ];
 
 pub fn lookup(argument: &str) -> Option<&'static PassInfo> {
