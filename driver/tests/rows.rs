@@ -217,3 +217,73 @@ fn exp_same_bits_at_every_vector_width() {
     // exp(-inf) = 0, exp(inf) = inf, exp(0) = 1.
     assert_eq!((f32::from_bits(wide[0]), f32::from_bits(wide[1]), f32::from_bits(wide[3])), (f32::INFINITY, 0.0, 1.0));
 }
+
+/// `maximumf` / `minimumf` of two values: NaN if either is, and -0 < +0.
+fn extremum(max: bool, a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        return f64::NAN;
+    }
+    if a == 0.0 && b == 0.0 {
+        let negative = if max { a.is_sign_negative() && b.is_sign_negative() } else { a.is_sign_negative() || b.is_sign_negative() };
+        return if negative { -0.0 } else { 0.0 };
+    }
+    if (a > b) == max { a } else { b }
+}
+
+/// Row max and min at every vector width, 1 and 2 threads, f32 and f64,
+/// on rows whose answer the fast loop of `strata-vectorize` cannot give
+/// alone: a NaN (first, middle, in the scalar tail), zeros of both signs
+/// as the extremum, infinities, all -inf, finite values whose sum
+/// overflows; and a plain row. Bit for bit (NaN as NaN).
+#[test]
+fn row_max_and_min_keep_nan_and_the_sign_of_zero() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let c = 203;
+    let base = data(c, 17);
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    rows.push(base.clone());
+    for at in [0, 150, c - 1] {
+        let mut r = base.clone();
+        r[at] = f64::NAN;
+        rows.push(r);
+    }
+    // Extremum +0 for max (one +0 among -0s and negatives), -0 for min
+    // (one -0 among +0s and positives).
+    let neg: Vec<f64> = base.iter().enumerate().map(|(j, v)| if j % 7 == 3 { -0.0 } else if j == 100 { 0.0 } else { -v.abs() - 1.0 }).collect();
+    let pos: Vec<f64> = base.iter().enumerate().map(|(j, v)| if j % 7 == 3 { 0.0 } else if j == 120 { -0.0 } else { v.abs() + 1.0 }).collect();
+    rows.extend([neg, pos, vec![-0.0; c], vec![0.0; c], vec![f64::NEG_INFINITY; c]]);
+    let mut inf = base.clone();
+    inf[77] = f64::INFINITY;
+    inf[78] = f64::NEG_INFINITY;
+    rows.push(inf);
+    rows.push(base.iter().map(|v| v * 8e37).collect());
+    let n = rows.len();
+    let x: Vec<f64> = rows.concat();
+    for e in [ElemType::F32, ElemType::F64] {
+        let t = ty(&[n, c], e.name());
+        let rt = ty(&[n], e.name());
+        let src = format!(
+            "func.func @mx(%x: {t}) -> {rt} {{\n  %m = strata.reduce \"max\" %x dims = [1] : {t} -> {rt}\n  return %m : {rt}\n}}\n\
+             func.func @mn(%x: {t}) -> {rt} {{\n  %m = strata.reduce \"min\" %x dims = [1] : {t} -> {rt}\n  return %m : {rt}\n}}\n"
+        );
+        let x = if e == ElemType::F32 { x.iter().map(|v| *v as f32 as f64).collect() } else { x.clone() };
+        for bits in [128, 256, 512] {
+            let p = strata_passes::levels::pipeline(strata_passes::levels::Level::O3)
+                .to_text()
+                .replace("strata-vectorize", &format!("strata-vectorize{{vector-width={bits}}}"));
+            let k = Kernel::compile(&src, "extrema.mlir", &CompileOptions { pipeline: Some(p), ..Default::default() }).unwrap();
+            for threads in [1, 2] {
+                strata_runtime::pool::set_thread_limit(threads);
+                for (f, max) in [("mx", true), ("mn", false)] {
+                    let got = k.call(f, &mut [buffer(e, &[n, c], &x)]).unwrap().remove(0).to_f64_vec();
+                    for (i, row) in x.chunks(c).enumerate() {
+                        let want = row.iter().fold(if max { f64::NEG_INFINITY } else { f64::INFINITY }, |a, v| extremum(max, a, *v));
+                        let same = (got[i].is_nan() && want.is_nan()) || got[i].to_bits() == want.to_bits();
+                        assert!(same, "{f} of row {i}, {} at {bits} bits, {threads} thread(s): got {:e}, want {want:e}", e.name(), got[i]);
+                    }
+                }
+                strata_runtime::pool::set_thread_limit(0);
+            }
+        }
+    }
+}
