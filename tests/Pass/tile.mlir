@@ -17,7 +17,7 @@
 
 // CHECK-LABEL: func.func @mm(
 // CHECK: linalg.generic {{.*}} ins(
-// CHECK-SAME: attrs = {strata.tile_sizes = array<i64: 6, 2, 20, 204>}
+// CHECK-SAME: attrs = {strata.tile_sizes = array<i64: 6, 4, 20, 102>}
 // GIVEN-LABEL: func.func @mm(
 // 13 rows in panels of 4 (the last of one row), K = 20 in blocks of 8
 // (the first, from zero, and the last peeled), one vector of columns.
@@ -27,13 +27,14 @@
 // GIVEN: scf.for %[[KB:.*]] = %c8{{.*}} to %c16{{.*}} step %c8
 // GIVEN: iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // The reduction of @long is blocked so that eight KC x NV*W panels of B
-// fill half of L2: skylake-avx512's 1 MiB / 2 / (2 x 64 B) / 8 = 512
-// steps, haswell's 256 KiB / 2 / (2 x 32 B) / 8 = 256, x86-64's 256 KiB /
-// 2 / (2 x 16 B) / 8 = 512. A short K leaves room for more panels per
-// task: 1 MiB / 2 / (20 x 2 x 64 B) = 204.
-// AVX512: contraction 13x20x37 f32: register tile 6 rows x 2 vectors, cache tile 20 reduction steps, up to 204 column block(s) per task
-// AVX512: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 512 reduction steps, up to 8 column block(s) per task
-// AVX512: contraction 3 batch of 5x7x9 i32: register tile 5 rows x 2 vectors, cache tile 7 reduction steps
+// fill half of L2: skylake-avx512's (32 registers: 4 vectors a row) 1 MiB /
+// 2 / (4 x 64 B) / 8 = 256 steps, haswell's (16 registers: 2 vectors)
+// 256 KiB / 2 / (2 x 32 B) / 8 = 256, x86-64's 256 KiB / 2 / (2 x 16 B) /
+// 8 = 512. A short K leaves room for more panels per task: 1 MiB / 2 /
+// (20 x 4 x 64 B) = 102.
+// AVX512: contraction 13x20x37 f32: register tile 6 rows x 4 vectors, cache tile 20 reduction steps, up to 102 column block(s) per task
+// AVX512: contraction 4x9000x40 f32: register tile 4 rows x 4 vectors, cache tile 256 reduction steps, up to 8 column block(s) per task
+// AVX512: contraction 3 batch of 5x7x9 i32: register tile 5 rows x 4 vectors, cache tile 7 reduction steps
 // AVX512-NOT: strata-tile: contraction {{.*}}64x4096x1
 // AVX2: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 256 reduction steps, up to 8 column block(s) per task
 // SSE: contraction 4x9000x40 f32: register tile 4 rows x 2 vectors, cache tile 512 reduction steps, up to 8 column block(s) per task

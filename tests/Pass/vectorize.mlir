@@ -128,7 +128,7 @@ func.func @act(%x: tensor<4x40xf32>) -> (tensor<4x40xf32>, tensor<4x40xf32>) {
 // is applied to the kernel's accumulators and stored to the result: the
 // matmul's temporary is never written back and read again, but for the
 // leftover columns, whose epilogue nest is narrowed to them.
-// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile,strata-vectorize)' | FileCheck %s --check-prefix=EPI
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile{tile-sizes=6,32},strata-vectorize)' | FileCheck %s --check-prefix=EPI
 // With reduction blocks of 8 (K = 20), the epilogue applies after the last.
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(strata-lower-to-affine{keep-contractions=true},strata-tile{tile-sizes=6,16,8},strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=EPIK
 // EPIK: remark: strata-vectorize: elementwise epilogue fused into the contraction kernel
