@@ -25,7 +25,7 @@ const char *kTriple = "x86_64-unknown-linux-gnu";
 
 std::unique_ptr<llvm::MCSubtargetInfo> subtarget(llvm::StringRef cpu,
                                                  llvm::StringRef features) {
-  llvm::InitializeNativeTarget();
+  strataInitializeNativeTarget();
   std::string error;
   llvm::Triple triple(kTriple);
   const llvm::Target *target =
@@ -40,6 +40,19 @@ void send(MlirStringCallback callback, void *userData, llvm::StringRef s) {
   callback(MlirStringRef{s.data(), s.size()}, userData);
 }
 } // namespace
+
+void strataInitializeNativeTarget() {
+  // Two tests compiling at once registered the target twice at the same
+  // time, and one lookup found no x86-64 target. A function-local static
+  // is initialized once, and other callers wait for it.
+  static const bool registered = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+    return true;
+  }();
+  (void)registered;
+}
 
 void strataHostCpu(MlirStringCallback callback, void *userData) {
   send(callback, userData, llvm::sys::getHostCPUName());

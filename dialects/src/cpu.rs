@@ -9,6 +9,7 @@ mod ffi {
     unsafe extern "C" {
         pub fn strataHostCpu(callback: MlirStringCallback, user_data: *mut std::ffi::c_void);
         pub fn strataHostFeatures(callback: MlirStringCallback, user_data: *mut std::ffi::c_void);
+        pub fn strataInitializeNativeTarget();
         pub fn strataCpuFeatures(
             cpu: MlirStringRef,
             overrides: MlirStringRef,
@@ -19,6 +20,14 @@ mod ffi {
 }
 
 use crate::strings::{collect as with_string, string_ref as sref};
+
+/// Registers LLVM's x86-64 target once per process (see
+/// `strataInitializeNativeTarget`): call before anything else that may
+/// register it, such as creating an ExecutionEngine.
+pub fn initialize_native_target() {
+    // SAFETY: no arguments; thread-safe by a C++ function-local static.
+    unsafe { ffi::strataInitializeNativeTarget() }
+}
 
 /// LLVM's name for the host CPU (`znver3`, `skylake-avx512`, ...).
 pub fn host_cpu() -> String {

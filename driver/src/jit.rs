@@ -1102,6 +1102,9 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String], keep_object: 
     let cpaths: Vec<CString> = libs.iter().map(|l| CString::new(l.as_str()).unwrap_or_default()).collect();
     let refs: Vec<sys::MlirStringRef> =
         cpaths.iter().map(|c| sys::MlirStringRef { data: c.as_ptr(), length: c.as_bytes().len() }).collect();
+    // Before MLIR's own registration inside the engine: ours is the one
+    // every thread waits for (see `initialize_native_target`).
+    strata_dialect::cpu::initialize_native_target();
     // SAFETY: the module is in the LLVM dialect (or fails translation and
     // yields null); `refs` outlive the call.
     let engine = unsafe {
