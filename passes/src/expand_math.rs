@@ -61,7 +61,11 @@ use std::collections::HashMap;
 
 use mlir_sys::{self as sys, MlirOperation, MlirType, MlirValue};
 
-use crate::ir::{self, Builder};
+use crate::ir::{
+    self,
+    cmpf::{OGE, OGT, OLT},
+    Builder,
+};
 
 /// Replaces every f32 (or vector-of-f32) `math.exp` and `math.tanh` under
 /// `root` by a call to its expansion.
@@ -185,10 +189,6 @@ struct MathBuilder {
     scalef: bool,
 }
 
-/// `arith.cmpf` predicates.
-const OGT: i64 = 2;
-const OGE: i64 = 3;
-const OLT: i64 = 4;
 
 /// 1.5 * 2^23: added to `x / ln 2` (|x / ln 2| < 2^22), it rounds it to an
 /// integer in the low bits of the sum.

@@ -622,3 +622,12 @@ pub fn explicit_affine_indices(root: MlirOperation) {
         }
     }
 }
+
+/// `arith.cmpf` predicates, numbered as the op's `predicate` attribute.
+pub mod cmpf {
+    pub const OGT: i64 = 2;
+    pub const OGE: i64 = 3;
+    pub const OLT: i64 = 4;
+    /// Ordered and unequal.
+    pub const ONE: i64 = 6;
+}

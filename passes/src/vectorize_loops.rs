@@ -370,7 +370,7 @@ fn fast_extremum(
     let zeros = ir::result(at(b.op("arith.constant", loc, &[], &[vt], &[("value", b.attr(&format!("dense<0.0> : {}", ir::print_type(vt))))], 0)), 0);
     // OGT / OLT: `v` replaces the running value only where it is ordered and
     // beyond it.
-    let predicate = b.attr(&format!("{} : i64", if kind == "maximumf" { 2 } else { 4 }));
+    let predicate = b.attr(&format!("{} : i64", if kind == "maximumf" { ir::cmpf::OGT } else { ir::cmpf::OLT }));
     let fast_combine = |body: sys::MlirBlock, vv: MlirValue, carried: &[MlirValue]| {
         let beyond = ir::result(ir::append(body, b.op("arith.cmpf", loc, &[vv, carried[0]], &[mask], &[("predicate", predicate)], 0)), 0);
         let kept = ir::result(ir::append(body, b.op("arith.select", loc, &[beyond, vv, carried[0]], &[vt], &[], 0)), 0);
@@ -383,10 +383,10 @@ fn fast_extremum(
     let sum = ir::result(at(b.op("vector.reduction", loc, &[ir::result(ffor, 1)], &[elem], &add, 0)), 0);
     let scalar = |text: &str| ir::result(at(b.op("arith.constant", loc, &[], &[elem], &[("value", b.attr(&format!("{text} : {ty}")))], 0)), 0);
     let (zero, inf) = (scalar("0.0"), scalar(if ty == "f32" { "0x7F800000" } else { "0x7FF0000000000000" }));
-    // ONE: ordered and unequal, so a zero of either sign is not decided.
-    let nonzero = ir::result(at(b.op("arith.cmpf", loc, &[extremum, zero], &[i1], &[("predicate", b.attr("6 : i64"))], 0)), 0);
+    // Ordered and unequal, so a zero of either sign is not decided.
+    let nonzero = ir::result(at(b.op("arith.cmpf", loc, &[extremum, zero], &[i1], &[("predicate", b.attr(&format!("{} : i64", ir::cmpf::ONE)))], 0)), 0);
     let magnitude = ir::result(at(b.op("math.absf", loc, &[sum], &[elem], &[], 0)), 0);
-    let finite = ir::result(at(b.op("arith.cmpf", loc, &[magnitude, inf], &[i1], &[("predicate", b.attr("4 : i64"))], 0)), 0);
+    let finite = ir::result(at(b.op("arith.cmpf", loc, &[magnitude, inf], &[i1], &[("predicate", b.attr(&format!("{} : i64", ir::cmpf::OLT)))], 0)), 0);
     let decided = ir::result(at(b.op("arith.andi", loc, &[nonzero, finite], &[i1], &[], 0)), 0);
     let branch = at(b.op("scf.if", loc, &[decided], &[elem], &[], 2));
     let then_block = ir::new_block(&[], loc);

@@ -96,10 +96,6 @@ MLIR_CAPI_EXPORTED void strataHostCpu(MlirStringCallback callback,
 MLIR_CAPI_EXPORTED void strataHostFeatures(MlirStringCallback callback,
                                            void *userData);
 
-/// For the x86-64 CPU `cpu` with the comma-separated `+f`/`-f` overrides,
-/// calls `callback` once with every feature LLVM knows, each `+name` or
-/// `-name`. Returns 0 on success, 1 for an unknown CPU, 2 for a malformed
-/// or unknown feature, -1 if LLVM has no x86-64 target.
 /// Registers LLVM's native (x86-64) target, its assembly printer and
 /// parser, once per process. Registration writes LLVM's global registry
 /// without a lock, so every caller that may be first (the CPU queries here,
@@ -107,6 +103,10 @@ MLIR_CAPI_EXPORTED void strataHostFeatures(MlirStringCallback callback,
 /// again and finds it done) comes through this one.
 MLIR_CAPI_EXPORTED void strataInitializeNativeTarget(void);
 
+/// For the x86-64 CPU `cpu` with the comma-separated `+f`/`-f` overrides,
+/// calls `callback` once with every feature LLVM knows, each `+name` or
+/// `-name`. Returns 0 on success, 1 for an unknown CPU, 2 for a malformed
+/// or unknown feature, -1 if LLVM has no x86-64 target.
 MLIR_CAPI_EXPORTED int strataCpuFeatures(MlirStringRef cpu,
                                          MlirStringRef overrides,
                                          MlirStringCallback callback,
