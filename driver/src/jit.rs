@@ -224,29 +224,37 @@ pub struct Signature {
 pub struct Buffer {
     pub elem: ElemType,
     pub shape: Vec<usize>,
-    /// 8-byte aligned storage, `len() * elem.size()` bytes used.
-    words: Vec<u64>,
+    /// Cache-line aligned storage, `len() * elem.size()` bytes used: the
+    /// kernels' widest vector stores (and streaming stores, which must be
+    /// aligned) find their rows on vector boundaries.
+    words: Vec<Line>,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+const ZERO_LINE: Line = Line([0; 64]);
 
 impl Buffer {
     /// A zero-filled buffer. Aborts if memory runs out, as `Vec` does;
     /// [`Buffer::try_zeros`] returns an error instead.
     pub fn zeros(elem: ElemType, shape: &[usize]) -> Self {
         let n: usize = shape.iter().product();
-        Buffer { elem, shape: shape.to_vec(), words: vec![0; (n * elem.size()).div_ceil(8).max(1)] }
+        Buffer { elem, shape: shape.to_vec(), words: vec![ZERO_LINE; (n * elem.size()).div_ceil(64).max(1)] }
     }
 
     /// A zero-filled buffer, or [`Error::Alloc`] if its bytes cannot be
     /// allocated (or do not fit in the address space).
     pub fn try_zeros(elem: ElemType, shape: &[usize]) -> Result<Self, Error> {
         let bytes = shape.iter().fold(elem.size() as u128, |a, d| a.saturating_mul(*d as u128));
-        let words = usize::try_from(bytes.div_ceil(8).max(1))
+        let lines = usize::try_from(bytes.div_ceil(64).max(1))
             .ok()
-            .filter(|w| w.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
+            .filter(|w| w.checked_mul(64).is_some_and(|b| b <= isize::MAX as usize))
             .ok_or(Error::Alloc { bytes })?;
-        let mut storage: Vec<u64> = Vec::new();
-        storage.try_reserve_exact(words).map_err(|_| Error::Alloc { bytes })?;
-        storage.resize(words, 0);
+        let mut storage: Vec<Line> = Vec::new();
+        storage.try_reserve_exact(lines).map_err(|_| Error::Alloc { bytes })?;
+        storage.resize(lines, ZERO_LINE);
         Ok(Buffer { elem, shape: shape.to_vec(), words: storage })
     }
 
@@ -259,7 +267,7 @@ impl Buffer {
     }
 
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: u64 storage viewed as bytes, within its length.
+        // SAFETY: the lines viewed as bytes, within their length.
         unsafe { std::slice::from_raw_parts(self.words.as_ptr() as *const u8, self.len() * self.elem.size()) }
     }
 

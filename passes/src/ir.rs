@@ -521,6 +521,12 @@ pub fn memref_type(shape: &[i64], elem: MlirType) -> MlirType {
     unsafe { sys::mlirMemRefTypeContiguousGet(elem, shape.len() as isize, shape.as_ptr(), sys::MlirAttribute { ptr: std::ptr::null() }) }
 }
 
+/// A `DenseI64ArrayAttr` (`array<i64: ...>`), built through the C API.
+pub fn i64_array_attr(b: &Builder, values: &[i64]) -> MlirAttribute {
+    // SAFETY: a live context; the values outlive the call.
+    unsafe { sys::mlirDenseI64ArrayGet(b.ctx, values.len() as isize, values.as_ptr()) }
+}
+
 /// An `IntegerAttr` of type `ty` (an integer or index type).
 pub fn integer_attr(ty: MlirType, value: i64) -> MlirAttribute {
     // SAFETY: a live integer-like type.
@@ -621,6 +627,12 @@ pub fn explicit_affine_indices(root: MlirOperation) {
             set_attribute(op, "map", sys::mlirAffineMapAttrGet(identity));
         }
     }
+}
+
+/// `arith.cmpi` predicates, numbered as the op's `predicate` attribute.
+pub mod cmpi {
+    pub const EQ: i64 = 0;
+    pub const SGE: i64 = 5;
 }
 
 /// `arith.cmpf` predicates, numbered as the op's `predicate` attribute.

@@ -312,7 +312,7 @@ fn privatize(op: MlirOperation, plan: &Plan, max_chunks: i64) {
     // 4 x elements x C, the loop as it was otherwise.
     let trip = arith("arith.maxsi", arith("arith.ceildivsi", arith("arith.subi", ub, lb), step), c0);
     let i1 = b.ty("i1");
-    let sge = ir::integer_attr(b.ty("i64"), 5);
+    let sge = ir::integer_attr(b.ty("i64"), ir::cmpi::SGE);
     let enough = ir::result(at(b.op("arith.cmpi", loc, &[trip, cst(4 * plan.elements * max_chunks)], &[i1], &[("predicate", sge)], 0)), 0);
     // SAFETY: a live op; the clone is inserted below.
     let as_written = unsafe { sys::mlirOperationClone(op) };

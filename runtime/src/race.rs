@@ -382,7 +382,7 @@ pub extern "C" fn strata_race_inner() -> i64 {
     let n = INSTANCES.with(|c| {
         let (at, last) = c.get();
         let last = if at == epoch { last } else { 0 };
-        let n = if last >= LAST_INSTANCE || last < 0 { -1 } else { last + 1 };
+        let n = if !(0..LAST_INSTANCE).contains(&last) { -1 } else { last + 1 };
         c.set((epoch, n));
         n
     });
@@ -528,13 +528,13 @@ fn merge(epoch: u64) {
         .collect();
     on_pool(ran.len(), &|k| {
         let table = ran[k].0;
-        check_log(unsafe { &mut **table })
+        check_log(unsafe { &mut *table })
     });
     let Some((first, others)) = ran.split_first() else { return };
     if others.is_empty() {
         return;
     }
-    let into = SharedEntries(unsafe { (**first.0).entries.as_mut_ptr() });
+    let into = SharedEntries(unsafe { (*first.0).entries.as_mut_ptr() });
     on_pool(MERGE_PARTS, &|part| {
         let range = part * ENTRIES / MERGE_PARTS..(part + 1) * ENTRIES / MERGE_PARTS;
         for other in others {
