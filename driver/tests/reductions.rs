@@ -375,3 +375,87 @@ fn large_transposes_stream_aligned_or_not() {
     }
     assert_eq!(strata_runtime::alloc::live_bytes(), 0, "large transposes: a kernel leaked");
 }
+
+/// Elementwise kernels whose output is larger than the target's last-level
+/// cache stream their stores (the remark says so): `x + y` of ranks 1 to
+/// 3, and `x + broadcast(v)` along dims [0, 2], every element type, at
+/// each vector width the host runs (a module target with 256 KiB of L3,
+/// so that outputs of a few hundred KB stream), at 1 and 2 threads, into
+/// the runtime's aligned buffers and, through `call_raw`, into an output
+/// one element past a cache line: exactly the reference every time.
+#[test]
+fn large_elementwise_outputs_stream_aligned_or_not() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    strata_runtime::pool::set_threads(8);
+    strata_passes::set_remarks(true);
+    let shapes: [&[usize]; 3] = [&[70_000], &[300, 256], &[3, 101, 256]];
+    for (target, bits, registers) in [("x86-64", 128, 16), ("x86-64-v3", 256, 16), ("x86-64-v4", 512, 32)] {
+        let resolved = strata_driver::target::resolve(target).unwrap();
+        if strata_driver::target::check_executable(&resolved).is_err() {
+            continue;
+        }
+        let options = CompileOptions::default();
+        for e in ELEMS {
+            let mut src = format!(
+                "module attributes {{strata.target = {{cpu = \"{target}\", features = \"\", vector_bits = {bits} : i64, vector_registers = {registers} : i64, l1d_bytes = 32768 : i64, l2_bytes = 131072 : i64, l3_bytes = 262144 : i64, cores = 2 : i64}}}} {{\n"
+            );
+            for (c, shape) in shapes.iter().enumerate() {
+                let t = ty(shape, e);
+                src += &format!("func.func @add{c}(%x: {t}, %y: {t}) -> {t} {{\n  %r = strata.add %x, %y : {t}\n  return %r : {t}\n}}\n");
+            }
+            let (t3, v) = (ty(shapes[2], e), ty(&[shapes[2][1]], e));
+            src += &format!(
+                "func.func @bcast(%x: {t3}, %v: {v}) -> {t3} {{\n  %b = strata.broadcast %v dims = [0, 2] : {v} -> {t3}\n  %r = strata.add %x, %b : {t3}\n  return %r : {t3}\n}}\n}}\n"
+            );
+            let kernel = Kernel::compile(&src, "stream.mlir", &options).unwrap_or_else(|err| panic!("{err}\n{src}"));
+            let streaming = kernel.remarks().iter().filter(|r| r.contains("streaming stores")).count();
+            assert!(streaming >= 4, "{} on {target}: {streaming} streaming loop(s)\n{:#?}", e.name(), kernel.remarks());
+            let mut runs: Vec<(String, Vec<Vec<f64>>, &[usize], Vec<usize>)> = Vec::new();
+            for (c, shape) in shapes.iter().enumerate() {
+                let n: usize = shape.iter().product();
+                let (x, y) = (data(e, n, 11 + c as u64), data(e, n, 21 + c as u64));
+                let x: Vec<f64> = if e == ElemType::F32 { x.into_iter().map(|v| v as f32 as f64).collect() } else { x };
+                let y: Vec<f64> = if e == ElemType::F32 { y.into_iter().map(|v| v as f32 as f64).collect() } else { y };
+                runs.push((format!("add{c}"), vec![x, y], shape, vec![n, n]));
+            }
+            let (n3, m) = (shapes[2].iter().product::<usize>(), shapes[2][1]);
+            runs.push(("bcast".into(), vec![data(e, n3, 31), data(e, m, 32)], shapes[2], vec![n3, m]));
+            for (name, inputs, shape, _) in &runs {
+                let inputs: Vec<Vec<f64>> = inputs.iter().map(|v| if e == ElemType::F32 { v.iter().map(|x| *x as f32 as f64).collect() } else { v.clone() }).collect();
+                let inner = shape[shape.len() - 1];
+                let want: Vec<f64> = (0..inputs[0].len())
+                    .map(|i| {
+                        let other = if name == "bcast" { inputs[1][(i / inner) % m] } else { inputs[1][i] };
+                        let s = inputs[0][i] + other;
+                        match e {
+                            ElemType::F32 => s as f32 as f64,
+                            ElemType::I32 => s as i64 as i32 as f64,
+                            _ => s,
+                        }
+                    })
+                    .collect();
+                let shapes_of = |k: usize| if k == 1 && name == "bcast" { vec![m] } else { shape.to_vec() };
+                for t in [1, 2] {
+                    strata_runtime::pool::set_thread_limit(t);
+                    let mut args: Vec<Buffer> = inputs.iter().enumerate().map(|(k, v)| buffer(e, &shapes_of(k), v)).collect();
+                    let mut call_args = args.clone();
+                    let got = kernel.call(name, &mut call_args).unwrap().remove(0).to_f64_vec();
+                    assert_eq!(got, want, "{name} {shape:?} {} on {target} at {t} threads", e.name());
+                    let bytes = want.len() * e.size();
+                    let mut room = vec![0u8; bytes + 128];
+                    let skip = (64 - room.as_ptr() as usize % 64) % 64 + e.size();
+                    let pointers: Vec<*mut u8> = args.iter_mut().map(|b| b.bytes_mut().as_mut_ptr()).collect();
+                    // SAFETY: the inputs hold their parameters' bytes;
+                    // `room` from `skip` holds the result's and overlaps
+                    // nothing.
+                    unsafe { kernel.call_raw(name, &pointers, &[room.as_mut_ptr().add(skip)]) }.unwrap();
+                    let mut got = Buffer::zeros(e, shape);
+                    got.bytes_mut().copy_from_slice(&room[skip..skip + bytes]);
+                    assert_eq!(got.to_f64_vec(), want, "{name} {shape:?} {} on {target} at {t} threads, unaligned output", e.name());
+                    strata_runtime::pool::set_thread_limit(0);
+                }
+            }
+        }
+    }
+    assert_eq!(strata_runtime::alloc::live_bytes(), 0, "large elementwise: a kernel leaked");
+}

@@ -521,10 +521,32 @@ pub fn memref_type(shape: &[i64], elem: MlirType) -> MlirType {
     unsafe { sys::mlirMemRefTypeContiguousGet(elem, shape.len() as isize, shape.as_ptr(), sys::MlirAttribute { ptr: std::ptr::null() }) }
 }
 
+/// Whether `op` is a streaming (`nontemporal`) `vector.store`.
+pub fn is_streaming_store(op: MlirOperation) -> bool {
+    // SAFETY: a bool attribute query on a live op.
+    name(op) == "vector.store" && attribute(op, "nontemporal").is_some_and(|a| unsafe { sys::mlirAttributeIsABool(a) && sys::mlirBoolAttrGetValue(a) })
+}
+
+/// `llvm.fence seq_cst` (x86 `mfence`): orders streaming stores, which are
+/// weakly ordered, before everything after it.
+pub fn full_fence(b: &Builder, loc: MlirLocation) -> MlirOperation {
+    /// LLVM's `AtomicOrdering::SequentiallyConsistent`.
+    const SEQ_CST: i64 = 7;
+    // SAFETY: a live context.
+    let i64t = unsafe { sys::mlirIntegerTypeGet(b.ctx, 64) };
+    b.op("llvm.fence", loc, &[], &[], &[("ordering", integer_attr(i64t, SEQ_CST))], 0)
+}
+
 /// A `DenseI64ArrayAttr` (`array<i64: ...>`), built through the C API.
 pub fn i64_array_attr(b: &Builder, values: &[i64]) -> MlirAttribute {
     // SAFETY: a live context; the values outlive the call.
     unsafe { sys::mlirDenseI64ArrayGet(b.ctx, values.len() as isize, values.as_ptr()) }
+}
+
+/// A `DenseI32ArrayAttr` (`array<i32: ...>`), built through the C API.
+pub fn i32_array_attr(b: &Builder, values: &[i32]) -> MlirAttribute {
+    // SAFETY: as above.
+    unsafe { sys::mlirDenseI32ArrayGet(b.ctx, values.len() as isize, values.as_ptr()) }
 }
 
 /// An `IntegerAttr` of type `ty` (an integer or index type).

@@ -273,7 +273,7 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
         entry,
         b.op("scf.for", loc, &[ir::result(begin, 0), ir::result(end, 0), ir::result(one, 0)], &[], &[], 1),
     );
-    ir::append(entry, b.op("llvm.return", loc, &[], &[], &[], 0));
+    let ret = ir::append(entry, b.op("llvm.return", loc, &[], &[], &[], 0));
     let for_body = ir::new_block(&[index], loc);
     ir::append_block(ir::region(for_op, 0), for_body);
     let k = ir::block_argument(for_body, 0);
@@ -303,6 +303,11 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
     for op in body_ops {
         // SAFETY: moving live ops into the new loop, before its yield.
         unsafe { sys::mlirOperationMoveBefore(*op, yield_op) };
+    }
+    if ir::walk(for_op).into_iter().any(ir::is_streaming_store) {
+        // Streaming stores are weakly ordered: the worker's later report
+        // that its share is done must not overtake them.
+        ir::insert_before(ret, ir::full_fence(&b, loc));
     }
     for (i, iv) in ivs.iter().enumerate() {
         // SAFETY: every use of the old induction variables is now in `for_body`.

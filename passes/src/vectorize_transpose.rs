@@ -61,9 +61,6 @@ const MIN_TASKS: i64 = 16;
 
 const LINE_BYTES: i64 = 64;
 
-/// LLVM's `AtomicOrdering::SequentiallyConsistent`.
-const SEQ_CST: i64 = 7;
-
 /// The fewest elements for the tiled copy: a smaller one is not worth
 /// the code.
 const MIN_ELEMENTS: i64 = 1024;
@@ -411,8 +408,7 @@ fn rewrite(t: &Transpose, l2_bytes: i64) {
     if stream {
         // Streaming stores are weakly ordered: a full fence makes them
         // visible before the task reports itself done.
-        let i64t = b.ty("i64");
-        ir::append(pb, b.op("llvm.fence", loc, &[], &[], &[("ordering", ir::integer_attr(i64t, SEQ_CST))], 0));
+        ir::append(pb, ir::full_fence(&b, loc));
     }
     ir::append(pb, b.op("scf.reduce", loc, &[], &[], &[], 0));
     crate::remark(
