@@ -311,6 +311,22 @@ fn transposes_every_type_rank_and_permutation() {
     assert_eq!(strata_runtime::alloc::live_bytes(), 0, "transposes: a kernel leaked");
 }
 
+/// Calls `name`, whose one result has `out_shape`, through `call_raw` with
+/// the result one element past a cache line (no vector boundary), and
+/// returns it.
+fn call_into_misaligned(kernel: &Kernel, name: &str, inputs: &mut [Buffer], e: ElemType, out_shape: &[usize]) -> Vec<f64> {
+    let bytes = out_shape.iter().product::<usize>() * e.size();
+    let mut room = vec![0u8; bytes + 128];
+    let skip = (64 - room.as_ptr() as usize % 64) % 64 + e.size();
+    let pointers: Vec<*mut u8> = inputs.iter_mut().map(|b| b.bytes_mut().as_mut_ptr()).collect();
+    // SAFETY: the inputs hold their parameters' bytes; `room` from `skip`
+    // holds the result's and overlaps nothing.
+    unsafe { kernel.call_raw(name, &pointers, &[room.as_mut_ptr().add(skip)]) }.unwrap();
+    let mut got = Buffer::zeros(e, out_shape);
+    got.bytes_mut().copy_from_slice(&room[skip..skip + bytes]);
+    got.to_f64_vec()
+}
+
 /// Transposes whose output is larger than half the L2 stream their stores
 /// where the output's rows are whole vectors (the remark says so): ranks 2
 /// and 3, leftover strips, every element type on the host and f32 and f64
@@ -360,15 +376,8 @@ fn large_transposes_stream_aligned_or_not() {
                 let got = kernel.call(&format!("t{c}"), &mut [buffer(e, shape, &x)]).unwrap().remove(0).to_f64_vec();
                 assert_eq!(got, want, "transpose {shape:?} by {perm:?} {} on {target} at {t} threads", e.name());
                 // One element past a line: no vector boundary.
-                let mut input = buffer(e, shape, &x);
-                let mut room = vec![0u8; n * e.size() + 128];
-                let skip = (64 - room.as_ptr() as usize % 64) % 64 + e.size();
-                // SAFETY: the input holds the parameter's bytes; `room`
-                // from `skip` holds the result's and overlaps nothing.
-                unsafe { kernel.call_raw(&format!("t{c}"), &[input.bytes_mut().as_mut_ptr()], &[room.as_mut_ptr().add(skip)]) }.unwrap();
-                let mut got = Buffer::zeros(e, &out_shape);
-                got.bytes_mut().copy_from_slice(&room[skip..skip + n * e.size()]);
-                assert_eq!(got.to_f64_vec(), want, "transpose {shape:?} by {perm:?} {} on {target} at {t} threads, unaligned output", e.name());
+                let got = call_into_misaligned(&kernel, &format!("t{c}"), &mut [buffer(e, shape, &x)], e, &out_shape);
+                assert_eq!(got, want, "transpose {shape:?} by {perm:?} {} on {target} at {t} threads, unaligned output", e.name());
                 strata_runtime::pool::set_thread_limit(0);
             }
         }
@@ -408,19 +417,24 @@ fn large_elementwise_outputs_stream_aligned_or_not() {
                 "func.func @bcast(%x: {t3}, %v: {v}) -> {t3} {{\n  %b = strata.broadcast %v dims = [0, 2] : {v} -> {t3}\n  %r = strata.add %x, %b : {t3}\n  return %r : {t3}\n}}\n}}\n"
             );
             let kernel = Kernel::compile(&src, "stream.mlir", &options).unwrap_or_else(|err| panic!("{err}\n{src}"));
-            let streaming = kernel.remarks().iter().filter(|r| r.contains("streaming stores")).count();
-            assert!(streaming >= 4, "{} on {target}: {streaming} streaming loop(s)\n{:#?}", e.name(), kernel.remarks());
-            let mut runs: Vec<(String, Vec<Vec<f64>>, &[usize], Vec<usize>)> = Vec::new();
+            // The stores' lines: each function's last op.
+            for line in [3, 7, 11, 16] {
+                let at = format!("stream.mlir:{line}:");
+                assert!(
+                    kernel.remarks().iter().any(|r| r.contains(&at) && r.contains("streaming stores")),
+                    "{} on {target}: line {line} does not stream\n{:#?}",
+                    e.name(),
+                    kernel.remarks()
+                );
+            }
+            let mut runs: Vec<(String, Vec<Vec<f64>>, &[usize])> = Vec::new();
             for (c, shape) in shapes.iter().enumerate() {
                 let n: usize = shape.iter().product();
-                let (x, y) = (data(e, n, 11 + c as u64), data(e, n, 21 + c as u64));
-                let x: Vec<f64> = if e == ElemType::F32 { x.into_iter().map(|v| v as f32 as f64).collect() } else { x };
-                let y: Vec<f64> = if e == ElemType::F32 { y.into_iter().map(|v| v as f32 as f64).collect() } else { y };
-                runs.push((format!("add{c}"), vec![x, y], shape, vec![n, n]));
+                runs.push((format!("add{c}"), vec![data(e, n, 11 + c as u64), data(e, n, 21 + c as u64)], shape));
             }
             let (n3, m) = (shapes[2].iter().product::<usize>(), shapes[2][1]);
-            runs.push(("bcast".into(), vec![data(e, n3, 31), data(e, m, 32)], shapes[2], vec![n3, m]));
-            for (name, inputs, shape, _) in &runs {
+            runs.push(("bcast".into(), vec![data(e, n3, 31), data(e, m, 32)], shapes[2]));
+            for (name, inputs, shape) in &runs {
                 let inputs: Vec<Vec<f64>> = inputs.iter().map(|v| if e == ElemType::F32 { v.iter().map(|x| *x as f32 as f64).collect() } else { v.clone() }).collect();
                 let inner = shape[shape.len() - 1];
                 let want: Vec<f64> = (0..inputs[0].len())
@@ -441,17 +455,8 @@ fn large_elementwise_outputs_stream_aligned_or_not() {
                     let mut call_args = args.clone();
                     let got = kernel.call(name, &mut call_args).unwrap().remove(0).to_f64_vec();
                     assert_eq!(got, want, "{name} {shape:?} {} on {target} at {t} threads", e.name());
-                    let bytes = want.len() * e.size();
-                    let mut room = vec![0u8; bytes + 128];
-                    let skip = (64 - room.as_ptr() as usize % 64) % 64 + e.size();
-                    let pointers: Vec<*mut u8> = args.iter_mut().map(|b| b.bytes_mut().as_mut_ptr()).collect();
-                    // SAFETY: the inputs hold their parameters' bytes;
-                    // `room` from `skip` holds the result's and overlaps
-                    // nothing.
-                    unsafe { kernel.call_raw(name, &pointers, &[room.as_mut_ptr().add(skip)]) }.unwrap();
-                    let mut got = Buffer::zeros(e, shape);
-                    got.bytes_mut().copy_from_slice(&room[skip..skip + bytes]);
-                    assert_eq!(got.to_f64_vec(), want, "{name} {shape:?} {} on {target} at {t} threads, unaligned output", e.name());
+                    let got = call_into_misaligned(&kernel, name, &mut args, e, shape);
+                    assert_eq!(got, want, "{name} {shape:?} {} on {target} at {t} threads, unaligned output", e.name());
                     strata_runtime::pool::set_thread_limit(0);
                 }
             }
