@@ -252,6 +252,21 @@ fn transpose_ref(x: &[f64], shape: &[usize], perm: &[usize]) -> Vec<f64> {
     out
 }
 
+/// One function `@t{c}` per case: `strata.transpose` of `shape` by `perm`.
+fn transposes_source(cases: &[(&[usize], &[usize])], e: ElemType) -> String {
+    let mut src = String::new();
+    for (c, (shape, perm)) in cases.iter().enumerate() {
+        let out: Vec<usize> = perm.iter().map(|p| shape[*p]).collect();
+        let (it, ot) = (ty(shape, e), ty(&out, e));
+        let p: Vec<String> = perm.iter().map(|d| d.to_string()).collect();
+        src += &format!(
+            "func.func @t{c}(%a: {it}) -> {ot} {{\n  %r = strata.transpose %a permutation = [{}] : {it} -> {ot}\n  return %r : {ot}\n}}\n",
+            p.join(", ")
+        );
+    }
+    src
+}
+
 /// Materialised transposes, ranks 2 to 4, every permutation of rank 3 and
 /// several of rank 4, odd sizes (whole register tiles and the leftover
 /// strips), every element type, at 1, 2 and 3 threads: exactly the
@@ -277,16 +292,7 @@ fn transposes_every_type_rank_and_permutation() {
         (&[2, 3, 19, 21], &[0, 2, 1, 3]),
     ];
     for e in ELEMS {
-        let mut src = String::new();
-        for (c, (shape, perm)) in cases.iter().enumerate() {
-            let out: Vec<usize> = perm.iter().map(|p| shape[*p]).collect();
-            let (it, ot) = (ty(shape, e), ty(&out, e));
-            let p: Vec<String> = perm.iter().map(|d| d.to_string()).collect();
-            src += &format!(
-                "func.func @t{c}(%a: {it}) -> {ot} {{\n  %r = strata.transpose %a permutation = [{}] : {it} -> {ot}\n  return %r : {ot}\n}}\n",
-                p.join(", ")
-            );
-        }
+        let src = transposes_source(&cases, e);
         let kernel = Kernel::compile(&src, "transposes.mlir", &CompileOptions::default()).unwrap_or_else(|err| panic!("{err}\n{src}"));
         for (c, (shape, perm)) in cases.iter().enumerate() {
             // Tiled when the input's last dimension moves and both it and
@@ -350,16 +356,7 @@ fn large_transposes_stream_aligned_or_not() {
     for (target, e) in runs {
         let options = CompileOptions { target: Some(target.into()), ..Default::default() };
         let l2 = strata_driver::target::resolve(target).unwrap().l2_bytes as usize;
-        let mut src = String::new();
-        for (c, (shape, perm)) in cases.iter().enumerate() {
-            let out: Vec<usize> = perm.iter().map(|p| shape[*p]).collect();
-            let (it, ot) = (ty(shape, e), ty(&out, e));
-            let p: Vec<String> = perm.iter().map(|d| d.to_string()).collect();
-            src += &format!(
-                "func.func @t{c}(%a: {it}) -> {ot} {{\n  %r = strata.transpose %a permutation = [{}] : {it} -> {ot}\n  return %r : {ot}\n}}\n",
-                p.join(", ")
-            );
-        }
+        let src = transposes_source(&cases, e);
         let kernel = Kernel::compile(&src, "large.mlir", &options).unwrap_or_else(|err| panic!("{err}\n{src}"));
         for (c, (shape, perm)) in cases.iter().enumerate() {
             let out_shape: Vec<usize> = perm.iter().map(|p| shape[*p]).collect();
