@@ -239,6 +239,8 @@ struct Domain {
     values: Vec<i64>,
     /// Whether `values` are all of them.
     complete: bool,
+    /// The smallest and the largest value.
+    range: (i64, i64),
 }
 
 /// How many values of an inner loop's variable are enumerated at most.
@@ -249,7 +251,7 @@ fn domain(lb: i64, ub: i64, step: i64) -> Option<Domain> {
         return None;
     }
     let trip = (ub - lb + step - 1) / step;
-    Some(Domain { values: (0..trip.min(INNER_VALUES)).map(|t| lb + t * step).collect(), complete: trip <= INNER_VALUES })
+    Some(Domain { values: (0..trip.min(INNER_VALUES)).map(|t| lb + t * step).collect(), complete: trip <= INNER_VALUES, range: (lb, lb + (trip - 1) * step) })
 }
 
 /// A parallel loop: its induction variables and their constant bounds.
@@ -594,7 +596,7 @@ fn collect(lp: &Loop) -> Accesses {
                 let args: Vec<Expr> = operands[mem + 1..].iter().map(|v| ix.expr(*v, 0)).collect();
                 let n = unsafe { sys::mlirAffineMapGetNumResults(map) };
                 let index = (0..n).map(|r| ix.affine(map, r, &args)).collect();
-                push(lp, &mut list, op, kind, operands[mem], index, 1);
+                push(lp, &ix, &mut list, op, kind, operands[mem], index, 1);
                 continue;
             }
             // Atomic read-modify-writes never race with each other.
@@ -611,18 +613,23 @@ fn collect(lp: &Loop) -> Accesses {
             _ => continue,
         };
         let index = operands[first_index..first_index + count].iter().map(|v| ix.expr(*v, 0)).collect();
-        push(lp, &mut list, op, kind, operands[mem], index, width);
+        push(lp, &ix, &mut list, op, kind, operands[mem], index, width);
     }
     Accesses { list, domains: ix.domains.into_inner(), unknown }
 }
 
-fn push(lp: &Loop, list: &mut Vec<Access>, op: MlirOperation, kind: Kind, mem: MlirValue, index: Vec<Expr>, width: i64) {
+#[allow(clippy::too_many_arguments)]
+fn push(lp: &Loop, ix: &Indexer, list: &mut Vec<Access>, op: MlirOperation, kind: Kind, mem: MlirValue, index: Vec<Expr>, width: i64) {
     let (buffer, view) = buffer_of(mem);
     // A buffer allocated in the body belongs to one iteration.
     if ir::defined_inside(buffer, lp.op) {
         return;
     }
-    let index = if view { index.iter().map(|_| Expr::Opaque("an access through a view of the buffer")).collect() } else { index };
+    let index = if view {
+        through_views(ix, mem, &index).unwrap_or_else(|| index.iter().map(|_| Expr::Opaque("an access through a view of the buffer")).collect())
+    } else {
+        index
+    };
     let mut conditional = false;
     let mut p = ir::parent(op);
     while !p.ptr.is_null() && p.ptr != lp.op.ptr {
@@ -630,6 +637,49 @@ fn push(lp: &Loop, list: &mut Vec<Access>, op: MlirOperation, kind: Kind, mem: M
         p = ir::parent(p);
     }
     list.push(Access { op, kind, buffer, index, width, conditional });
+}
+
+/// `index` into the view `mem` as an index into the buffer it views, where
+/// every view between them is a cast or a `memref.subview` that keeps the
+/// rank and has static strides (`offset + stride * i` per dimension); `None`
+/// for any other view.
+fn through_views(ix: &Indexer, mut mem: MlirValue, index: &[Expr]) -> Option<Vec<Expr>> {
+    let mut index = index.to_vec();
+    // SAFETY: a constant query.
+    let dynamic = unsafe { sys::mlirShapedTypeGetDynamicSize() };
+    for _ in 0..64 {
+        // SAFETY: a live value.
+        if !unsafe { sys::mlirValueIsAOpResult(mem) } {
+            return Some(index);
+        }
+        let def = unsafe { sys::mlirOpResultGetOwner(mem) };
+        match ir::name(def).as_str() {
+            "memref.cast" | "memref.assume_alignment" => mem = ir::operand(def, 0),
+            "memref.subview" => {
+                let source = ir::operand(def, 0);
+                let offsets = ir::i64_array(ir::attribute(def, "static_offsets")?);
+                let strides = ir::i64_array(ir::attribute(def, "static_strides")?);
+                if rank_of(source) != index.len() || offsets.len() != index.len() || strides.iter().any(|s| *s == dynamic) {
+                    return None;
+                }
+                // The dynamic offsets are the operands right after the source.
+                let mut next = 1;
+                for (d, e) in index.iter_mut().enumerate() {
+                    let offset = if offsets[d] == dynamic {
+                        next += 1;
+                        ix.expr(ir::operand(def, next - 1), 0)
+                    } else {
+                        Expr::Const(offsets[d])
+                    };
+                    let scaled = Expr::Mul(Box::new(Expr::Const(strides[d])), Box::new(e.clone()));
+                    *e = Expr::Add(Box::new(offset), Box::new(scaled));
+                }
+                mem = source;
+            }
+            _ => return Some(index),
+        }
+    }
+    None
 }
 
 fn rank_of(v: MlirValue) -> usize {
@@ -667,7 +717,28 @@ fn judge(lp: &Loop, domains: &HashMap<usize, Domain>, x: &Access, y: &Access) ->
         let (Some(lx), Some(ly)) = (ex.linear(n), ey.linear(n)) else { continue };
         let last = d + 1 == x.index.len();
         let width = if last { x.width.max(y.width) } else { 1 };
-        if lx.ivs != ly.ivs || lx.vars != ly.vars || lx.vars.iter().any(|(v, _)| matches!(v, Var::Inner(_))) {
+        let inner = |v: &(Var, i64)| matches!(v.0, Var::Inner(_));
+        if lx.ivs == ly.ivs && (lx.vars.iter().any(inner) || ly.vars.iter().any(inner)) {
+            // `a * p + Ix + cx` and `a * q + Iy + cy`, the inner parts
+            // within their loops' ranges (a view's offset plus an inner
+            // loop over the view): iterations a step apart cannot meet
+            // when the step outspans what the inner parts can differ by.
+            let invariant = |l: &Linear| l.vars.iter().filter(|v| !inner(v)).copied().collect::<Vec<_>>();
+            let nonzero: Vec<usize> = (0..n).filter(|k| lx.ivs[*k] != 0).collect();
+            if let ([k], Some((xlo, xhi)), Some((ylo, yhi))) = (nonzero.as_slice(), inner_span(&lx, domains), inner_span(&ly, domains)) {
+                if invariant(&lx) == invariant(&ly) {
+                    if let Some(step) = lp.step[*k].filter(|s| *s > 0) {
+                        let lo = ylo + ly.constant - (xhi + lx.constant) - (width - 1);
+                        let hi = yhi + ly.constant - (xlo + lx.constant) + (width - 1);
+                        if (lx.ivs[*k] * step).abs() > lo.abs().max(hi.abs()) {
+                            forced[*k] = true;
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        if lx.ivs != ly.ivs || lx.vars != ly.vars || lx.vars.iter().any(inner) {
             continue;
         }
         let delta = ly.constant - lx.constant;
@@ -780,6 +851,20 @@ fn judge(lp: &Loop, domains: &HashMap<usize, Domain>, x: &Access, y: &Access) ->
     } else {
         Verdict::Unknown("the loop has more iterations than the checker enumerates".into())
     }
+}
+
+/// The smallest and largest value the inner variables' part of `l` takes
+/// (its invariant terms left out), when each inner loop's range is known.
+fn inner_span(l: &Linear, domains: &HashMap<usize, Domain>) -> Option<(i64, i64)> {
+    let (mut lo, mut hi) = (0i64, 0i64);
+    for (v, c) in &l.vars {
+        let Var::Inner(id) = v else { continue };
+        let (a, b) = domains.get(id)?.range;
+        let (p, q) = (c.checked_mul(a)?, c.checked_mul(b)?);
+        lo = lo.checked_add(p.min(q))?;
+        hi = hi.checked_add(p.max(q))?;
+    }
+    Some((lo, hi))
 }
 
 /// Whether the cast `op` makes its value narrower than it was.

@@ -654,6 +654,7 @@ pub fn explicit_affine_indices(root: MlirOperation) {
 /// `arith.cmpi` predicates, numbered as the op's `predicate` attribute.
 pub mod cmpi {
     pub const EQ: i64 = 0;
+    pub const SLT: i64 = 2;
     pub const SGE: i64 = 5;
 }
 

@@ -22,6 +22,7 @@ mod distinct_results;
 mod expand_float_atomics;
 mod expand_math;
 mod fuse;
+mod fuse_columns;
 mod fuse_rows;
 pub mod ir;
 mod instrument_races;

@@ -60,7 +60,7 @@ fn expand(options: &PassOptions) -> Pipeline {
     if options.boolean("fuse-loops") {
         // Canonicalized first: the lowering indexes through affine.apply
         // ops, which fold into the access maps fuse-rows reads.
-        steps.extend(["canonicalize", "strata-fuse-rows"]);
+        steps.extend(["canonicalize", "strata-fuse-rows", "strata-fuse-columns"]);
     }
     steps.extend([
         "func.func(affine-parallelize)",

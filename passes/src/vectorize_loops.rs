@@ -161,9 +161,11 @@ pub(crate) fn private_buffer(m: MlirValue) -> bool {
 
 /// Whether the memrefs `x` and `y` may share memory. Only two different
 /// roots are known apart: a `memref.alloc` and any other root, or a
-/// bufferization out-parameter and another function argument. Views and
+/// bufferization out-parameter and another function argument. Views are
+/// traced to the buffer they view (two views of one buffer may alias);
 /// anything else may alias anything.
 pub(crate) fn may_alias(x: MlirValue, y: MlirValue) -> bool {
+    let (x, y) = (crate::check_races::buffer_of(x).0, crate::check_races::buffer_of(y).0);
     if x.ptr == y.ptr {
         return true;
     }
