@@ -659,7 +659,7 @@ fn through_views(ix: &Indexer, mut mem: MlirValue, index: &[Expr]) -> Option<Vec
                 let source = ir::operand(def, 0);
                 let offsets = ir::i64_array(ir::attribute(def, "static_offsets")?);
                 let strides = ir::i64_array(ir::attribute(def, "static_strides")?);
-                if rank_of(source) != index.len() || offsets.len() != index.len() || strides.iter().any(|s| *s == dynamic) {
+                if rank_of(source) != index.len() || offsets.len() != index.len() || strides.contains(&dynamic) {
                     return None;
                 }
                 // The dynamic offsets are the operands right after the source.

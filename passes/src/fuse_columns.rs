@@ -1,9 +1,11 @@
 //! `strata-fuse-columns` (a step of `strata-lower-to-affine{fuse-loops}`,
-//! right after `strata-fuse-rows`, before the parallel marking): tiles the
-//! columns of a chain of loop nests that reduce along the rows (a softmax
-//! or a normalization along dim 0) and fuses the chain into one parallel
-//! loop over blocks of columns, each block's temporaries shrunk to the
-//! block.
+//! right after the parallel marking): tiles the columns of a chain of loop
+//! nests that reduce along the rows (a softmax or a normalization along
+//! dim 0) and fuses the chain into one parallel loop over blocks of
+//! columns, each block's temporaries shrunk to the block. After the
+//! marking, because the views hide from affine's dependence analysis that
+//! two blocks touch different columns, so a loop around the chain would
+//! no longer be marked parallel.
 //!
 //! Why: a softmax along dim 0 is six nests (fill and reduce the column
 //! maxima, the exponentials, fill and reduce the sums, the division),
@@ -14,18 +16,21 @@
 //! `rows x CB` is read from memory once, stays in the L2 for the nests
 //! after the first, and its temporaries never leave the cache.
 //!
-//! Matches runs of consecutive top-level nests of a function with only
-//! `memref.alloc`s and constants between them, each either
-//! `affine.for %j = 0 to C` or `affine.for %i = 0 to R { affine.for %j =
-//! 0 to C }` (constant bounds, step 1, no results, bodies of affine loads
-//! and stores, `arith` and `math`), with the same `C`. Legal when every
-//! buffer the run writes is accessed, in every nest, only at column `%j`
-//! (identity maps whose last index is `%j`, which no other index uses, on
-//! a last dimension of `C`), the written buffers cannot alias any other
-//! buffer of the run, and every index is a loop variable or defined
-//! outside: then iterations in different blocks of columns touch
-//! disjoint elements of everything written, and within a block every
-//! access keeps its original order.
+//! Matches runs of consecutive nests with only `memref.alloc`s and
+//! constants between them, in a function's body or in the body of a loop
+//! there (the loop over the leading dimension that `strata-fuse-rows`
+//! makes of a reduction along dim 1 of a rank-3 tensor), each either a
+//! loop over the columns `%j = 0 to C` or a loop over rows around one
+//! (`affine.for` or one-variable `affine.parallel`, constant bounds, step
+//! 1, no results, bodies of affine loads and stores, `arith` and `math`),
+//! with the same `C`. Legal when every buffer the run writes is accessed,
+//! in every nest, only at column `%j` (maps of dimensions and constants
+//! whose last index is `%j`, which no other index uses, on a last
+//! dimension of `C`), the written buffers cannot alias any other buffer of
+//! the run, and every index is a loop variable or defined outside: then
+//! iterations in different blocks of columns touch disjoint elements of
+//! everything written, and within a block every access keeps its
+//! original order.
 //!
 //! Produces an `scf.parallel` over blocks of `CB` columns; each iteration
 //! takes a `memref.subview` of `rows x CB` of each buffer it reads or
@@ -39,12 +44,16 @@
 //! prefetchers follow worse than a whole row, so the chain is tiled only
 //! when it has a column reduction (without one nothing is re-read) and a
 //! block of the buffers more than one nest reads (those that must stay
-//! in cache between nests) fits the target's L2 with runs of at least
-//! [`MIN_RUN_BYTES`], and the whole of them does not (then the nests keep
-//! their own parallel loops and the data stays in cache anyway); `CB` is
-//! the widest whole number of cache lines that fits, at most the columns
-//! split evenly over the target's cores. The decision and its figures are
-//! reported under `--strata-remarks`.
+//! in cache between nests) fits half the target's L2 (the other half is
+//! for the lines streaming in and out) with runs of at least
+//! [`MIN_RUN_BYTES`], and the whole of them does not fit the L2 (then the
+//! nests keep their own parallel loops and the data stays in cache
+//! anyway); `CB` is the widest whole number of cache lines that fits, at
+//! most the columns split evenly over the target's cores. Measured on the
+//! Zen 5 EPYC (1 MiB L2), 1024 x 4096 f32 softmax along dim 0, medians of
+//! five rounds at 1 / 2 threads: 3.13 / 1.66 ms in blocks of 32 columns,
+//! 2.24 / 1.09 at 64 (half the L2), 2.63 / 1.29 at 128 (all of it). The
+//! decision and its figures are reported under `--strata-remarks`.
 //!
 //! Guarantees the same results bit for bit: every element's operations
 //! run in their original order.
@@ -68,10 +77,11 @@ pub static INFO: PassInfo = PassInfo {
     build: Build::Rust(|_: &PassOptions| Box::new(FuseColumns)),
 };
 
-/// The shortest run of one row a block of columns may have: measured on
-/// the Zen 5 EPYC (1 MiB L2), a 1024 x 4096 f32 softmax along dim 0 in C
-/// took 4.0-4.2 ms unblocked, 4.5 ms in blocks of 32 columns (128 bytes),
-/// 3.5-3.8 ms at 64 and 2.9-3.5 ms at 128 or 256.
+/// The shortest run of one row a block of columns may have: rows split
+/// into shorter runs are followed badly by the prefetchers. Measured on
+/// the Zen 5 EPYC, a 1024 x 4096 f32 softmax along dim 0 written in C took
+/// 4.0-4.2 ms unblocked at 1 thread, 4.5 ms in blocks of 32 columns (128
+/// bytes), 3.5-3.8 ms at 64 and 2.9-3.5 ms at 128 or 256.
 pub const MIN_RUN_BYTES: i64 = 256;
 
 #[derive(Clone, Copy)]
@@ -85,6 +95,14 @@ impl StrataPass for FuseColumns {
             // SAFETY: walking a live region's block list.
             let mut block = unsafe { sys::mlirRegionGetFirstBlock(region) };
             while !block.ptr.is_null() {
+                // Chains inside a loop over the leading dimensions (what
+                // strata-fuse-rows makes of a reduction along dim 1 of a
+                // rank-3 tensor) first, then the function's own.
+                for op in ir::ops_in(block) {
+                    if bound_names(op).is_some() {
+                        fuse_block(ir::first_block(ir::region(op, 0)), &target);
+                    }
+                }
                 fuse_block(block, &target);
                 // SAFETY: as above.
                 block = unsafe { sys::mlirBlockGetNextInRegion(block) };
@@ -120,15 +138,36 @@ struct Access {
     uses_column: bool,
     /// Whether an index is the nest's row variable.
     uses_row: bool,
+    /// How many elements of one column the nest's rows reach through
+    /// this access (1 when it does not walk the rows).
+    rows: i64,
 }
 
-/// `affine.for` from 0 to a constant, step 1, without results.
+/// `affine.for`, or `affine.parallel` of one variable, from 0 to a
+/// constant, step 1, without results: the loop's trip count.
 fn counted_loop(op: MlirOperation) -> Option<i64> {
     // SAFETY: a live op.
     let results = unsafe { sys::mlirOperationGetNumResults(op) };
-    (ir::name(op) == "affine.for" && results == 0 && ir::constant_map(op, "lowerBoundMap") == Some(0) && ir::int_attr(op, "step") == Some(1))
-        .then(|| ir::constant_map(op, "upperBoundMap"))
+    if results != 0 {
+        return None;
+    }
+    let (lower, upper, step) = bound_names(op)?;
+    (ir::constant_map(op, lower) == Some(0) && ir::int_attr(op, step) == Some(1))
+        .then(|| ir::constant_map(op, upper))
         .flatten()
+}
+
+/// The lower bound, upper bound and step attributes of an affine loop.
+fn bound_names(op: MlirOperation) -> Option<(&'static str, &'static str, &'static str)> {
+    match ir::name(op).as_str() {
+        "affine.for" => Some(("lowerBoundMap", "upperBoundMap", "step")),
+        "affine.parallel" => {
+            // SAFETY: a live op.
+            (unsafe { sys::mlirBlockGetNumArguments(ir::first_block(ir::region(op, 0))) } == 1)
+                .then_some(("lowerBoundsMap", "upperBoundsMap", "steps"))
+        }
+        _ => None,
+    }
 }
 
 fn body(op: MlirOperation) -> Vec<MlirOperation> {
@@ -146,7 +185,10 @@ fn plain(op: MlirOperation) -> bool {
     let name = ir::name(op);
     // SAFETY: a live op.
     let regions = unsafe { sys::mlirOperationGetNumRegions(op) };
-    regions == 0 && (matches!(name.as_str(), "affine.load" | "affine.store") || name.starts_with("arith.") || name.starts_with("math."))
+    regions == 0
+        && (matches!(name.as_str(), "affine.load" | "affine.store")
+            || name.starts_with("arith.")
+            || name.starts_with("math."))
 }
 
 /// The nest `op` is, and its column count.
@@ -155,9 +197,23 @@ fn nest(op: MlirOperation) -> Option<(Nest, i64)> {
     match body(op).as_slice() {
         [inner] if counted_loop(*inner).is_some() => {
             let cols = counted_loop(*inner)?;
-            body(*inner).into_iter().all(plain).then_some((Nest { op, rows: Some(op), cols: *inner }, cols))
+            body(*inner).into_iter().all(plain).then_some((
+                Nest {
+                    op,
+                    rows: Some(op),
+                    cols: *inner,
+                },
+                cols,
+            ))
         }
-        ops => ops.iter().all(|o| plain(*o)).then_some((Nest { op, rows: None, cols: op }, outer)),
+        ops => ops.iter().all(|o| plain(*o)).then_some((
+            Nest {
+                op,
+                rows: None,
+                cols: op,
+            },
+            outer,
+        )),
     }
 }
 
@@ -179,7 +235,10 @@ fn fuse_block(block: sys::MlirBlock, target: &crate::target::Target) {
             }
             None => {
                 let name = ir::name(op);
-                if !run.is_empty() && (name == "memref.alloc" && ir::operands(op).is_empty() || name == "arith.constant") {
+                if !run.is_empty()
+                    && (name == "memref.alloc" && ir::operands(op).is_empty()
+                        || name == "arith.constant")
+                {
                     between.push(op);
                 } else {
                     try_fuse(block, &run, &between, cols, target);
@@ -208,20 +267,58 @@ fn accesses(run: &[Nest], cols: i64) -> Option<Vec<Access>> {
             };
             let ops = ir::operands(op);
             let memref = ops[first - 1];
-            let idx = &ops[first..];
-            if idx.iter().any(|v| v.ptr != j.ptr && i.is_none_or(|i| v.ptr != i.ptr) && ir::defined_inside(*v, n.op)) {
+            let operands = &ops[first..];
+            if operands.iter().any(|v| {
+                v.ptr != j.ptr && i.is_none_or(|i| v.ptr != i.ptr) && ir::defined_inside(*v, n.op)
+            }) {
                 return None;
             }
-            // SAFETY: affine.load/store carry an AffineMapAttr `map`.
-            let identity = ir::attribute(op, "map").is_some_and(|a| unsafe { sys::mlirAffineMapIsIdentity(sys::mlirAffineMapAttrGetValue(a)) });
             let (shape, _) = ir::shape(ir::value_type(memref));
-            let uses_column = idx.iter().any(|v| v.ptr == j.ptr);
-            let at_column = identity
-                && idx.last().is_some_and(|v| v.ptr == j.ptr)
-                && !idx[..idx.len() - 1].iter().any(|v| v.ptr == j.ptr)
-                && shape.last() == Some(&cols);
-            let uses_row = i.is_some_and(|i| idx.iter().any(|v| v.ptr == i.ptr));
-            out.push(Access { op, nest: k, memref, write: name == "affine.store", at_column, uses_column, uses_row });
+            let uses_column = operands.iter().any(|v| v.ptr == j.ptr);
+            let uses_row = i.is_some_and(|i| operands.iter().any(|v| v.ptr == i.ptr));
+            // The index of each dimension: an operand, or a constant.
+            let idx = ir::attribute(op, "map").and_then(|a| {
+                // SAFETY: affine.load/store carry an AffineMapAttr `map`.
+                let map = unsafe { sys::mlirAffineMapAttrGetValue(a) };
+                ir::map_dims_or_constants(map).map(|dims| {
+                    dims.into_iter()
+                        .map(|d| d.map(|p| operands[p]))
+                        .collect::<Vec<_>>()
+                })
+            });
+            let at_column = idx.as_ref().is_some_and(|idx| {
+                idx.last()
+                    .is_some_and(|v| v.is_some_and(|v| v.ptr == j.ptr))
+                    && !idx[..idx.len() - 1]
+                        .iter()
+                        .any(|v| v.is_some_and(|v| v.ptr == j.ptr))
+            }) && shape.last() == Some(&cols);
+            // Rows of the buffer this access walks: the dimensions indexed
+            // by the nest's row variable.
+            let rows = match (&idx, i) {
+                (Some(idx), Some(i)) if at_column => idx[..idx.len() - 1]
+                    .iter()
+                    .zip(&shape)
+                    .map(|(v, d)| {
+                        if v.is_some_and(|v| v.ptr == i.ptr) {
+                            *d
+                        } else {
+                            1
+                        }
+                    })
+                    .product(),
+                _ => 1,
+            };
+            out.push(Access {
+                op,
+                nest: k,
+                memref,
+                write: name == "affine.store",
+                at_column,
+                uses_column,
+                uses_row,
+                rows,
+            });
         }
     }
     Some(out)
@@ -234,7 +331,9 @@ fn root(v: MlirValue) -> bool {
         if sys::mlirValueIsAOpResult(v) {
             ir::name(sys::mlirOpResultGetOwner(v)) == "memref.alloc"
         } else {
-            ir::name(sys::mlirBlockGetParentOperation(sys::mlirBlockArgumentGetOwner(v))) == "func.func"
+            ir::name(sys::mlirBlockGetParentOperation(
+                sys::mlirBlockArgumentGetOwner(v),
+            )) == "func.func"
         }
     }
 }
@@ -256,11 +355,19 @@ fn element_bytes(t: sys::MlirType) -> Option<i64> {
     crate::vectorize_loops::scalar_bits(ir::shape(t).1).map(|b| (b as i64 / 8).max(1))
 }
 
-fn try_fuse(block: sys::MlirBlock, run: &[Nest], between: &[MlirOperation], cols: i64, target: &crate::target::Target) {
+fn try_fuse(
+    block: sys::MlirBlock,
+    run: &[Nest],
+    between: &[MlirOperation],
+    cols: i64,
+    target: &crate::target::Target,
+) {
     if run.len() < 2 {
         return;
     }
-    let Some(acc) = accesses(run, cols) else { return };
+    let Some(acc) = accesses(run, cols) else {
+        return;
+    };
     // Legality.
     if acc.iter().any(|a| a.uses_column && !a.at_column) {
         return;
@@ -268,10 +375,16 @@ fn try_fuse(block: sys::MlirBlock, run: &[Nest], between: &[MlirOperation], cols
     let written: Vec<MlirValue> = dedup(acc.iter().filter(|a| a.write).map(|a| a.memref));
     let all: Vec<MlirValue> = dedup(acc.iter().map(|a| a.memref));
     for w in &written {
-        if !ir::is_plain_memref(ir::value_type(*w)) || !root(*w) || acc.iter().any(|a| a.memref.ptr == w.ptr && !a.at_column) {
+        if !ir::is_plain_memref(ir::value_type(*w))
+            || !root(*w)
+            || acc.iter().any(|a| a.memref.ptr == w.ptr && !a.at_column)
+        {
             return;
         }
-        if all.iter().any(|v| v.ptr != w.ptr && crate::vectorize_loops::may_alias(*w, *v)) {
+        if all
+            .iter()
+            .any(|v| v.ptr != w.ptr && crate::vectorize_loops::may_alias(*w, *v))
+        {
             return;
         }
     }
@@ -282,7 +395,11 @@ fn try_fuse(block: sys::MlirBlock, run: &[Nest], between: &[MlirOperation], cols
     });
     let mut reused = Vec::new();
     for m in &all {
-        let mut nests: Vec<usize> = acc.iter().filter(|a| a.memref.ptr == m.ptr && a.at_column && a.uses_row).map(|a| a.nest).collect();
+        let mut nests: Vec<usize> = acc
+            .iter()
+            .filter(|a| a.memref.ptr == m.ptr && a.at_column && a.uses_row)
+            .map(|a| a.nest)
+            .collect();
         nests.dedup();
         if nests.len() > 1 {
             reused.push(*m);
@@ -295,14 +412,20 @@ fn try_fuse(block: sys::MlirBlock, run: &[Nest], between: &[MlirOperation], cols
     let mut bytes_per_column = 0;
     let mut widest = 1;
     for m in &reused {
-        let t = ir::value_type(*m);
-        let Some(eb) = element_bytes(t) else { return };
-        let (shape, _) = ir::shape(t);
-        bytes_per_column += shape[..shape.len() - 1].iter().product::<i64>() * eb;
+        let Some(eb) = element_bytes(ir::value_type(*m)) else {
+            return;
+        };
+        let rows = acc
+            .iter()
+            .filter(|a| a.memref.ptr == m.ptr)
+            .map(|a| a.rows)
+            .max()
+            .unwrap_or(1);
+        bytes_per_column += rows * eb;
         widest = widest.max(eb);
     }
     let line = (64 / widest).max(1);
-    let fits = target.l2_bytes / bytes_per_column.max(1) / line * line;
+    let fits = target.l2_bytes / 2 / bytes_per_column.max(1) / line * line;
     let even = ((cols + target.cores.max(1) - 1) / target.cores.max(1) + line - 1) / line * line;
     let cb = fits.min(even);
     if bytes_per_column * cols <= target.l2_bytes {
@@ -336,13 +459,20 @@ fn try_fuse(block: sys::MlirBlock, run: &[Nest], between: &[MlirOperation], cols
             continue;
         }
         let us = users(t);
-        let ours = |u: &MlirOperation| acc.iter().any(|a| a.op.ptr == u.ptr && a.at_column && a.memref.ptr == t.ptr);
+        let ours = |u: &MlirOperation| {
+            acc.iter()
+                .any(|a| a.op.ptr == u.ptr && a.at_column && a.memref.ptr == t.ptr)
+        };
         if !us.is_empty() && us.iter().all(ours) {
             temps.push(op);
         }
     }
     let is_temp = |m: MlirValue| temps.iter().any(|t| ir::result(*t, 0).ptr == m.ptr);
-    let viewed: Vec<MlirValue> = dedup(acc.iter().filter(|a| a.at_column && !is_temp(a.memref)).map(|a| a.memref));
+    let viewed: Vec<MlirValue> = dedup(
+        acc.iter()
+            .filter(|a| a.at_column && !is_temp(a.memref))
+            .map(|a| a.memref),
+    );
 
     // What was defined between the nests moves above them.
     for b in between {
@@ -362,22 +492,59 @@ fn try_fuse(block: sys::MlirBlock, run: &[Nest], between: &[MlirOperation], cols
     let tail = cols % cb;
     let at = |op| ir::insert_before(first, op);
     let end = (blocks + (tail > 0) as i64) * cb;
-    let (lo, hi, step) = (ir::result(at(b.index_constant(loc, 0)), 0), ir::result(at(b.index_constant(loc, end)), 0), ir::result(at(b.index_constant(loc, cb)), 0));
+    let (lo, hi, step) = (
+        ir::result(at(b.index_constant(loc, 0)), 0),
+        ir::result(at(b.index_constant(loc, end)), 0),
+        ir::result(at(b.index_constant(loc, cb)), 0),
+    );
     let segments = ir::i32_array_attr(&b, &[1, 1, 1, 0]);
-    let par = at(b.op("scf.parallel", loc, &[lo, hi, step], &[], &[("operandSegmentSizes", segments)], 1));
+    let par = at(b.op(
+        "scf.parallel",
+        loc,
+        &[lo, hi, step],
+        &[],
+        &[("operandSegmentSizes", segments)],
+        1,
+    ));
     let pb = ir::new_block(&[index], loc);
     ir::append_block(ir::region(par, 0), pb);
     let jb = ir::block_argument(pb, 0);
     let terminator = ir::append(pb, b.op("scf.reduce", loc, &[], &[], &[], 0));
-    let ctx = Instance { run, acc: &acc, temps: &temps, viewed: &viewed };
+    let ctx = Instance {
+        run,
+        acc: &acc,
+        temps: &temps,
+        viewed: &viewed,
+    };
     if tail > 0 {
         // The last block is narrower: one more iteration of the parallel
         // loop, which takes the other branch, so it runs beside the others.
-        let last = ir::result(ir::insert_before(terminator, b.index_constant(loc, blocks * cb)), 0);
+        let last = ir::result(
+            ir::insert_before(terminator, b.index_constant(loc, blocks * cb)),
+            0,
+        );
         // SAFETY: a live context.
-        let (i1, i64t) = unsafe { (sys::mlirIntegerTypeGet(b.ctx, 1), sys::mlirIntegerTypeGet(b.ctx, 64)) };
+        let (i1, i64t) = unsafe {
+            (
+                sys::mlirIntegerTypeGet(b.ctx, 1),
+                sys::mlirIntegerTypeGet(b.ctx, 64),
+            )
+        };
         let pred = ir::integer_attr(i64t, ir::cmpi::SLT);
-        let whole = ir::result(ir::insert_before(terminator, b.op("arith.cmpi", loc, &[jb, last], &[i1], &[("predicate", pred)], 0)), 0);
+        let whole = ir::result(
+            ir::insert_before(
+                terminator,
+                b.op(
+                    "arith.cmpi",
+                    loc,
+                    &[jb, last],
+                    &[i1],
+                    &[("predicate", pred)],
+                    0,
+                ),
+            ),
+            0,
+        );
         let branch = ir::insert_before(terminator, b.op("scf.if", loc, &[whole], &[], &[], 2));
         for (r, width) in [(0, cb), (1, tail)] {
             let blk = ir::new_block(&[], loc);
@@ -441,21 +608,46 @@ impl Instance<'_> {
         }
         for t in self.temps {
             let (mut shape, elem) = ir::shape(ir::value_type(ir::result(*t, 0)));
-            *shape.last_mut().expect("a temporary at column %j has a last dimension") = width;
+            *shape
+                .last_mut()
+                .expect("a temporary at column %j has a last dimension") = width;
             let attrs: Vec<(String, sys::MlirAttribute)> = ir::attributes(*t);
-            let attrs: Vec<(&str, sys::MlirAttribute)> = attrs.iter().map(|(n, a)| (n.as_str(), *a)).collect();
-            let new = ir::insert_before(anchor, b.op("memref.alloc", ir::location(*t), &[], &[ir::memref_type(&shape, elem)], &attrs, 0));
+            let attrs: Vec<(&str, sys::MlirAttribute)> =
+                attrs.iter().map(|(n, a)| (n.as_str(), *a)).collect();
+            let new = ir::insert_before(
+                anchor,
+                b.op(
+                    "memref.alloc",
+                    ir::location(*t),
+                    &[],
+                    &[ir::memref_type(&shape, elem)],
+                    &attrs,
+                    0,
+                ),
+            );
             repl.insert(ir::result(*t, 0).ptr as usize, ir::result(new, 0));
         }
         for n in self.run {
             // SAFETY: a live op; the copy refers to the same outside values.
             let copy = ir::insert_before(anchor, unsafe { sys::mlirOperationClone(n.op) });
-            let cols = if n.rows.is_some() { body(copy)[0] } else { copy };
+            let cols = if n.rows.is_some() {
+                body(copy)[0]
+            } else {
+                copy
+            };
             // SAFETY: a live op's context; MLIR uniques the map.
-            let bound = unsafe { sys::mlirAffineMapAttrGet(sys::mlirAffineMapConstantGet(sys::mlirOperationGetContext(cols), width)) };
-            ir::set_attribute(cols, "upperBoundMap", bound);
+            let bound = unsafe {
+                sys::mlirAffineMapAttrGet(sys::mlirAffineMapConstantGet(
+                    sys::mlirOperationGetContext(cols),
+                    width,
+                ))
+            };
+            let (_, upper, _) = bound_names(cols).expect("a matched column loop");
+            ir::set_attribute(cols, upper, bound);
             for (orig, new) in ir::walk(n.op).into_iter().zip(ir::walk(copy)) {
-                let Some(a) = self.acc.iter().find(|a| a.op.ptr == orig.ptr) else { continue };
+                let Some(a) = self.acc.iter().find(|a| a.op.ptr == orig.ptr) else {
+                    continue;
+                };
                 if !a.at_column {
                     continue;
                 }
@@ -469,7 +661,13 @@ impl Instance<'_> {
 
 /// `memref.subview %m[0, .., %start][d0, .., width][1, .., 1]` of the
 /// identity-layout buffer `m`.
-fn subview(b: &Builder, loc: sys::MlirLocation, m: MlirValue, start: MlirValue, width: i64) -> MlirOperation {
+fn subview(
+    b: &Builder,
+    loc: sys::MlirLocation,
+    m: MlirValue,
+    start: MlirValue,
+    width: i64,
+) -> MlirOperation {
     let (shape, elem) = ir::shape(ir::value_type(m));
     let rank = shape.len();
     let mut strides = vec![1i64; rank];
@@ -483,7 +681,15 @@ fn subview(b: &Builder, loc: sys::MlirLocation, m: MlirValue, start: MlirValue, 
     let ty = unsafe {
         let dynamic = sys::mlirShapedTypeGetDynamicStrideOrOffset();
         let layout = sys::mlirStridedLayoutAttrGet(b.ctx, dynamic, rank as isize, strides.as_ptr());
-        sys::mlirMemRefTypeGet(elem, rank as isize, sizes.as_ptr(), layout, sys::MlirAttribute { ptr: std::ptr::null() })
+        sys::mlirMemRefTypeGet(
+            elem,
+            rank as isize,
+            sizes.as_ptr(),
+            layout,
+            sys::MlirAttribute {
+                ptr: std::ptr::null(),
+            },
+        )
     };
     // SAFETY: a constant query.
     let dynamic = unsafe { sys::mlirShapedTypeGetDynamicSize() };

@@ -589,6 +589,27 @@ pub fn map_dims(map: sys::MlirAffineMap) -> Option<Vec<usize>> {
     }
 }
 
+/// For each result of an affine map without symbols, the dimension it
+/// names, or `None` for a constant; `None` when a result is anything else.
+pub fn map_dims_or_constants(map: sys::MlirAffineMap) -> Option<Vec<Option<usize>>> {
+    // SAFETY: a live affine map.
+    unsafe {
+        if sys::mlirAffineMapGetNumSymbols(map) != 0 {
+            return None;
+        }
+        (0..sys::mlirAffineMapGetNumResults(map))
+            .map(|i| {
+                let e = sys::mlirAffineMapGetResult(map, i);
+                if sys::mlirAffineExprIsADim(e) {
+                    Some(Some(sys::mlirAffineDimExprGetPosition(e) as usize))
+                } else {
+                    sys::mlirAffineExprIsAConstant(e).then_some(None)
+                }
+            })
+            .collect()
+    }
+}
+
 /// Whether the memref type `t` has a static shape and the identity layout.
 pub fn is_plain_memref(t: MlirType) -> bool {
     // SAFETY: live type and attribute queries.

@@ -4,13 +4,13 @@
 // fused into one scf.parallel over blocks of columns: each block takes
 // subviews of the buffers it reads or writes at its columns, allocates its
 // temporaries at rows x block, and runs the nests in their order over the
-// block. The module's target has a 64 KiB L2, so the blocks are small: a
+// block. The module's target has a 128 KiB L2, so the blocks are small: a
 // block of the buffers read by more than one nest (x and the
-// exponentials, 2 x 64 rows x 4 bytes a column) fills the L2 at 128 f32
-// columns; 1000 = 7 x 128 + 104 columns, the last block a branch of the
-// same loop. The f64 blocks are 40 columns (2 x 100 x 8 bytes a column:
-// 65536 / 1600 = 40, five lines of 8). A lone column sum (nothing is
-// re-read) and a chain that fits the L2 untiled stay as they are.
+// exponentials, 2 x 64 rows x 4 bytes a column) fills half the L2 at 128
+// f32 columns; 1000 = 7 x 128 + 104 columns, the last block a branch of
+// the same loop. The f64 blocks are 40 columns (2 x 100 x 8 bytes a
+// column: 65536 / 1600 = 40, five lines of 8). A lone column sum (nothing
+// is re-read) and a chain that fits the L2 untiled stay as they are.
 // RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true | FileCheck %s
 // RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 // Without the option, the nests stay apart.
@@ -19,7 +19,7 @@
 // strata-vectorize vectorizes every nest inside it (8 f32 lanes at 256 bits).
 // RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-check-races --strata-vectorize --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=VEC
 
-module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bits = 256 : i64, vector_registers = 16 : i64, l1d_bytes = 32768 : i64, l2_bytes = 65536 : i64, l3_bytes = 1048576 : i64, cores = 2 : i64}} {
+module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bits = 256 : i64, vector_registers = 16 : i64, l1d_bytes = 32768 : i64, l2_bytes = 131072 : i64, l3_bytes = 1048576 : i64, cores = 2 : i64}} {
 // CHECK-LABEL: func.func @softmax_cols(
 // CHECK-SAME: %[[X:[a-z0-9_]+]]: memref<64x1000xf32>, %[[OUT:[a-z0-9_]+]]: memref<64x1000xf32> {bufferize.result}
 // CHECK-DAG: %[[LAST:.*]] = arith.constant 896 : index
@@ -50,7 +50,7 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // UNFUSED-NOT: scf.parallel
 // UNFUSED: memref.alloc() {{.*}}: memref<64x1000xf32>
 // UNFUSED: return
-// REMARK: remark: strata-fuse-columns: 6 loop nests over 1000 columns fused into 8 parallel block(s) of 128 columns, the last of 104; 3 temporar(ies) shrunk to a block; cost rule: a block of the 2 buffer(s) more than one nest reads takes 65536 of the 65536-byte L2, nothing recomputed
+// REMARK: remark: strata-fuse-columns: 6 loop nests over 1000 columns fused into 8 parallel block(s) of 128 columns, the last of 104; 3 temporar(ies) shrunk to a block; cost rule: a block of the 2 buffer(s) more than one nest reads takes 65536 of the 131072-byte L2, nothing recomputed
 // VEC: remark: strata-check-races: scf.parallel is free of data races (3 accesses checked)
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 128 columns in 1 parallel chunk(s) of 128, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 104 columns in 1 parallel chunk(s) of 104, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
@@ -79,7 +79,7 @@ func.func @softmax_cols(%x: tensor<64x1000xf32>) -> tensor<64x1000xf32> {
 // CHECK: scf.reduce
 // CHECK-NEXT: }
 // CHECK-NEXT: return
-// REMARK: remark: strata-fuse-columns: 6 loop nests over 600 columns fused into 15 parallel block(s) of 40 columns; 4 temporar(ies) shrunk to a block; cost rule: a block of the 2 buffer(s) more than one nest reads takes 64000 of the 65536-byte L2, nothing recomputed
+// REMARK: remark: strata-fuse-columns: 6 loop nests over 600 columns fused into 15 parallel block(s) of 40 columns; 4 temporar(ies) shrunk to a block; cost rule: a block of the 2 buffer(s) more than one nest reads takes 64000 of the 131072-byte L2, nothing recomputed
 func.func @norm_cols(%x: tensor<100x600xf64>) -> tensor<100x600xf64> {
   %n = arith.constant 100.0 : f64
   %nt = strata.fill %n : f64 -> tensor<600xf64>
