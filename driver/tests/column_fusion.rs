@@ -2,7 +2,9 @@
 //! fused into one parallel loop over blocks of columns
 //! (`strata-fuse-columns`): a softmax along dim 0 and a normalization
 //! along dim 0 (the mean, then the variance of the centered values: two
-//! reductions) in f32 and f64, and a chain of a column maximum and a
+//! reductions) and a softmax under a causal mask (which reads the column
+//! index: each block must see its columns' places in the matrix) in f32
+//! and f64, and a chain of a column maximum and a
 //! column sum under an elementwise consumer in every element type; on
 //! matrices, and on rank-3 tensors along dim 1 (the chain fused inside the
 //! loop over the leading dimension). Ranks 1 and 4 are not covered: a
@@ -114,7 +116,32 @@ func.func @norm(%x: {m}) -> {m} {{
 }}
 "
         );
-        names.extend(["softmax", "norm"]);
+        // A causal mask (row <= column) reads the column index as a
+        // value: each block must see its columns' places in the matrix.
+        let (row, col) = (d, d + 1);
+        src += &format!(
+            "func.func @masked(%x: {m}) -> {m} {{
+  %y = \"strata.map\"(%x) ({{
+  ^bb0(%e: {t}):
+    %i = \"strata.index\"() {{dim = {row} : i64}} : () -> index
+    %j = \"strata.index\"() {{dim = {col} : i64}} : () -> index
+    %keep = arith.cmpi ule, %i, %j : index
+    %low = arith.constant -1.0e+30 : {t}
+    %r = arith.select %keep, %e, %low : {t}
+    \"strata.yield\"(%r) : ({t}) -> ()
+  }}) : ({m}) -> {m}
+  %mx = strata.reduce \"max\" %y dims = [{d}] : {m} -> {v}
+  %mb = strata.broadcast %mx dims = [{d}] : {v} -> {m}
+  %df = strata.sub %y, %mb : {m}
+  %e = strata.exp %df : {m}
+  %s = strata.reduce \"add\" %e dims = [{d}] : {m} -> {v}
+  %sb = strata.broadcast %s dims = [{d}] : {v} -> {m}
+  %r = strata.div %e, %sb : {m}
+  return %r : {m}
+}}
+"
+        );
+        names.extend(["softmax", "norm", "masked"]);
     }
     (src, names)
 }
@@ -124,13 +151,17 @@ func.func @norm(%x: {m}) -> {m} {{
 fn reference(name: &str, x: &[f64], b: usize, r: usize, c: usize, bits: u32) -> Vec<f64> {
     let mut out = vec![0.0; b.max(1) * r * c];
     for j in (0..b.max(1)).flat_map(|q| (0..c).map(move |j| q * r * c + j)) {
-        let col: Vec<f64> = (0..r).map(|i| x[i * c + j]).collect();
+        let mut col: Vec<f64> = (0..r).map(|i| x[i * c + j]).collect();
+        if name == "masked" {
+            // Rows past the column masked out.
+            col.iter_mut().enumerate().filter(|(i, _)| *i > j % c).for_each(|(_, v)| *v = -1.0e30);
+        }
         let max = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let sum: f64 = col.iter().sum();
         for i in 0..r {
             out[i * c + j] = match name {
                 "shift" => col[i] - max + sum,
-                "softmax" => {
+                "softmax" | "masked" => {
                     (col[i] - max).exp() / col.iter().map(|v| (v - max).exp()).sum::<f64>()
                 }
                 _ => {

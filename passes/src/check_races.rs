@@ -676,6 +676,8 @@ fn through_views(ix: &Indexer, mut mem: MlirValue, index: &[Expr]) -> Option<Vec
                 }
                 mem = source;
             }
+            // Views that move elements around: their indices stay opaque.
+            "memref.reinterpret_cast" | "memref.expand_shape" | "memref.collapse_shape" | "memref.view" | "memref.transpose" => return None,
             _ => return Some(index),
         }
     }

@@ -324,6 +324,12 @@ fn accesses(run: &[Nest], cols: i64) -> Option<Vec<Access>> {
     Some(out)
 }
 
+/// A static shape, the identity layout, the default memory space.
+fn plain_buffer(t: sys::MlirType) -> bool {
+    // SAFETY: a type query on a memref type (checked first).
+    ir::is_plain_memref(t) && unsafe { sys::mlirMemRefTypeGetMemorySpace(t).ptr.is_null() }
+}
+
 /// A buffer that is itself a root: an allocation or a function argument.
 fn root(v: MlirValue) -> bool {
     // SAFETY: value queries on live IR.
@@ -374,6 +380,11 @@ fn try_fuse(
     }
     let written: Vec<MlirValue> = dedup(acc.iter().filter(|a| a.write).map(|a| a.memref));
     let all: Vec<MlirValue> = dedup(acc.iter().map(|a| a.memref));
+    // Views and block temporaries are built for static shapes with the
+    // identity layout in the default memory space.
+    if acc.iter().any(|a| a.at_column && !plain_buffer(ir::value_type(a.memref))) {
+        return;
+    }
     for w in &written {
         if !ir::is_plain_memref(ir::value_type(*w))
             || !root(*w)
@@ -655,7 +666,45 @@ impl Instance<'_> {
                 // SAFETY: `new` is the copy of an access of `a.memref`.
                 unsafe { sys::mlirOperationSetOperand(new, pos, repl[&(a.memref.ptr as usize)]) };
             }
+            // After the remapping, which pairs the copy's ops with the
+            // original's one to one.
+            absolute_column(b, cols, start);
         }
+    }
+}
+
+/// Gives every use of the block's column variable other than an access
+/// index (all of which go to the block's views) the column it stands for
+/// in the whole buffer, `start + %j`: a mask on the column index, say.
+fn absolute_column(b: &Builder, cols: MlirOperation, start: MlirValue) {
+    let j = iv(cols);
+    let mut uses = Vec::new();
+    // SAFETY: walking a live value's use list.
+    unsafe {
+        let mut u = sys::mlirValueGetFirstUse(j);
+        while !u.ptr.is_null() {
+            let owner = sys::mlirOpOperandGetOwner(u);
+            let k = sys::mlirOpOperandGetOperandNumber(u) as usize;
+            let index = match ir::name(owner).as_str() {
+                "affine.load" => k >= 1,
+                "affine.store" => k >= 2,
+                _ => false,
+            };
+            if !index {
+                uses.push((owner, k));
+            }
+            u = sys::mlirOpOperandGetNextUse(u);
+        }
+    }
+    if uses.is_empty() {
+        return;
+    }
+    let first = body(cols)[0];
+    let index = b.index_type();
+    let abs = ir::insert_before(first, b.op("arith.addi", ir::location(cols), &[start, j], &[index], &[], 0));
+    for (owner, k) in uses {
+        // SAFETY: `owner` uses `j` at operand `k`; `abs` dominates it.
+        unsafe { sys::mlirOperationSetOperand(owner, k as isize, ir::result(abs, 0)) };
     }
 }
 

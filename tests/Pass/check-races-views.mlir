@@ -3,7 +3,7 @@
 // index, and proves loops over blocks race-free from the inner loops'
 // ranges: a block of 128 columns from a step of 128 never meets the next
 // block. Blocks that overlap (a step of 64) are reported, and so is a view
-// whose strides are not static (its indices stay opaque).
+// whose strides are not static, or a transpose (their indices stay opaque).
 // RUN: strata-opt %s --split-input-file --verify-diagnostics=only-expected --strata-check-races
 // RUN: strata-opt %s --split-input-file --strata-check-races --strata-remarks 2>&1 >/dev/null | FileCheck %s
 // CHECK: remark: strata-check-races: scf.parallel is free of data races (1 accesses checked)
@@ -78,6 +78,21 @@ func.func @dynamic_strides(%x: memref<64x1024xf32>, %s: index) {
       }
     }
     scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A transpose moves elements around: its indices stay opaque (iterations 0
+// and 1 both write %a[1, 0] here, which the check may not call free).
+func.func @through_a_transpose(%a: memref<4x4xf32>) {
+  %c = arith.constant 1.0 : f32
+  %t = memref.transpose %a (i, j) -> (j, i) : memref<4x4xf32> to memref<4x4xf32, strided<[1, 4]>>
+  // expected-warning@+1 {{an access through a view of the buffer}}
+  affine.parallel (%i) = (0) to (4) {
+    affine.store %c, %a[%i, 0] : memref<4x4xf32>
+    affine.store %c, %t[%i, 1] : memref<4x4xf32, strided<[1, 4]>>
   }
   return
 }
