@@ -2,7 +2,7 @@
 //! ([`strata_passes::knobs`]) for one kernel on this host, and a persistent
 //! cache of the winners that every later compile consults.
 //!
-//! The tuning point is the IR right before `strata-tile` (the first pass
+//! The tuning point is the IR right before `strata-fuse-columns` (the first pass
 //! with a knob): every step before it is the same whatever the
 //! configuration, so a compile runs up to there, hashes the module's ops
 //! (generic form, no locations, the `strata.target` attribute left out) and

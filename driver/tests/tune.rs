@@ -115,6 +115,21 @@ func.func @main(%x: tensor<9x13xf32>) -> tensor<9x13xf32> {
 }
 "#;
 
+/// Along dim 0: small enough that the cost rule leaves it untiled on any
+/// host, so the column-block knob is what tiles it.
+const SOFTMAX_COLUMNS: &str = r#"
+func.func @main(%x: tensor<40x100xf32>) -> tensor<40x100xf32> {
+  %m = strata.reduce "max" %x dims = [0] : tensor<40x100xf32> -> tensor<100xf32>
+  %mb = strata.broadcast %m dims = [0] : tensor<100xf32> -> tensor<40x100xf32>
+  %d = strata.sub %x, %mb : tensor<40x100xf32>
+  %e = strata.exp %d : tensor<40x100xf32>
+  %s = strata.reduce "add" %e dims = [0] : tensor<40x100xf32> -> tensor<100xf32>
+  %sb = strata.broadcast %s dims = [0] : tensor<100xf32> -> tensor<40x100xf32>
+  %r = strata.div %e, %sb : tensor<40x100xf32>
+  return %r : tensor<40x100xf32>
+}
+"#;
+
 /// A body with an inner loop (latency-bound: the interleave knob).
 const ESCAPE: &str = r#"
 func.func @main() -> tensor<21x45xi32> {
@@ -236,6 +251,7 @@ fn tuned_results_equal_the_defaults() {
         ("f64 matmul + bias + relu", MLP_F64, config(&[("mr", 1), ("nv", 2), ("kc", 33), ("vector-width", 128)])),
         ("softmax", SOFTMAX, config(&[("vector-width", 128), ("grain", 2)])),
         ("escape loop", ESCAPE, config(&[("interleave", 1), ("vector-width", 256), ("grain", 5)])),
+        ("softmax along dim 0 in blocks of 16 columns", SOFTMAX_COLUMNS, config(&[("column-block", 16), ("vector-width", 256)])),
     ];
     for (what, source, config) in cases {
         let entry = store_config(source, &config);
@@ -259,6 +275,11 @@ fn tuned_results_equal_the_defaults() {
             Some(2) => assert!(tuned.remarks().iter().filter(kernel_remark).all(|r| r.contains("A packed in")), "{what}: {:#?}", tuned.remarks()),
             Some(1) => assert!(!tuned.remarks().iter().filter(kernel_remark).any(|r| r.contains("A packed in")), "{what}: {:#?}", tuned.remarks()),
             _ => {}
+        }
+        if let Some(b) = config.get("column-block") {
+            let said = format!("parallel block(s) of {b} columns");
+            assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what}: {:#?}", tuned.remarks());
+            assert!(!default.remarks().iter().any(|r| r.contains(&said)), "{what}: {:#?}", default.remarks());
         }
         if let Some(g) = config.get("dot-group") {
             let said = format!("{g} outputs at a time");

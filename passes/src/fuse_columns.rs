@@ -65,16 +65,21 @@ use mlir_sys::{self as sys, MlirOperation, MlirValue};
 use crate::{
     external::{PassFailed, StrataPass},
     ir::{self, Builder},
-    options::PassOptions,
+    options::{OptionKind, OptionSpec, PassOptions},
     pass_info::{Build, PassInfo, Status},
 };
 
 pub static INFO: PassInfo = PassInfo {
     argument: "strata-fuse-columns",
     summary: "Tile the columns of a chain of loop nests that reduce along the rows and fuse it into one parallel loop over blocks of columns, temporaries shrunk to a block",
-    options: &[],
+    options: &[OptionSpec {
+        name: "block",
+        kind: OptionKind::Int,
+        default: "0",
+        description: "columns per block: 0 lets the cost rule decide, 1 never tiles, more tiles every legal chain with reductions along the rows in blocks of that many columns (the tuner's column-block knob)",
+    }],
     status: Status::Internal,
-    build: Build::Rust(|_: &PassOptions| Box::new(FuseColumns)),
+    build: Build::Rust(|o: &PassOptions| Box::new(FuseColumns { block: o.int("block") })),
 };
 
 /// The shortest run of one row a block of columns may have: rows split
@@ -85,29 +90,60 @@ pub static INFO: PassInfo = PassInfo {
 pub const MIN_RUN_BYTES: i64 = 256;
 
 #[derive(Clone, Copy)]
-struct FuseColumns;
+struct FuseColumns {
+    /// `block`: 0 the cost rule, 1 never tile, more: blocks of that many
+    /// columns wherever tiling is legal.
+    block: i64,
+}
+
+/// What [`visit`] does with each legal chain.
+enum Mode<'a> {
+    Rewrite { block: i64 },
+    /// Only lists them (the tuner's sites): columns and element bytes.
+    Survey(&'a mut Vec<(i64, i64)>),
+}
+
+fn visit(root: MlirOperation, mode: &mut Mode) {
+    let target = crate::target::Target::of_module(root);
+    for func in ir::find(root, &["func.func"]) {
+        let region = ir::region(func, 0);
+        // SAFETY: walking a live region's block list.
+        let mut block = unsafe { sys::mlirRegionGetFirstBlock(region) };
+        while !block.ptr.is_null() {
+            // Chains inside a loop over the leading dimensions (what
+            // strata-fuse-rows makes of a reduction along dim 1 of a
+            // rank-3 tensor) first, then the function's own.
+            for op in ir::ops_in(block) {
+                if bound_names(op).is_some() {
+                    fuse_block(ir::first_block(ir::region(op, 0)), &target, mode);
+                }
+            }
+            fuse_block(block, &target, mode);
+            // SAFETY: as above.
+            block = unsafe { sys::mlirBlockGetNextInRegion(block) };
+        }
+    }
+}
+
+/// The chains of `module` this pass could tile, whatever its cost rule
+/// decides (the tuner's `column-block` sites): each one's columns and
+/// widest element in bytes.
+pub fn candidates(module: MlirOperation) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    visit(module, &mut Mode::Survey(&mut out));
+    out
+}
 
 impl StrataPass for FuseColumns {
     fn run(&mut self, root: melior::ir::OperationRef<'_, '_>) -> Result<(), PassFailed> {
-        let target = crate::target::Target::of_module(root.to_raw());
-        for func in ir::find(root.to_raw(), &["func.func"]) {
-            let region = ir::region(func, 0);
-            // SAFETY: walking a live region's block list.
-            let mut block = unsafe { sys::mlirRegionGetFirstBlock(region) };
-            while !block.ptr.is_null() {
-                // Chains inside a loop over the leading dimensions (what
-                // strata-fuse-rows makes of a reduction along dim 1 of a
-                // rank-3 tensor) first, then the function's own.
-                for op in ir::ops_in(block) {
-                    if bound_names(op).is_some() {
-                        fuse_block(ir::first_block(ir::region(op, 0)), &target);
-                    }
-                }
-                fuse_block(block, &target);
-                // SAFETY: as above.
-                block = unsafe { sys::mlirBlockGetNextInRegion(block) };
-            }
+        if self.block < 0 {
+            ir::emit_error(
+                root.to_raw(),
+                &format!("'strata-fuse-columns' option block must be 0 (the cost rule), 1 (never tile) or a column count, not {}", self.block),
+            );
+            return Err(PassFailed);
         }
+        visit(root.to_raw(), &mut Mode::Rewrite { block: self.block });
         Ok(())
     }
 
@@ -217,7 +253,7 @@ fn nest(op: MlirOperation) -> Option<(Nest, i64)> {
     }
 }
 
-fn fuse_block(block: sys::MlirBlock, target: &crate::target::Target) {
+fn fuse_block(block: sys::MlirBlock, target: &crate::target::Target, mode: &mut Mode) {
     let mut run: Vec<Nest> = Vec::new();
     let mut cols = 0;
     let mut between: Vec<MlirOperation> = Vec::new();
@@ -228,7 +264,7 @@ fn fuse_block(block: sys::MlirBlock, target: &crate::target::Target) {
                 cols = c;
             }
             Some((n, c)) => {
-                try_fuse(block, &run, &between, cols, target);
+                try_fuse(block, &run, &between, cols, target, mode);
                 run = vec![n];
                 between.clear();
                 cols = c;
@@ -237,18 +273,19 @@ fn fuse_block(block: sys::MlirBlock, target: &crate::target::Target) {
                 let name = ir::name(op);
                 if !run.is_empty()
                     && (name == "memref.alloc" && ir::operands(op).is_empty()
-                        || name == "arith.constant")
+                        || name == "arith.constant"
+                        || name == "memref.dealloc")
                 {
                     between.push(op);
                 } else {
-                    try_fuse(block, &run, &between, cols, target);
+                    try_fuse(block, &run, &between, cols, target, mode);
                     run.clear();
                     between.clear();
                 }
             }
         }
     }
-    try_fuse(block, &run, &between, cols, target);
+    try_fuse(block, &run, &between, cols, target, mode);
 }
 
 /// The accesses of `run`, or `None` when an index is neither a loop
@@ -367,6 +404,7 @@ fn try_fuse(
     between: &[MlirOperation],
     cols: i64,
     target: &crate::target::Target,
+    mode: &mut Mode,
 ) {
     if run.len() < 2 {
         return;
@@ -420,6 +458,17 @@ fn try_fuse(
     if !reduces || reused.is_empty() {
         return;
     }
+    let per_block = match mode {
+        Mode::Rewrite { block } => *block,
+        Mode::Survey(out) => {
+            let widest = reused.iter().filter_map(|m| element_bytes(ir::value_type(*m))).max().unwrap_or(4);
+            out.push((cols, widest));
+            return;
+        }
+    };
+    if per_block == 1 {
+        return;
+    }
     let mut bytes_per_column = 0;
     let mut widest = 1;
     for m in &reused {
@@ -438,14 +487,17 @@ fn try_fuse(
     let line = (64 / widest).max(1);
     let fits = target.l2_bytes / 2 / bytes_per_column.max(1) / line * line;
     let even = ((cols + target.cores.max(1) - 1) / target.cores.max(1) + line - 1) / line * line;
-    let cb = fits.min(even);
-    if bytes_per_column * cols <= target.l2_bytes {
+    let cb = if per_block > 1 { per_block } else { fits.min(even) };
+    if per_block > 1 && cb >= cols {
+        return;
+    }
+    if per_block == 0 && bytes_per_column * cols <= target.l2_bytes {
         // It stays in the L2 untiled, and the nests keep their own
         // parallel loops.
         crate::remark(first, &format!("strata-fuse-columns: {} loop nests over {cols} columns not fused: they fit the L2 untiled", run.len()));
         return;
     }
-    if cb * widest < MIN_RUN_BYTES {
+    if per_block == 0 && cb * widest < MIN_RUN_BYTES {
         crate::remark(
             first,
             &format!(
@@ -471,8 +523,8 @@ fn try_fuse(
         }
         let us = users(t);
         let ours = |u: &MlirOperation| {
-            acc.iter()
-                .any(|a| a.op.ptr == u.ptr && a.at_column && a.memref.ptr == t.ptr)
+            ir::name(*u) == "memref.dealloc" && between.iter().any(|b| b.ptr == u.ptr)
+                || acc.iter().any(|a| a.op.ptr == u.ptr && a.at_column && a.memref.ptr == t.ptr)
         };
         if !us.is_empty() && us.iter().all(ours) {
             temps.push(op);
@@ -485,9 +537,16 @@ fn try_fuse(
             .map(|a| a.memref),
     );
 
-    // What was defined between the nests moves above them.
+    // What was defined between the nests moves above them; the frees of
+    // other buffers stay where they are, after the new loop. The frees of
+    // temporaries go: each block frees its own.
+    let mut freed = Vec::new();
     for b in between {
-        if !temps.iter().any(|t| t.ptr == b.ptr) {
+        if ir::name(*b) == "memref.dealloc" {
+            if is_temp(ir::operand(*b, 0)) {
+                freed.push(*b);
+            }
+        } else if !temps.iter().any(|t| t.ptr == b.ptr) {
             // SAFETY: live ops of one block; none has operands.
             unsafe { sys::mlirOperationMoveBefore(*b, first) };
         }
@@ -583,8 +642,12 @@ fn try_fuse(
         // SAFETY: the copies hold everything the nests did; no uses remain.
         unsafe { sys::mlirOperationDestroy(n.op) };
     }
+    for f in freed {
+        // SAFETY: the free of a temporary whose accesses were erased.
+        unsafe { sys::mlirOperationDestroy(f) };
+    }
     for t in &temps {
-        // SAFETY: its accesses were in the erased nests.
+        // SAFETY: its accesses and its free were erased.
         unsafe { sys::mlirOperationDestroy(*t) };
     }
 }
@@ -669,6 +732,12 @@ impl Instance<'_> {
             // After the remapping, which pairs the copy's ops with the
             // original's one to one.
             absolute_column(b, cols, start);
+        }
+        // The block's temporaries die with it (strata-free-temporaries ran
+        // before; strata-parallelize hoists the pair to once per chunk).
+        for t in self.temps {
+            let new = repl[&(ir::result(*t, 0).ptr as usize)];
+            ir::insert_before(anchor, b.op("memref.dealloc", loc, &[new], &[], &[], 0));
         }
     }
 }

@@ -10,8 +10,8 @@
 //! hand-written pipeline could not. The autotuner (`strata-tune`,
 //! `driver/src/tune.rs`) searches these ranges; [`sites`] says which knobs
 //! matter for a module, read at the tuning point (the IR right before
-//! `strata-tile`, where contractions are still structured and every loop
-//! nest is still affine).
+//! `strata-fuse-columns`, where contractions are still structured and every
+//! loop nest is still affine).
 //!
 //! Knobs of options applied module-wide: a module whose contractions want
 //! different tiles gets one choice for all of them.
@@ -20,8 +20,13 @@
 //! few, each packing its own B panel), with `pack-a` (whether A is copied
 //! into row panels first) and, for matvec, `dot-group` (outputs sharing
 //! each vector of the other operand).
-//! Not knobs (yet): loop unrolling (left to LLVM) and fusion decisions
-//! (the fuse passes have no cost rule to override).
+//! The one fusion decision with a cost rule is a knob too:
+//! `strata-fuse-columns{block}` (whether, and in blocks of how many
+//! columns, a chain that reduces along the rows is tiled), which is why
+//! the tuning point sits right before that pass.
+//! Not knobs (yet): loop unrolling (left to LLVM) and the other fusion
+//! decisions (`strata-fuse` and `strata-fuse-rows` never recompute, so
+//! they have no cost rule to override).
 
 use std::collections::BTreeMap;
 
@@ -99,6 +104,12 @@ pub const INTERLEAVE: Knob = Knob {
     option: "interleave",
     summary: "vectors a latency-bound loop body runs at once: 1, 2 or 4",
 };
+pub const COLUMN_BLOCK: Knob = Knob {
+    name: "column-block",
+    pass: "strata-fuse-columns",
+    option: "block",
+    summary: "columns per block of a chain that reduces along the rows: 0 (the cost rule), 1 (never tile) or whole cache lines up to the columns",
+};
 pub const GRAIN: Knob = Knob {
     name: "grain",
     pass: "strata-parallelize",
@@ -112,7 +123,7 @@ pub fn tile_knobs() -> impl Iterator<Item = Knob> {
 }
 
 /// Every knob, in the order the tuner visits them.
-pub static KNOBS: [Knob; 10] = [MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN];
+pub static KNOBS: [Knob; 11] = [COLUMN_BLOCK, MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN];
 
 /// The words of `pack-a`'s values, in the knob's order (0, 1, 2).
 pub const PACK_A_WORDS: [&str; 3] = ["auto", "never", "always"];
@@ -132,6 +143,9 @@ pub enum Site {
     /// Outermost parallel loops the thread pool runs (grain); the largest
     /// constant trip count, if any is constant.
     Parallel { count: usize, widest: Option<i64> },
+    /// Chains that reduce along the rows, which `strata-fuse-columns` may
+    /// tile by columns (the widest of them: its columns and element bytes).
+    Columns { count: usize, columns: i64, elem_bytes: i64 },
 }
 
 impl Site {
@@ -144,6 +158,7 @@ impl Site {
                 format!("{count} vectorizable loop nest(s), {latency_bound} with an inner loop")
             }
             Site::Parallel { count, .. } => format!("{count} parallel loop(s)"),
+            Site::Columns { count, columns, .. } => format!("{count} chain(s) reducing along the rows, up to {columns} columns"),
         }
     }
 
@@ -156,14 +171,19 @@ impl Site {
             Site::Loops { latency_bound, .. } if *latency_bound > 0 => vec![VECTOR_WIDTH, INTERLEAVE],
             Site::Loops { .. } => vec![VECTOR_WIDTH],
             Site::Parallel { .. } => vec![GRAIN],
+            Site::Columns { .. } => vec![COLUMN_BLOCK],
         }
     }
 }
 
 /// The tunable ops of `module` at the tuning point (after
-/// `strata-lower-to-affine{keep-contractions}` and before `strata-tile`).
+/// `strata-lower-to-affine{keep-contractions}` and before `strata-fuse-columns`).
 pub fn sites(module: MlirOperation) -> Vec<Site> {
     let mut out = Vec::new();
+    let chains = crate::fuse_columns::candidates(module);
+    if let Some(&(columns, elem_bytes)) = chains.iter().max() {
+        out.push(Site::Columns { count: chains.len(), columns, elem_bytes });
+    }
     for op in ir::find(module, &["linalg.generic"]) {
         match contraction::planned(op) {
             Some((c, Plan::Outer { .. })) => out.push(Site::Contraction {
@@ -252,6 +272,7 @@ pub fn default_value(knob: Knob, site: &Site, target: &Target) -> Option<i64> {
         ("vector-width", _) => target.vector_bits,
         ("interleave", _) => default_interleave(target),
         ("grain", _) => 0,
+        ("column-block", _) => 0,
         ("nb", _) => 0,
         ("min-tasks", _) => crate::vectorize_contraction::MIN_TASKS,
         ("pack-a", _) => 0,
@@ -300,6 +321,11 @@ pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         ("pack-a", Site::Contraction { .. }) => vec![0, 1, 2],
         // More than the outputs is one group of all of them: the same code.
         ("dot-group", Site::Dot { n, .. }) => (1..=crate::vectorize_contraction::DOT_GROUP.min(*n).max(1)).collect(),
+        ("column-block", Site::Columns { columns, elem_bytes, .. }) => {
+            // Whole lines of the widest element, narrower than the columns.
+            let line = (64 / elem_bytes.max(&1)).max(1);
+            [0, 1].into_iter().chain((1..).map(|k| k * line).take_while(|b| b < columns)).collect()
+        }
         ("grain", Site::Parallel { widest, .. }) => {
             // Past 4096 iterations a chunk is long enough to amortize a claim.
             let top = widest.unwrap_or(4096).clamp(1, 4096);
@@ -321,6 +347,7 @@ pub fn coarse(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         "grain" => vec![0, 1, 4, 16, 64, 256],
         "nb" => vec![0, 1, 2, 4, 8, 16, 32, 64],
         "min-tasks" => vec![1, 2, 4, 8, 16, 32, 64],
+        "column-block" => vec![0, 1, 16, 32, 64, 128, 256, 512, 1024],
         _ => return legal,
     };
     let mut out: Vec<i64> = pick.into_iter().filter(|v| legal.contains(v) || (*v >= lo && *v <= hi)).collect();
@@ -351,7 +378,7 @@ pub fn options_for(config: &Config, target: &Target, elem_bytes: i64) -> BTreeMa
         };
         out.entry(MR.pass.into()).or_default().push(format!("tile-sizes={mr},{columns},{kc}{nc}"));
     }
-    for knob in [VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN] {
+    for knob in [COLUMN_BLOCK, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN] {
         if let Some(v) = config.get(knob.name) {
             let value = match knob.name {
                 "pack-a" => PACK_A_WORDS.get(*v as usize).copied().unwrap_or("auto").to_string(),
@@ -386,7 +413,7 @@ pub fn with_options(pipeline: &Pipeline, options: &BTreeMap<String, String>) -> 
 }
 
 /// The pass the tuning point precedes.
-pub const TUNING_POINT: &str = "strata-tile";
+pub const TUNING_POINT: &str = "strata-fuse-columns";
 
 #[cfg(test)]
 mod tests {
@@ -441,6 +468,13 @@ mod tests {
         let loops = Site::Loops { count: 1, latency_bound: 1, elem_bytes: 8 };
         assert_eq!(legal(INTERLEAVE, &loops, &t), vec![1, 2, 4]);
         assert!(legal(INTERLEAVE, &loops, &t).contains(&default_interleave(&t)));
+        // Whole 64-byte lines of f32 narrower than the 100 columns, after
+        // the cost rule (0) and never (1).
+        let columns = Site::Columns { count: 1, columns: 100, elem_bytes: 4 };
+        assert_eq!(legal(COLUMN_BLOCK, &columns, &t), vec![0, 1, 16, 32, 48, 64, 80, 96]);
+        assert_eq!(coarse(COLUMN_BLOCK, &columns, &t), vec![0, 1, 16, 32, 64]);
+        assert_eq!(default_value(COLUMN_BLOCK, &columns, &t), Some(0));
+        assert_eq!(columns.knobs(), vec![COLUMN_BLOCK]);
     }
 
     #[test]

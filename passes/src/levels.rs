@@ -86,7 +86,9 @@ pub fn pipeline_with(level: Level, races: Races) -> Pipeline {
         Races::Runtime => steps.extend(["strata-check-races{mode=warn}", "strata-instrument-races"]),
     }
     if level >= Level::O2 {
-        steps.extend(["strata-tile", "strata-vectorize"]);
+        // Column tiling after the check: its block loops are race-free by
+        // construction, and it is the first step with a tuner's knob.
+        steps.extend(["strata-fuse-columns", "strata-tile", "strata-vectorize"]);
     }
     steps.push("strata-parallelize");
     if level >= Level::O1 {

@@ -62,14 +62,11 @@ fn expand(options: &PassOptions) -> Pipeline {
         // ops, which fold into the access maps fuse-rows reads.
         steps.extend(["canonicalize", "strata-fuse-rows"]);
     }
-    steps.push("func.func(affine-parallelize)");
-    if options.boolean("fuse-loops") {
-        // After the marking: the blocks' views hide from affine's
-        // dependence analysis that blocks touch different columns, and a
-        // loop around the chain (fused rows) is parallel already.
-        steps.push("strata-fuse-columns");
-    }
-    steps.extend(["canonicalize", "strata-free-temporaries"]);
+    steps.extend([
+        "func.func(affine-parallelize)",
+        "canonicalize",
+        "strata-free-temporaries",
+    ]);
     Pipeline::parse_elements("builtin.module", &steps.join(",")).expect("the fixed lowering pipeline parses")
 }
 

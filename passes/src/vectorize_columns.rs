@@ -352,7 +352,14 @@ fn rewrite_split(c: &Columns, w: i64, blocks: i64) {
     let at = |op| ir::insert_before(par, op);
     let cst = |blk: sys::MlirBlock, v: i64| ir::result(ir::append(blk, b.index_constant(loc, v)), 0);
     let parts_ty = ir::memref_type(&[blocks, n_full], elem);
-    let parts = ir::result(at(b.op("memref.alloc", loc, &[], &[parts_ty], &[("operandSegmentSizes", b.attr("array<i32: 0, 0>"))], 0)), 0);
+    // On a cache line, so that no vector of a partial row straddles two
+    // (malloc's 16 bytes put every 64-byte vector across a line boundary).
+    // SAFETY: a live context.
+    let line = ir::integer_attr(unsafe { sys::mlirIntegerTypeGet(b.ctx, 64) }, 64);
+    let parts = ir::result(
+        at(b.op("memref.alloc", loc, &[], &[parts_ty], &[("operandSegmentSizes", b.attr("array<i32: 0, 0>")), ("alignment", line)], 0)),
+        0,
+    );
     let identity = ir::result(at(b.op("arith.constant", loc, &[], &[vty], &[("value", b.attr(&format!("dense<{id}> : vector<{w}x{ty}>")))], 0)), 0);
     let (rlo, rhi) = c.row_range;
     let per = (rhi - rlo + blocks - 1) / blocks;

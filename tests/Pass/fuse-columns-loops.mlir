@@ -8,12 +8,24 @@
 // buffer also read at another column (%m[0]: blocks would race).
 // RUN: strata-opt %s --split-input-file --pass-pipeline='builtin.module(strata-fuse-columns)' | FileCheck %s
 // RUN: strata-opt %s --split-input-file --pass-pipeline='builtin.module(strata-fuse-columns,strata-check-races)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=RACES
+// The tuner's knob: block=1 never tiles, block=N tiles in blocks of N
+// columns whatever the cost rule says; a negative count is an error.
+// RUN: strata-opt %s --split-input-file --pass-pipeline='builtin.module(strata-fuse-columns{block=1})' | FileCheck %s --check-prefix=NEVER
+// RUN: strata-opt %s --split-input-file --pass-pipeline='builtin.module(strata-fuse-columns{block=48})' | FileCheck %s --check-prefix=FORTYEIGHT
+// RUN: not strata-opt %s --split-input-file --pass-pipeline='builtin.module(strata-fuse-columns{block=-2})' 2>&1 | FileCheck %s --check-prefix=BAD
+// NEVER-NOT: scf.parallel
+// FORTYEIGHT-LABEL: func.func @tiled(
+// FORTYEIGHT: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c1008) step (%c48) {
+// FORTYEIGHT: memref.subview %{{.*}}[0, %{{.*}}] [64, 48] [1, 1]
+// FORTYEIGHT: memref.subview %{{.*}}[0, %{{.*}}] [64, 40] [1, 1]
+// BAD: error: 'strata-fuse-columns' option block must be 0 (the cost rule), 1 (never tile) or a column count, not -2
 
 // CHECK-LABEL: func.func @tiled(
 // CHECK: scf.parallel (%[[JB:.*]]) = (%{{.*}}) to (%c1024) step (%c256) {
 // CHECK: scf.if
 // CHECK: memref.subview %{{.*}}[0, %[[JB]]] [64, 256] [1, 1] : memref<64x1000xf32> to memref<64x256xf32, strided<[1000, 1], offset: ?>>
 // CHECK: memref.alloc() {{.*}} : memref<256xf32>
+// CHECK: memref.dealloc
 // CHECK: } else {
 // CHECK: memref.subview %{{.*}}[0, %[[JB]]] [64, 232] [1, 1]
 // RACES: remark: strata-check-races: scf.parallel is free of data races

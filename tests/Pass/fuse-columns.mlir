@@ -1,4 +1,5 @@
-// strata-fuse-columns (strata-lower-to-affine{fuse-loops}): a chain of
+// strata-fuse-columns (in the O2/O3 pipelines after strata-check-races,
+// on what strata-lower-to-affine{fuse-loops} leaves): a chain of
 // nests that reduce along the rows (a softmax along dim 0, a
 // normalization along dim 0 across two reductions) is tiled by columns and
 // fused into one scf.parallel over blocks of columns: each block takes
@@ -11,21 +12,21 @@
 // the same loop. The f64 blocks are 40 columns (2 x 100 x 8 bytes a
 // column: 65536 / 1600 = 40, five lines of 8). A lone column sum (nothing
 // is re-read) and a chain that fits the L2 untiled stay as they are.
-// RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true | FileCheck %s
-// RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns | FileCheck %s
+// RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 // Without the option, the nests stay apart.
 // RUN: strata-opt %s --strata-lower-to-affine | FileCheck %s --check-prefix=UNFUSED
 // The race check proves the block loop race-free through the views, and
 // strata-vectorize vectorizes every nest inside it (8 f32 lanes at 256 bits).
-// RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-check-races --strata-vectorize --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=VEC
+// RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns --strata-check-races --strata-vectorize --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=VEC
 
 module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bits = 256 : i64, vector_registers = 16 : i64, l1d_bytes = 32768 : i64, l2_bytes = 131072 : i64, l3_bytes = 1048576 : i64, cores = 2 : i64}} {
 // CHECK-LABEL: func.func @softmax_cols(
 // CHECK-SAME: %[[X:[a-z0-9_]+]]: memref<64x1000xf32>, %[[OUT:[a-z0-9_]+]]: memref<64x1000xf32> {bufferize.result}
-// CHECK-DAG: %[[LAST:.*]] = arith.constant 896 : index
 // CHECK-DAG: %[[END:.*]] = arith.constant 1024 : index
 // CHECK-DAG: %[[CB:.*]] = arith.constant 128 : index
 // CHECK: scf.parallel (%[[JB:.*]]) = (%{{.*}}) to (%[[END]]) step (%[[CB]]) {
+// CHECK: %[[LAST:.*]] = arith.constant 896 : index
 // CHECK: %[[WHOLE:.*]] = arith.cmpi slt, %[[JB]], %[[LAST]] : index
 // CHECK: scf.if %[[WHOLE]] {
 // CHECK: %[[XV:.*]] = memref.subview %[[X]][0, %[[JB]]] [64, 128] [1, 1] : memref<64x1000xf32> to memref<64x128xf32, strided<[1000, 1], offset: ?>>

@@ -12,7 +12,7 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 
 // CHECK-LABEL: func.func @colsum(
 // CHECK-SAME: %[[X:[a-z0-9_]+]]: memref<1001x70xf32>, %[[OUT:[a-z0-9_]+]]: memref<70xf32>
-// CHECK: %[[PARTS:.*]] = memref.alloc() : memref<8x64xf32>
+// CHECK: %[[PARTS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<8x64xf32>
 // CHECK: %[[ID:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
 // CHECK: scf.parallel (%[[B:.*]]) = (%{{.*}}) to (%c8{{.*}}) step
 // CHECK: vector.store %[[ID]], %[[PARTS]][%[[B]], %{{.*}}]
