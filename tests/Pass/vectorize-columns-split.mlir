@@ -17,13 +17,23 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // CHECK: scf.parallel (%[[B:.*]]) = (%{{.*}}) to (%c8{{.*}}) step
 // CHECK: vector.store %[[ID]], %[[PARTS]][%[[B]], %{{.*}}]
 // 1001 rows in blocks of 126.
+// Four rows at a time into each vector of partials (in order: the same
+// sums), then the rows left one at a time.
 // CHECK: %[[FIRST:.*]] = arith.muli %[[B]], %c126
-// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[SPLIT:.*]] step %c4
 // CHECK: scf.for %[[J:.*]] = %{{.*}} to %c64{{.*}} step %c8
 // CHECK: %[[ACC:.*]] = vector.load %[[PARTS]][%[[B]], %[[J]]] : memref<8x64xf32>, vector<8xf32>
 // CHECK: %[[V:.*]] = vector.load %[[X]][%[[I]], %[[J]]] : memref<1001x70xf32>, vector<8xf32>
 // CHECK: %[[S:.*]] = arith.addf %[[ACC]], %[[V]] : vector<8xf32>
-// CHECK: vector.store %[[S]], %[[PARTS]][%[[B]], %[[J]]]
+// CHECK: %[[I1:.*]] = arith.addi %[[I]], %c1
+// CHECK: %[[V1:.*]] = vector.load %[[X]][%[[I1]], %[[J]]]
+// CHECK: %[[S1:.*]] = arith.addf %[[S]], %[[V1]] : vector<8xf32>
+// CHECK: arith.addi %[[I]], %c3
+// CHECK: %[[S3:.*]] = arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK-NEXT: vector.store %[[S3]], %[[PARTS]][%[[B]], %[[J]]]
+// CHECK: scf.for %[[I:.*]] = %[[SPLIT]] to %{{.*}} step %c1
+// CHECK: vector.load %[[PARTS]][%[[B]], %{{.*}}]
+// CHECK: vector.store %{{.*}}, %[[PARTS]][%[[B]], %{{.*}}]
 // CHECK: } {strata.grain = 1 : i64}
 // The fold: what out holds, then each block's partials in order.
 // CHECK: scf.for %[[J:.*]] = %{{.*}} to %c64{{.*}} step %c8
