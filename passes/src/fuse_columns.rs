@@ -381,18 +381,6 @@ fn root(v: MlirValue) -> bool {
     }
 }
 
-fn users(v: MlirValue) -> Vec<MlirOperation> {
-    let mut out = Vec::new();
-    // SAFETY: walking a live value's use list.
-    unsafe {
-        let mut u = sys::mlirValueGetFirstUse(v);
-        while !u.ptr.is_null() {
-            out.push(sys::mlirOpOperandGetOwner(u));
-            u = sys::mlirOpOperandGetNextUse(u);
-        }
-    }
-    out
-}
 
 fn element_bytes(t: sys::MlirType) -> Option<i64> {
     crate::vectorize_loops::scalar_bits(ir::shape(t).1).map(|b| (b as i64 / 8).max(1))
@@ -521,7 +509,7 @@ fn try_fuse(
         if !ir::is_plain_memref(ir::value_type(t)) {
             continue;
         }
-        let us = users(t);
+        let us = ir::users(t);
         let ours = |u: &MlirOperation| {
             ir::name(*u) == "memref.dealloc" && between.iter().any(|b| b.ptr == u.ptr)
                 || acc.iter().any(|a| a.op.ptr == u.ptr && a.at_column && a.memref.ptr == t.ptr)

@@ -260,7 +260,7 @@ fn shrink_temporaries(fused: MlirOperation, rows: i64) -> usize {
         if !ir::is_plain_memref(ty) {
             continue;
         }
-        let users = users(t);
+        let users = ir::users(t);
         if users.is_empty() || !users.iter().all(|u| ir::is_within(*u, fused) && at_row(*u, t, i, rows)) {
             continue;
         }
@@ -291,15 +291,3 @@ fn shrink_temporaries(fused: MlirOperation, rows: i64) -> usize {
     shrunk
 }
 
-fn users(v: MlirValue) -> Vec<MlirOperation> {
-    let mut out = Vec::new();
-    // SAFETY: walking a live value's use list.
-    unsafe {
-        let mut u = sys::mlirValueGetFirstUse(v);
-        while !u.ptr.is_null() {
-            out.push(sys::mlirOpOperandGetOwner(u));
-            u = sys::mlirOpOperandGetNextUse(u);
-        }
-    }
-    out
-}

@@ -610,6 +610,20 @@ pub fn map_dims_or_constants(map: sys::MlirAffineMap) -> Option<Vec<Option<usize
     }
 }
 
+/// The ops that use `v`, once per use.
+pub fn users(v: MlirValue) -> Vec<MlirOperation> {
+    let mut out = Vec::new();
+    // SAFETY: walking a live value's use list.
+    unsafe {
+        let mut u = sys::mlirValueGetFirstUse(v);
+        while !u.ptr.is_null() {
+            out.push(sys::mlirOpOperandGetOwner(u));
+            u = sys::mlirOpOperandGetNextUse(u);
+        }
+    }
+    out
+}
+
 /// Whether the memref type `t` has a static shape and the identity layout.
 pub fn is_plain_memref(t: MlirType) -> bool {
     // SAFETY: live type and attribute queries.
