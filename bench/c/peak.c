@@ -38,8 +38,12 @@ static double fma_peak(void) {
     float sink = 0;
 #pragma omp parallel reduction(+ : sink)
     {
-      vec a0 = SET(1), a1 = SET(1), a2 = SET(1), a3 = SET(1), a4 = SET(1), a5 = SET(1);
-      vec a6 = SET(1), a7 = SET(1), a8 = SET(1), a9 = SET(1), a10 = SET(1), a11 = SET(1);
+      /* Twelve different starting values: with equal ones a compiler may
+       * (gcc -O3 does) merge the twelve identical chains into one, which
+       * then reports twelve times the FMAs it ran. */
+      vec a0 = SET(1.000f), a1 = SET(1.001f), a2 = SET(1.002f), a3 = SET(1.003f);
+      vec a4 = SET(1.004f), a5 = SET(1.005f), a6 = SET(1.006f), a7 = SET(1.007f);
+      vec a8 = SET(1.008f), a9 = SET(1.009f), a10 = SET(1.010f), a11 = SET(1.011f);
       vec m = SET(0.999999f), d = SET(1e-7f);
       for (long i = 0; i < iters; i++) {
         a0 = FMA(a0, m, d); a1 = FMA(a1, m, d); a2 = FMA(a2, m, d); a3 = FMA(a3, m, d);

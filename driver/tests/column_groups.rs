@@ -94,13 +94,16 @@ fn pipeline(tiles: &str, vectorize: &str) -> String {
 
 /// The pipelines under test: groups of 3 blocks of 16 columns (rows of 4,
 /// reduction blocks of 8), with A packed or read in place; rows split for
-/// the workers instead; and the target's own choice.
+/// the workers instead, or as well; and the target's own choice.
 fn pipelines() -> Vec<(String, Option<String>)> {
     vec![
         ("nb 3".into(), Some(pipeline("4,16,8,48", "min-tasks=1"))),
         ("nb 3, A read in place".into(), Some(pipeline("4,16,8,48", "min-tasks=1 pack-a=never"))),
         // Too few tasks for groups: one block per task, rows split.
         ("row chunks".into(), Some(pipeline("4,16,8,48", "min-tasks=64"))),
+        // Where A is the longer operand, groups of 3 with their rows split
+        // (narrower groups would read A more often).
+        ("nb 3 and row chunks".into(), Some(pipeline("4,16,8,48", "min-tasks=16"))),
         ("nb 2, one reduction block".into(), Some(pipeline("6,16,64,32", "min-tasks=1"))),
         ("default".into(), None),
     ]
@@ -110,8 +113,9 @@ fn pipelines() -> Vec<(String, Option<String>)> {
 fn matmul_every_type_with_column_groups() {
     for ty in ["f32", "f64", "i32", "i64"] {
         let float = ty.starts_with('f');
-        // 7 full blocks of 16 and 5 masked columns; 6 full blocks exactly.
-        for (m, k, n) in [(29usize, 37usize, 117usize), (13, 20, 96)] {
+        // 7 full blocks of 16 and 5 masked columns; 6 full blocks exactly;
+        // more rows than columns (groups and row chunks together).
+        for (m, k, n) in [(29usize, 37usize, 117usize), (13, 20, 96), (150, 21, 117)] {
             let src = format!(
                 "func.func @mm(%a: tensor<{m}x{k}x{ty}>, %b: tensor<{k}x{n}x{ty}>) -> tensor<{m}x{n}x{ty}> {{\n  \
                  %r = strata.matmul %a, %b : tensor<{m}x{k}x{ty}>, tensor<{k}x{n}x{ty}> -> tensor<{m}x{n}x{ty}>\n  \

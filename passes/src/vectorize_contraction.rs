@@ -8,10 +8,11 @@
 //!
 //! - **Outer** (every matmul shape): the output's columns in blocks of
 //!   `NR = NV x W` (`W` lanes per vector), up to `NB` neighbouring blocks
-//!   per task ([`Tiles::nb`], fewer when the tasks would be under
-//!   `min-tasks`; the masked last block a task of its own), batch x tasks
-//!   one `scf.parallel` (flattened, so a batch of small matmuls or a
-//!   skinny one still gives every worker tasks). Per task and per cache
+//!   per task ([`Tiles::nb`]; the masked last block a task of its own),
+//!   the row panels split into chunks where that gives `min-tasks` tasks
+//!   for less memory traffic than narrower groups would ([`partition`]),
+//!   batch x tasks x chunks one `scf.parallel` (flattened, so a batch of
+//!   small matmuls or a skinny one still gives every worker tasks). Per task and per cache
 //!   block of `KC` reduction steps, each block's `KC x NR` panel of B is
 //!   packed, side by side in one buffer, through B's indexing map, which
 //!   absorbs a transpose or any stride (vector loads when B is contiguous
@@ -74,8 +75,8 @@ pub const MIN_TASKS: i64 = 16;
 /// tuner's knobs, `crate::knobs`); `Default` is the heuristics' choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KernelOptions {
-    /// Outer: the fewest tasks the rows are split into when the column
-    /// blocks are fewer ([`MIN_TASKS`]); 1 never splits them.
+    /// Outer: the fewest tasks the kernel is split into where its shape
+    /// allows ([`MIN_TASKS`], [`partition`]); 1 never splits the rows.
     pub min_tasks: i64,
     /// Outer: whether A is packed into row panels.
     pub pack_a: PackA,
@@ -429,26 +430,23 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         PackA::Always => true,
     };
     let packed_a = (m_len > 1 && pack).then(|| pack_a(e, con, top, mr, batch_count));
-    // Column blocks per task: up to what the target's cache block holds
-    // (`t.nb` panels of B in L2, each row panel of A reused across them
-    // from cache), but no fewer tasks than `min_tasks` where the blocks
-    // allow, then evened out over the tasks. The masked last block is a
-    // task of its own. Without a packed B (one row) nothing is reused.
     let min_tasks = opts.min_tasks.max(1);
     let full_blocks = n_full / nr;
-    let nb = if pack_b && m_len > 1 { t.nb.min(batch_count * full_blocks / min_tasks).clamp(1, full_blocks.max(1)) } else { 1 };
-    let groups = (full_blocks + nb - 1) / nb;
-    let nb = if groups > 0 { (full_blocks + groups - 1) / groups } else { 1 };
-    let tasks = groups + (tail > 0) as i64;
-    // Too few tasks for the workers (a small N, one small matmul): the
-    // rows are split too, into at least MIN_TASKS tasks (each packs its
-    // own copy of B's panel). A constant, not the host's core count, so
-    // the code depends on the target alone.
     let panels = m_len / mr;
+    // Without a packed B (one row) nothing is reused across column blocks.
+    let nb_cap = if pack_b && m_len > 1 { t.nb } else { 1 };
+    let Partition { nb, groups, row_chunks, per_chunk } = partition(Shape {
+        full_blocks,
+        tail: tail > 0,
+        batch: batch_count,
+        panels,
+        m: m_len,
+        n: n_len,
+        nb_cap,
+        min_tasks,
+    });
+    let tasks = groups + (tail > 0) as i64;
     let base = batch_count * tasks;
-    let wanted = if base >= min_tasks || panels < 2 { 1 } else { ((min_tasks + base - 1) / base).min(panels) };
-    let per_chunk = (panels + wanted - 1) / wanted.max(1);
-    let row_chunks = if wanted > 1 { (panels + per_chunk - 1) / per_chunk } else { 1 };
     let (par, body, p) = e.parallel(top, base * row_chunks);
     let at = At::End(body);
     let (p, rows) = if row_chunks > 1 {
@@ -543,6 +541,81 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         if nb > 1 { format!(", {nb} per task sharing each row panel of A") } else { String::new() },
         if row_chunks > 1 { format!(", each split into {row_chunks} row chunks for the workers") } else { String::new() }
     )
+}
+
+/// What [`partition`] divides: an outer-product kernel's full column
+/// blocks (and whether a masked one follows), its batch, its row panels,
+/// and the extents that weigh the memory each choice reads.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    full_blocks: i64,
+    tail: bool,
+    batch: i64,
+    panels: i64,
+    m: i64,
+    n: i64,
+    /// The most column blocks one task may share a row panel of A across
+    /// (the target's cache block, `Tiles::nb`; 1 where B is not packed).
+    nb_cap: i64,
+    min_tasks: i64,
+}
+
+/// The kernel's tasks: `batch x (groups + masked) x row_chunks`, the full
+/// column blocks in `groups` of at most `nb`, the row panels in
+/// `row_chunks` of `per_chunk`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Partition {
+    nb: i64,
+    groups: i64,
+    row_chunks: i64,
+    per_chunk: i64,
+}
+
+/// Splits an outer-product kernel into tasks. Each group of column blocks
+/// reads all of A (its row panels, once per group) and each row chunk
+/// packs its own copy of B's panels (reading B and writing the copy), so a
+/// split moves about `groups x |A| + 2 x row_chunks x |B|`. Takes, among
+/// the splits into at least `min_tasks` tasks (as many as the shape has,
+/// if fewer) whose groups fit the cache block (`nb_cap`), the one that
+/// moves the least, then the one with fewer tasks, then fewer row chunks.
+/// Reaching the task count by narrowing the groups alone reads A once per
+/// block: a 2048^3 f32 matmul in 64-column blocks (32 of them, 8 per cache
+/// block) then reads A 16 times, where eight groups of four, each split
+/// into two row chunks, read A 8 times and B twice, in the same 16 tasks.
+/// `min_tasks` is a constant, not the host's core count, so the code
+/// depends on the target alone.
+fn partition(s: Shape) -> Partition {
+    let masked = s.tail as i64;
+    let ceil = |a: i64, b: i64| (a + b - 1) / b;
+    let rows_for = |base: i64, target: i64| {
+        let wanted = if base >= target || s.panels < 2 { 1 } else { ceil(target, base).min(s.panels) };
+        let per_chunk = ceil(s.panels.max(1), wanted);
+        (ceil(s.panels.max(1), per_chunk), per_chunk, wanted)
+    };
+    let batch = s.batch.max(1);
+    if s.full_blocks == 0 {
+        let (row_chunks, per_chunk, _) = rows_for(batch * masked, s.min_tasks);
+        return Partition { nb: 1, groups: 0, row_chunks, per_chunk };
+    }
+    let mut best: Option<((i64, i64, i64, i64), Partition)> = None;
+    for widest in 1..=s.nb_cap.clamp(1, s.full_blocks) {
+        // Evened out: as many groups as `widest` needs, then the narrowest
+        // width that still gives that many (no group left empty).
+        let groups = ceil(s.full_blocks, widest);
+        let nb = ceil(s.full_blocks, groups);
+        let base = batch * (groups + masked);
+        let (row_chunks, per_chunk, wanted) = rows_for(base, s.min_tasks);
+        let tasks = base * row_chunks;
+        // Judged by the chunks asked for: equal chunks can round the count
+        // down a little, which is no reason to read more.
+        let short = (s.min_tasks - base * wanted).max(0);
+        let read = (groups + masked) * s.m + 2 * row_chunks * s.n;
+        let key = (short, read, tasks, row_chunks);
+        if best.as_ref().is_none_or(|(k, _)| key < *k) {
+            best = Some((key, Partition { nb, groups, row_chunks, per_chunk }));
+        }
+    }
+    best.expect("at least one group count").1
 }
 
 /// The outer-product kernel's pieces, for one contraction.
@@ -1104,4 +1177,76 @@ fn can_delay(op: MlirOperation, until: MlirOperation, buffers: &[MlirValue]) -> 
         next = unsafe { sys::mlirOperationGetNextInBlock(next) };
     }
     !next.ptr.is_null()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(m: i64, n: i64, nr: i64, mr: i64, nb_cap: i64, batch: i64, min_tasks: i64) -> Partition {
+        let shape = Shape { full_blocks: n / nr, tail: n % nr > 0, batch, panels: m / mr, m, n, nb_cap, min_tasks };
+        partition(shape)
+    }
+
+    /// Checks a split against its shape: every block in one group (none
+    /// empty), every panel in one chunk, and the task count reached where
+    /// the shape has tasks enough.
+    fn covers(p: Partition, m: i64, n: i64, nr: i64, mr: i64, nb_cap: i64, batch: i64, min_tasks: i64) {
+        let full = n / nr;
+        if full > 0 {
+            assert!(p.nb <= nb_cap.max(1) && p.groups * p.nb >= full && (p.groups - 1) * p.nb < full, "{p:?} for {m}x{n}, {nr}, {mr}, {nb_cap}");
+        }
+        let panels = (m / mr).max(1);
+        assert!(p.row_chunks * p.per_chunk >= panels && (p.row_chunks - 1) * p.per_chunk < panels, "{p:?}");
+        let most = batch * (full + (n % nr > 0) as i64) * (m / mr).max(1);
+        let tasks = batch * (p.groups + (n % nr > 0) as i64) * p.row_chunks;
+        // Chunks of equal size can round the count down (682 panels in 64
+        // chunks of 11 make 62), never to under half.
+        if (m / mr) >= 2 && most >= 4 * min_tasks {
+            assert!(2 * tasks >= min_tasks, "{p:?}: {tasks} tasks");
+        }
+    }
+
+    #[test]
+    fn square_matmuls_keep_groups_wide() {
+        // znver5 f32: 64-column blocks, 6 rows, 8 blocks per cache block.
+        assert_eq!(split(2048, 2048, 64, 6, 8, 1, 16), Partition { nb: 4, groups: 8, row_chunks: 2, per_chunk: 171 });
+        // Four groups in four chunks move as much: fewer chunks win.
+        assert_eq!(split(1024, 1024, 64, 6, 8, 1, 16), Partition { nb: 2, groups: 8, row_chunks: 2, per_chunk: 85 });
+        // One task per worker is allowed to keep whole groups.
+        assert_eq!(split(2048, 2048, 64, 6, 8, 1, 2), Partition { nb: 8, groups: 4, row_chunks: 1, per_chunk: 341 });
+    }
+
+    #[test]
+    fn a_batch_gives_tasks_without_splitting() {
+        assert_eq!(split(256, 256, 64, 6, 8, 16, 16), Partition { nb: 4, groups: 1, row_chunks: 1, per_chunk: 42 });
+    }
+
+    #[test]
+    fn no_cache_block_keeps_one_block_per_group() {
+        // Without a packed B (or no fourth tile size) groups are single blocks.
+        let p = split(4096, 4096, 64, 6, 1, 1, 16);
+        assert_eq!((p.nb, p.groups, p.row_chunks), (1, 64, 1));
+        // One row: nothing to split.
+        let p = split(1, 1000, 32, 6, 1, 1, 16);
+        assert_eq!((p.nb, p.groups, p.row_chunks), (1, 31, 1));
+    }
+
+    #[test]
+    fn only_a_masked_block() {
+        assert_eq!(split(40, 20, 64, 6, 8, 1, 16), Partition { nb: 1, groups: 0, row_chunks: 6, per_chunk: 1 });
+    }
+
+    #[test]
+    fn every_split_covers_its_shape() {
+        for &(m, n) in &[(13, 229), (40, 70), (1000, 1000), (4096, 64), (64, 4096), (7, 2048), (2048, 8), (300, 4099)] {
+            for &(nr, mr, nb_cap) in &[(64, 6, 8), (32, 6, 8), (16, 6, 8), (32, 8, 4), (16, 4, 1)] {
+                for &batch in &[1, 3] {
+                    for &min_tasks in &[1, 2, 16, 64] {
+                        covers(split(m, n, nr, mr, nb_cap, batch, min_tasks), m, n, nr, mr, nb_cap, batch, min_tasks);
+                    }
+                }
+            }
+        }
+    }
 }

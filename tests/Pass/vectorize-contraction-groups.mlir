@@ -6,10 +6,10 @@
 // task of its own; a partial last group runs fewer blocks (arith.minsi).
 // The targets are named, whatever the host.
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32,8,96},strata-vectorize{min-tasks=1},canonicalize,cse)' | FileCheck %s
-// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32},strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=AVX512
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32},strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefixes=AVX512,SQUARE512
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32},strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=EPI512
 // RUN: strata-opt %s --strata-target=haswell --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=EPI2
-// RUN: strata-opt %s --strata-target=haswell --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=AVX2
+// RUN: strata-opt %s --strata-target=haswell --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile,strata-vectorize)' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefixes=AVX2,SQUARE2
 
 // 229 columns: 7 full blocks of 32 in groups of 3 (3, 3 and 1) and 5
 // masked columns: four tasks, the first three of them groups.
@@ -72,4 +72,18 @@ func.func @mlp(%x: tensor<64x2048xf32>, %w: tensor<2048x256xf32>, %bias: tensor<
     strata.yield %m : f32
   }
   return %r : tensor<64x256xf32>
+}
+
+// Tasks enough for the workers come from splitting the rows before
+// narrowing the groups: a group reads all of A, a row chunk reads B and
+// packs a copy of it. At 1024^3 (skylake-avx512: 32 blocks of 32, up to 8
+// per task) eight groups of four in two row chunks move 8|A| + 4|B|;
+// narrowing to sixteen groups of two, one chunk, would move 16|A| + 2|B|.
+// SQUARE512: strata-vectorize: contraction 1024x1024x1024 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, A packed in 6-row panels, B in 512x32 panels; 32 column block(s) of 32, 4 per task sharing each row panel of A, each split into 2 row chunks for the workers
+// SQUARE2: strata-vectorize: contraction 1024x1024x1024 f32 as a 6x16 register-blocked micro-kernel on vector<8xf32>, A packed in 6-row panels, B in 256x16 panels; 64 column block(s) of 16, 8 per task sharing each row panel of A, each split into 2 row chunks for the workers
+// With a short A (64 rows) A costs little to read again: the groups narrow
+// (the @big case above).
+func.func @square(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>) -> tensor<1024x1024xf32> {
+  %r = strata.matmul %a, %b : tensor<1024x1024xf32>, tensor<1024x1024xf32> -> tensor<1024x1024xf32>
+  return %r : tensor<1024x1024xf32>
 }
