@@ -12,10 +12,10 @@
 //!   the row panels split into chunks where that gives `min-tasks` tasks
 //!   for less memory traffic than narrower groups would ([`partition`]),
 //!   batch x tasks x chunks one `scf.parallel` (flattened, so a batch of
-//!   small matmuls or a skinny one still gives every worker tasks). Per task and per cache
-//!   block of `KC` reduction steps, each block's `KC x NR` panel of B is
-//!   packed, side by side in one buffer, through B's indexing map, which
-//!   absorbs a transpose or any stride (vector loads when B is contiguous
+//!   small matmuls or a skinny one still gives every worker tasks). Per
+//!   task and per cache block of `KC` reduction steps, each block's
+//!   `KC x NR` panel of B is packed, side by side in one buffer, through
+//!   B's indexing map, which absorbs a transpose or any stride (vector loads when B is contiguous
 //!   along the columns, an element copy otherwise); then each row panel
 //!   runs against every packed panel in turn (A's panel, fetched once,
 //!   stays in cache across them); `MR x NV` vector accumulators stay in
