@@ -15,8 +15,9 @@
 //!   small matmuls or a skinny one still gives every worker tasks). Per
 //!   task and per cache block of `KC` reduction steps, each block's
 //!   `KC x NR` panel of B is packed, side by side in one buffer, through
-//!   B's indexing map, which absorbs a transpose or any stride (vector loads when B is contiguous
-//!   along the columns, an element copy otherwise); then each row panel
+//!   B's indexing map, which absorbs a transpose or any stride (vector
+//!   loads when B is contiguous along the columns, an element copy
+//!   otherwise); then each row panel
 //!   runs against every packed panel in turn (A's panel, fetched once,
 //!   stays in cache across them); `MR x NV` vector accumulators stay in
 //!   registers over the block's reduction, each step loading `NV` panel
