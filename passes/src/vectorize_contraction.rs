@@ -7,20 +7,19 @@
 //! per [`Plan`]:
 //!
 //! - **Outer** (every matmul shape): the output's columns in blocks of
-//!   `NR = NV x W` (`W` lanes per vector), up to `NB` neighbouring blocks
-//!   per task ([`Tiles::nb`]; the masked last block a task of its own),
-//!   the row panels split into chunks where that gives `min-tasks` tasks
-//!   for less memory traffic than narrower groups would ([`partition`]),
-//!   batch x tasks x chunks one `scf.parallel` (flattened, so a batch of
-//!   small matmuls or a skinny one still gives every worker tasks). Per
-//!   task and per cache block of `KC` reduction steps, each block's
-//!   `KC x NR` panel of B is packed, side by side in one buffer, through
-//!   B's indexing map, which absorbs a transpose or any stride (vector
-//!   loads when B is contiguous along the columns, an element copy
-//!   otherwise); then each row panel
-//!   runs against every packed panel in turn (A's panel, fetched once,
-//!   stays in cache across them); `MR x NV` vector accumulators stay in
-//!   registers over the block's reduction, each step loading `NV` panel
+//!   `NR = NV x W` (`W` lanes per vector), up to `NB` neighbouring blocks per
+//!   task ([`Tiles::nb`]; the masked last block a task of its own), the row
+//!   panels split into chunks where that gives `min-tasks` tasks for less
+//!   memory traffic than narrower groups would ([`partition`]), batch x
+//!   tasks x chunks one `scf.parallel` (flattened, so a batch of small
+//!   matmuls or a skinny one still gives every worker tasks). Per task and
+//!   per cache block of `KC` reduction steps, each block's `KC x NR` panel
+//!   of B is packed, side by side in one buffer, through B's indexing map,
+//!   which absorbs a transpose or any stride (vector loads when B is
+//!   contiguous along the columns, an element copy otherwise); then each
+//!   row panel runs against every packed panel in turn (A's panel, fetched
+//!   once, stays in cache across them); `MR x NV` vector accumulators stay
+//!   in registers over the block's reduction, each step loading `NV` panel
 //!   vectors, broadcasting `MR` elements of A (read through A's map) and
 //!   issuing `MR x NV` FMAs (multiply and add for integers). Leftover rows
 //!   are one block of the rows left; leftover columns are one more block
