@@ -912,6 +912,20 @@ func.func @max32(%w: memref<1000xf32>, %out: memref<1xf32>) {
   }
   return
 }
+func.func @max_i32(%x: memref<1000xi32>, %out: memref<1xi32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1000 : index
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %v = memref.load %x[%i] : memref<1000xi32>
+    %new = memref.generic_atomic_rmw %out[%c0] : memref<1xi32> {
+    ^bb0(%cur: i32):
+      %m = arith.maxsi %cur, %v : i32
+      memref.atomic_yield %m : i32
+    }
+  }
+  return
+}
 func.func @min64(%x: memref<1000xi32>, %out: memref<1xi64>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -931,7 +945,7 @@ func.func @min64(%x: memref<1000xi32>, %out: memref<1xi64>) {
 
 /// Atomic read-modify-writes in `parallel_for` bodies (`memref.atomic_rmw`
 /// and `memref.generic_atomic_rmw`, f32, f64, i32 and i64: histograms,
-/// scatter-adds, a max and a min) give exact results at 1, 2, 3 and 8
+/// scatter-adds, two maxima and a min) give exact results at 1, 2, 3 and 8
 /// workers, on the pool and on OpenMP, against a plain Rust loop.
 #[test]
 fn atomics_at_every_worker_count_and_runtime() {
@@ -976,6 +990,8 @@ fn atomics_at_every_worker_count_and_runtime() {
             assert_eq!(run(&["-e", "scatter64", &xs, &w64, "--input=256xf64=0"], "256xf64="), sums, "scatter64 {runtime} {threads}");
             assert_eq!(run(&["-e", "max32", &w32, "--input=1xf32=-100"], "1xf32="), vec![max], "max32 {runtime} {threads}");
             assert_eq!(run(&["-e", "min64", &xs, "--input=1xi64=1000"], "1xi64="), vec![0.0], "min64 {runtime} {threads}");
+            let top = *bins.iter().max().unwrap() as f64;
+            assert_eq!(run(&["-e", "max_i32", &xs, "--input=1xi32=-5"], "1xi32="), vec![top], "max_i32 {runtime} {threads}");
         }
     }
 }
@@ -1056,6 +1072,68 @@ fn parallel_reductions_every_kind_type_and_worker_count() {
                 assert_eq!(got, want, "{what}");
             }
         }
+    }
+}
+
+/// Float `add` reductions of values with every bit of the mantissa set
+/// (where a change of order does change the rounding): at 1, 2, 3 and 8
+/// workers each sum lies within the reassociation bound of the exact sum,
+/// `n * u * sum |x|` (`u` the unit roundoff, Higham's bound for any order
+/// of `n` additions); `max` and `min` are exact.
+#[test]
+fn float_reductions_differ_only_by_reassociation() {
+    let dir = std::env::temp_dir().join(format!("strata-reassoc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 997usize;
+    for (ty, u) in [("f32", f64::from(f32::EPSILON) / 2.0), ("f64", f64::EPSILON / 2.0)] {
+        let xs: Vec<f64> = (0..1000)
+            .map(|i| {
+                let v = ((i as f64) * 0.618_033_988_749_894_9).sin() * 1e3 + 1.0 / (i as f64 + 3.0);
+                if ty == "f32" { f64::from(v as f32) } else { v }
+            })
+            .collect();
+        // Printed in full, so that the kernel reads exactly these values.
+        let list = xs.iter().map(|v| format!("{v:e}")).collect::<Vec<_>>().join(",");
+        let x = &xs[..n];
+        // Neumaier's compensated sum: within about one rounding of the
+        // exact sum, far below the bound.
+        let (mut exact, mut carry) = (1.0f64, 0.0f64);
+        for v in x {
+            let t = exact + v;
+            carry += if exact.abs() >= v.abs() { (exact - t) + v } else { (v - t) + exact };
+            exact = t;
+        }
+        let exact = exact + carry;
+        let bound = (n as f64 + 1.0) * u * (1.0 + x.iter().map(|v| v.abs()).sum::<f64>());
+        let (max, min) = (x.iter().copied().fold(-100.0, f64::max), x.iter().copied().fold(100.0, f64::min));
+        let file = dir.join(format!("red_{ty}.mlir"));
+        std::fs::write(&file, reductions_kernel(ty)).unwrap();
+        for threads in ["1", "2", "3", "8"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
+                .arg(&file)
+                .args(["-e", "red", &format!("--input=1000x{ty}={list}"), &format!("--input=i64={n}")])
+                .arg(format!("--input=4x{ty}=0"))
+                .arg(format!("--threads={threads}"))
+                .output()
+                .unwrap();
+            let what = format!("{ty} at {threads} threads");
+            assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+            let text = String::from_utf8(out.stdout).unwrap();
+            let got = parse_values(text.lines().last().unwrap_or_default(), &format!("4x{ty}="));
+            assert!((got[0] - exact).abs() <= bound, "{what}: sum {} against {exact}, bound {bound}", got[0]);
+            // strata-run prints an f32 as the shortest text that reads back
+            // as it: compared as f32.
+            let same = |a: f64, b: f64| if ty == "f32" { a as f32 == b as f32 } else { a == b };
+            assert!(same(got[2], max) && same(got[3], min), "{what}: max and min {:?} against {max}, {min}", &got[2..]);
+        }
+        // The data are ones whose sum the order changes (in the type's
+        // precision), or the bound would test nothing.
+        let (forward, backward) = if ty == "f32" {
+            (f64::from(x.iter().map(|v| *v as f32).sum::<f32>()), f64::from(x.iter().rev().map(|v| *v as f32).sum::<f32>()))
+        } else {
+            (x.iter().sum::<f64>(), x.iter().rev().sum::<f64>())
+        };
+        assert_ne!(forward, backward, "{ty}: the order does not change these sums");
     }
 }
 

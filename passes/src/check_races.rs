@@ -25,11 +25,15 @@
 //!   is a **warning** that says why and suggests `memref.atomic_rmw`.
 //!
 //! Assumes distinct memref values that are not views of one another do not
-//! alias (as bufferization does for function arguments); views
-//! (`subview`, casts) are traced to their source with opaque indices.
-//! Buffers allocated inside the body are private to an iteration, and
-//! atomic read-modify-writes never race. Guarantees: it never changes the
-//! IR; with `mode=error` a proven race fails the pass. Under
+//! alias (as bufferization does for function arguments); views are
+//! traced to their source: through casts, rank-keeping subviews with static
+//! strides and transposes with the index they give the source, through
+//! other views with opaque indices.
+//! Buffers allocated inside the body are private to an iteration. Atomic
+//! read-modify-writes never race with each other, but one races with a
+//! plain load or store of its element in another iteration. Guarantees:
+//! it never changes the IR; with `mode=error` a proven race fails the
+//! pass. Under
 //! `--strata-remarks` each loop proven race-free gets a remark.
 
 use std::collections::HashMap;
@@ -218,6 +222,16 @@ impl Linear {
 enum Kind {
     Read,
     Write,
+    /// A `memref.atomic_rmw` or `memref.generic_atomic_rmw`: a write that
+    /// never races with another atomic one, but does with a plain load or
+    /// store of the element in another iteration.
+    Atomic,
+}
+
+impl Kind {
+    fn writes(self) -> bool {
+        self != Kind::Read
+    }
 }
 
 /// One access of the body to a buffer.
@@ -244,7 +258,12 @@ struct Domain {
 }
 
 /// How many values of an inner loop's variable are enumerated at most.
-const INNER_VALUES: i64 = 16;
+const INNER_VALUES: i64 = 256;
+
+/// How many elements one access's enumeration may evaluate (iterations x
+/// combinations of inner values): beyond it, the rest is not enumerated
+/// and the result can only be a race found or a warning.
+const ELEMENT_BUDGET: usize = 1 << 18;
 
 fn domain(lb: i64, ub: i64, step: i64) -> Option<Domain> {
     if step <= 0 || ub <= lb {
@@ -599,8 +618,8 @@ fn collect(lp: &Loop) -> Accesses {
                 push(lp, &ix, &mut list, op, kind, operands[mem], index, 1);
                 continue;
             }
-            // Atomic read-modify-writes never race with each other.
-            "memref.atomic_rmw" | "memref.generic_atomic_rmw" => continue,
+            "memref.atomic_rmw" => (Kind::Atomic, 1, 2, operands.len().saturating_sub(2), 1),
+            "memref.generic_atomic_rmw" => (Kind::Atomic, 0, 1, operands.len() - 1, 1),
             "func.call" | "func.call_indirect" | "llvm.call" => {
                 for v in operands.iter().filter(|v| is_memref(**v)) {
                     let (buf, _) = buffer_of(*v);
@@ -640,9 +659,9 @@ fn push(lp: &Loop, ix: &Indexer, list: &mut Vec<Access>, op: MlirOperation, kind
 }
 
 /// `index` into the view `mem` as an index into the buffer it views, where
-/// every view between them is a cast or a `memref.subview` that keeps the
-/// rank and has static strides (`offset + stride * i` per dimension); `None`
-/// for any other view.
+/// every view between them is a cast, a `memref.subview` that keeps the
+/// rank and has static strides (`offset + stride * i` per dimension) or a
+/// `memref.transpose` (the indices permuted); `None` for any other view.
 fn through_views(ix: &Indexer, mut mem: MlirValue, index: &[Expr]) -> Option<Vec<Expr>> {
     let mut index = index.to_vec();
     // SAFETY: a constant query.
@@ -676,8 +695,24 @@ fn through_views(ix: &Indexer, mut mem: MlirValue, index: &[Expr]) -> Option<Vec
                 }
                 mem = source;
             }
+            // Dimension `k` of the view is dimension `perm(k)` of the source.
+            "memref.transpose" => {
+                let source = ir::operand(def, 0);
+                // SAFETY: the op's affine map attribute, and its results.
+                let map = unsafe { sys::mlirAffineMapAttrGetValue(ir::attribute(def, "permutation")?) };
+                if rank_of(source) != index.len() || !unsafe { sys::mlirAffineMapIsPermutation(map) } {
+                    return None;
+                }
+                let mut permuted = index.clone();
+                for (k, e) in index.iter().enumerate() {
+                    let dim = unsafe { sys::mlirAffineMapGetResult(map, k as isize) };
+                    permuted[unsafe { sys::mlirAffineDimExprGetPosition(dim) } as usize] = e.clone();
+                }
+                index = permuted;
+                mem = source;
+            }
             // Views that move elements around: their indices stay opaque.
-            "memref.reinterpret_cast" | "memref.expand_shape" | "memref.collapse_shape" | "memref.view" | "memref.transpose" => return None,
+            "memref.reinterpret_cast" | "memref.expand_shape" | "memref.collapse_shape" | "memref.view" => return None,
             _ => return Some(index),
         }
     }
@@ -782,9 +817,12 @@ fn judge(lp: &Loop, domains: &HashMap<usize, Domain>, x: &Access, y: &Access) ->
     // Up to two distinct iterations that touch each element through `x`:
     // then for any iteration of `y`, one of them differs if any does.
     let mut through_x: HashMap<Vec<i64>, (usize, Option<usize>)> = HashMap::new();
+    let pinned = pinned_inner(x, y);
     // Every element `a` touches at iteration `p`: over its vector width and
-    // every combination of the inner loop variables its index uses.
+    // every combination of the inner loop variables its index uses (a
+    // pinned one at its first value), as many as the budget allows.
     let mut complete = true;
+    let limit = (ELEMENT_BUDGET / points.len().max(1)).max(1);
     let mut inner_of = |a: &Access| -> Vec<HashMap<usize, i64>> {
         let mut ids = Vec::new();
         for e in &a.index {
@@ -793,15 +831,17 @@ fn judge(lp: &Loop, domains: &HashMap<usize, Domain>, x: &Access, y: &Access) ->
         let mut combos = vec![HashMap::new()];
         for id in ids {
             let d = &domains[&id];
-            complete &= d.complete;
+            let values = if pinned.contains(&id) { &d.values[..1] } else { &d.values[..] };
+            complete &= d.complete || pinned.contains(&id);
+            complete &= combos.len() * values.len() <= limit;
             combos = combos
                 .into_iter()
-                .flat_map(|c| d.values.iter().map(move |v| {
+                .flat_map(|c| values.iter().map(move |v| {
                     let mut c = c.clone();
                     c.insert(id, *v);
                     c
                 }))
-                .take(256)
+                .take(limit)
                 .collect();
         }
         combos
@@ -852,6 +892,42 @@ fn judge(lp: &Loop, domains: &HashMap<usize, Domain>, x: &Access, y: &Access) ->
         Verdict::Independent
     } else {
         Verdict::Unknown("the loop has more iterations than the checker enumerates".into())
+    }
+}
+
+/// The inner loop variables that can stay at one value while `x` and `y`
+/// are enumerated for a conflict: those of a dimension that both index by
+/// the same expression of inner variables alone, when no other dimension
+/// uses them. Both accesses can take that dimension's values at one same
+/// inner value, so any pair of elements that meet still has a pair that
+/// meets with it pinned (the rows of two column blocks, say).
+fn pinned_inner(x: &Access, y: &Access) -> Vec<usize> {
+    let mut pinned = Vec::new();
+    for (d, (ex, ey)) in x.index.iter().zip(&y.index).enumerate() {
+        if ex != ey || uses_iv(ex) {
+            continue;
+        }
+        let mut ids = Vec::new();
+        inner_ids(ex, &mut ids);
+        let elsewhere = |id: &usize| {
+            x.index.iter().chain(&y.index).enumerate().any(|(k, e)| k % x.index.len() != d && {
+                let mut other = Vec::new();
+                inner_ids(e, &mut other);
+                other.contains(id)
+            })
+        };
+        pinned.extend(ids.into_iter().filter(|id| !elsewhere(id)));
+    }
+    pinned
+}
+
+/// Whether `e` uses the parallel loop's induction variables.
+fn uses_iv(e: &Expr) -> bool {
+    match e {
+        Expr::Iv(_) => true,
+        Expr::Add(a, b) | Expr::Mul(a, b) => uses_iv(a) || uses_iv(b),
+        Expr::FloorDiv(a, _) | Expr::CeilDiv(a, _) | Expr::Div(a, _) | Expr::Mod(a, _) | Expr::Rem(a, _) => uses_iv(a),
+        _ => false,
     }
 }
 
@@ -979,12 +1055,15 @@ fn iteration(p: &[i64]) -> String {
 }
 
 /// The pairs of accesses that could conflict: to one buffer, at least one
-/// a write, each access with itself included (two iterations of it).
+/// a write, not both atomic, each access with itself included (two
+/// iterations of it).
 fn conflicting_pairs(list: &[Access]) -> impl Iterator<Item = (&Access, &Access)> {
     list.iter()
         .enumerate()
         .flat_map(move |(i, x)| list[i..].iter().map(move |y| (x, y)))
-        .filter(|(x, y)| x.buffer.ptr == y.buffer.ptr && !(x.kind == Kind::Read && y.kind == Kind::Read))
+        .filter(|(x, y)| {
+            x.buffer.ptr == y.buffer.ptr && (x.kind.writes() || y.kind.writes()) && !(x.kind == Kind::Atomic && y.kind == Kind::Atomic)
+        })
 }
 
 /// The accesses of `op`'s body (by op) that might race with another
@@ -1036,14 +1115,14 @@ impl CheckRaces {
                 Verdict::Race { a, b, element } => {
                     let (first, second) = if a <= b { (a, b) } else { (b, a) };
                     let at = format!("{}[{}]", value_name(x.buffer), element.iter().map(i64::to_string).collect::<Vec<_>>().join(", "));
-                    let message = if x.kind == Kind::Write && y.kind == Kind::Write {
+                    let message = if x.kind.writes() && y.kind.writes() {
                         format!("data race: iterations {} and {} of {} both write {at}", iteration(&first), iteration(&second), lp.describe())
                     } else {
                         format!("data race: iterations {} and {} of {} write and read {at}", iteration(&first), iteration(&second), lp.describe())
                     };
                     let (sev, fail) = if self.errors { (Severity::Error, true) } else { (Severity::Warning, false) };
                     // The note points at a write; it names the other access.
-                    let (w, o) = if x.kind == Kind::Write { (x, y) } else { (y, x) };
+                    let (w, o) = if x.kind.writes() { (x, y) } else { (y, x) };
                     let other = if x.op.ptr == y.op.ptr {
                         "the same access in both iterations".to_string()
                     } else {
@@ -1055,7 +1134,7 @@ impl CheckRaces {
                     break;
                 }
                 Verdict::Unknown(why) => {
-                    let written = if x.kind == Kind::Write { x } else { y };
+                    let written = if x.kind.writes() { x } else { y };
                     diag::emit(
                         loc,
                         Severity::Warning,

@@ -386,3 +386,46 @@ def test_ten_thousand_calls_leave_rss_flat():
     # 10,000 leaked result arrays would be >= 1.2 MB (m's alone are 120 B each).
     assert grown < 1 << 20, f"RSS grew {grown} bytes over 10,000 calls"
     assert strata._native.live_bytes() == 0
+
+
+HISTOGRAM = """func.func @main(%x: memref<100003xi32>, %h: memref<257xi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 100003 : index
+  %one = arith.constant 1 : i64
+  strata.parallel_for %i = %c0 to %n step %c1 grain 97 {
+    %v = memref.load %x[%i] : memref<100003xi32>
+    %b = arith.index_cast %v : i32 to index
+    %old = memref.atomic_rmw addi %one, %h[%b] : (i64, memref<257xi64>) -> i64
+  }
+  return
+}
+"""
+
+# A pool of 8 threads, whatever the cores: the pool's size is fixed when it
+# starts, so this runs in a process of its own.
+HISTOGRAM_AT_EACH_THREAD_COUNT = """
+import sys
+import numpy as np
+import strata
+assert strata.pool_threads() == 8, strata.pool_threads()
+k = strata.compile(sys.argv[1])
+rng = np.random.default_rng(11)
+# Skewed (a few hot bins, where the atomics contend) and uniform values.
+for x in (rng.zipf(1.3, 100003) % 257, rng.integers(0, 257, 100003)):
+    x = x.astype(np.int32)
+    for threads in (1, 2, 3, 8):
+        h = np.zeros(257, np.int64)
+        assert k(x, h, threads=threads) is None
+        np.testing.assert_array_equal(h, np.bincount(x, minlength=257), err_msg=f"{threads} threads")
+print("ok")
+"""
+
+
+def test_atomic_histograms_match_bincount_at_1_2_3_and_8_threads():
+    import subprocess
+    import sys
+    env = dict(os.environ, STRATA_NUM_THREADS="8")
+    done = subprocess.run([sys.executable, "-c", HISTOGRAM_AT_EACH_THREAD_COUNT, HISTOGRAM], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -1,6 +1,7 @@
 // A suite of racy parallel loops (constant, divided, wrapped and shifted
 // indices, in-place stencils and scans, overlapping stores and vectors,
-// shared rows in nested loops, 2-D transposes in place, through casts):
+// shared rows in nested loops, 2-D transposes in place, through casts,
+// atomics beside plain accesses, deep inner loops, vector transfers):
 // each is an error naming two iterations and an element they share.
 // Written from the patterns of issue 14; each expectation was checked
 // by hand.
@@ -586,3 +587,83 @@ func.func @two_dims_one_constant(%a: memref<64xf32>, %b: memref<64xf32>, %m: mem
   return
 }
 
+
+// -----
+
+// An atomic add and a plain store of one element in different iterations:
+// atomics do not race with each other, but this store is not one.
+func.func @atomic_and_plain_store(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for both write %a[0]}}
+  strata.parallel_for %i = %c0 to %c16 step %c1 {
+    // expected-note@+1 {{memref.atomic_rmw; the other access: memref.store}}
+    %old = memref.atomic_rmw addf %v, %a[%c0] : (f32, memref<64xf32>) -> f32
+    memref.store %v, %a[%c0] : memref<64xf32>
+  }
+  return
+}
+
+// -----
+
+// A generic atomic update of a[i + 1] and a plain load of a[i]: iteration
+// 0 reads a[1], which iteration 1 updates.
+func.func @generic_atomic_and_plain_load(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c63 = arith.constant 63 : index
+  // expected-error@+1 {{data race: iterations 0 and 1 of this strata.parallel_for write and read %a[1]}}
+  strata.parallel_for %i = %c0 to %c63 step %c1 {
+    %r = memref.load %a[%i] : memref<64xf32>
+    %j = arith.addi %i, %c1 : index
+    // expected-note@+1 {{memref.generic_atomic_rmw; the other access: memref.load}}
+    %new = memref.generic_atomic_rmw %a[%j] : memref<64xf32> {
+    ^bb0(%cur: f32):
+      %s = arith.addf %cur, %r : f32
+      memref.atomic_yield %s : f32
+    }
+  }
+  return
+}
+
+// -----
+
+// Three inner loops of 16 iterations: 4096 combinations of their values,
+// more than the check once enumerated (it kept the first 256, where p = 0,
+// and called the loop free). Iteration 0 at p = 1 and iteration 2 at p = 0
+// both write row 2.
+func.func @deep_inner_loops(%a: memref<64x16x16xf32>) {
+  %c = arith.constant 1.0 : f32
+  // expected-error@+1 {{data race: iterations 0 and 2 of this affine.parallel both write %a[2, 0, 0]}}
+  affine.parallel (%i) = (0) to (4) {
+    affine.for %p = 0 to 16 {
+      affine.for %q = 0 to 16 {
+        affine.for %r = 0 to 16 {
+          // expected-note@+1 {{affine.store; the same access in both iterations}}
+          affine.store %c, %a[%p * 2 + %i, %q, %r] : memref<64x16x16xf32>
+        }
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+// Transfers of 4 elements at a step of 2: iteration 0 reads a[4..8),
+// which iteration 2 writes (a[2..6)); the writes overlap each other too.
+func.func @overlapping_transfers(%a: memref<64xf32>, %b: memref<64xf32>, %m: memref<16x16xf32>, %x: memref<64xindex>, %v: f32, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  // expected-error@+1 {{data race: iterations 0 and 2 of this strata.parallel_for write and read %a[4]}}
+  strata.parallel_for %i = %c0 to %c32 step %c2 {
+    %j = arith.addi %i, %c4 : index
+    %r = vector.transfer_read %a[%j], %v : memref<64xf32>, vector<4xf32>
+    // expected-note@+1 {{vector.transfer_write; the other access: vector.transfer_read}}
+    vector.transfer_write %r, %a[%i] : vector<4xf32>, memref<64xf32>
+  }
+  return
+}
