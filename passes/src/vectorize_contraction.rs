@@ -16,7 +16,9 @@
 //!   per cache block of `KC` reduction steps, each block's `KC x NR` panel
 //!   of B is packed, side by side in one buffer, through B's indexing map,
 //!   which absorbs a transpose or any stride (vector loads when B is
-//!   contiguous along the columns, an element copy otherwise); then each
+//!   contiguous along the columns; when it is contiguous along K, `W x W`
+//!   tiles read along K and transposed in registers, the part past whole
+//!   tiles and any other layout copied element by element); then each
 //!   row panel runs against every packed panel in turn (A's panel, fetched
 //!   once, stays in cache across them); `MR x NV` vector accumulators stay
 //!   in registers over the block's reduction, each step loading `NV` panel
@@ -723,23 +725,59 @@ impl Kernel<'_> {
             }
             e.yield_(pb, &[]);
         } else {
-            // B runs along K in memory (a transpose): copy column by
-            // column, reading each one contiguously.
+            // B runs along K in memory (a transpose).
             let columns = match piece.masks.last().copied().flatten() {
                 Some(_) => self.tail_columns(piece),
                 None => piece.cols.len() as i64 * w,
             };
-            let (cb, c) = e.for_range(at, 0, columns, 1);
-            let cat = At::End(cb);
-            let col = e.add(cat, piece.jb, c);
-            let (_, kbody, kv, _) = e.for_loop(cat, kb, kend, one, &[]);
-            let kat = At::End(kbody);
-            let x = e.val(kat, "memref.load", &[&[con.b.memref][..], &point.at(&con.b, zero, col, kv)].concat(), con.elem_type);
-            let x = apply_prologue(e, kat, &con.b.prologue, x, None);
-            let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
-            e.op(kat, "memref.store", &[x, packed, slot, kk, c], &[]);
-            e.yield_(kbody, &[]);
-            e.yield_(cb, &[]);
+            // Whole `W x W` tiles: `W` columns read along K, transposed in
+            // registers, stored as `W` rows of the panel. Element by
+            // element, each store went to another row of the panel (a
+            // line apart): A.B^T took 1.24x the time of A.B.
+            let (whole_cols, whole_ks) = if con.b.stride(con.k) == 1 { (columns / w * w, len / w * w) } else { (0, 0) };
+            if whole_cols > 0 && whole_ks > 0 {
+                let (cb, c0) = e.for_range(at, 0, whole_cols, w);
+                let cat = At::End(cb);
+                let (kto, step) = (e.offset(cat, kb, whole_ks), e.cst(cat, w));
+                let (_, kbody, k0, _) = e.for_loop(cat, kb, kto, step, &[]);
+                let kat = At::End(kbody);
+                let rows = (0..w)
+                    .map(|r| {
+                        let col = e.add(kat, piece.jb, e.offset(kat, c0, r));
+                        let x = e.vload(kat, con.b.memref, &point.at(&con.b, zero, col, k0), self.vty, None);
+                        apply_prologue(e, kat, &con.b.prologue, x, Some(w))
+                    })
+                    .collect();
+                let kk = e.val(kat, "arith.subi", &[k0, kb], e.index);
+                for (j, v) in crate::vectorize_transpose::transpose_in_registers(&e.b, e.loc, kbody, rows, w as usize).into_iter().enumerate() {
+                    let row = e.offset(kat, kk, j as i64);
+                    e.vstore(kat, v, packed, &[slot, row, c0], None);
+                }
+                e.yield_(kbody, &[]);
+                e.yield_(cb, &[]);
+            }
+            // The rest element by element, reading each column along K:
+            // the columns past the whole tiles, then the steps past them.
+            let copy = |cols: (i64, i64), ks: (MlirValue, MlirValue)| {
+                if cols.0 >= cols.1 {
+                    return;
+                }
+                let (cb, c) = e.for_range(at, cols.0, cols.1, 1);
+                let cat = At::End(cb);
+                let col = e.add(cat, piece.jb, c);
+                let (_, kbody, kv, _) = e.for_loop(cat, ks.0, ks.1, one, &[]);
+                let kat = At::End(kbody);
+                let x = e.val(kat, "memref.load", &[&[con.b.memref][..], &point.at(&con.b, zero, col, kv)].concat(), con.elem_type);
+                let x = apply_prologue(e, kat, &con.b.prologue, x, None);
+                let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
+                e.op(kat, "memref.store", &[x, packed, slot, kk, c], &[]);
+                e.yield_(kbody, &[]);
+                e.yield_(cb, &[]);
+            };
+            copy((whole_cols, columns), (kb, kend));
+            if whole_ks < len {
+                copy((0, whole_cols), (e.offset(at, kb, whole_ks), kend));
+            }
         }
     }
 

@@ -193,7 +193,7 @@ fn nest_of(top: MlirOperation, depth: usize) -> Vec<MlirOperation> {
 }
 
 /// The shuffles that transpose the `w` rows `rows` (each a vector of `w`).
-fn transpose_in_registers(b: &Builder, loc: sys::MlirLocation, blk: sys::MlirBlock, mut rows: Vec<MlirValue>, w: usize) -> Vec<MlirValue> {
+pub(crate) fn transpose_in_registers(b: &Builder, loc: sys::MlirLocation, blk: sys::MlirBlock, mut rows: Vec<MlirValue>, w: usize) -> Vec<MlirValue> {
     let vt = ir::value_type(rows[0]);
     let mut half = w / 2;
     while half >= 1 {

@@ -9,14 +9,23 @@
 // Down to LLVM under AVX2 too.
 // RUN: strata-opt %s --strata-target=znver3 --strata-pipeline=O3 | FileCheck %s --check-prefix=LLVM
 
-// A.B^T: the transpose is B's indexing map; packing copies B's columns
-// (rows of %b) element by element into the panel, no transposed copy.
+// A.B^T: the transpose is B's indexing map; packing reads B's columns
+// (rows of %b) along K in 16x16 tiles, transposes each in registers (64
+// shuffles: 16 x log2 16) and stores 16 rows of the panel, with no
+// transposed copy of B; the 8 steps past the whole tiles (K = 24) are
+// copied element by element.
 // CHECK-LABEL: func.func @abt(
 // CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<40x24xf32>, %[[B:[a-z0-9_]+]]: memref<64x24xf32>
 // CHECK-NOT: memref<24x64xf32>
 // CHECK: scf.parallel
 // CHECK: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x24x32xf32>
-// CHECK: scf.for %[[COL:.*]] = %c0{{.*}} to %c32
+// CHECK: scf.for %[[C0:.*]] = %c0{{.*}} to %c32{{.*}} step %c16
+// CHECK: scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %c16
+// CHECK-COUNT-16: vector.load %[[B]][%{{.*}}, %[[K0]]] : memref<64x24xf32>, vector<16xf32>
+// CHECK-COUNT-64: vector.shuffle
+// CHECK-NOT: vector.shuffle
+// CHECK-COUNT-16: vector.store %{{.*}}, %[[P]][%{{.*}}, %{{.*}}, %[[C0]]] : memref<1x24x32xf32>, vector<16xf32>
+// CHECK: scf.for %[[COL:.*]] = %c0{{.*}} to %c32{{.*}} step %c1
 // CHECK: scf.for %[[K:.*]] =
 // CHECK: %[[X:.*]] = memref.load %[[B]][%{{.*}}, %[[K]]] : memref<64x24xf32>
 // CHECK: memref.store %[[X]], %[[P]][%{{.*}}, %{{.*}}, %[[COL]]] : memref<1x24x32xf32>
