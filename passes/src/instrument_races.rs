@@ -9,10 +9,12 @@
 //! nested `parallel_for`, `@strata_race_inner()`, its instance; at the
 //! start of each `parallel_for` body with a watched access, `llvm.call
 //! @strata_race_log()`, the log of the thread that runs it; and before
-//! each watched `memref.load` and `memref.store` in the body (nested loops
-//! included) an inline append of one entry to that log: the buffer's
-//! aligned address, the element's linear index (`offset + sum(index *
-//! stride)`) << 16 | flags (whether it stores, the loop's number `k << 8`),
+//! each watched `memref.load`, `memref.store` and atomic update
+//! (`memref.atomic_rmw`, `memref.generic_atomic_rmw`: they race with plain
+//! accesses, never with each other) in the body (nested loops included)
+//! an inline append of one entry to that log: the buffer's aligned
+//! address, the element's linear index (`offset + sum(index * stride)`)
+//! << 16 | flags (a load, a store or an update; the loop's number `k << 8`),
 //! the loop's induction variable, and the nested `parallel_for`'s
 //! instance or'ed with the low 32 bits of its induction variable (0
 //! outside nested loops): one 32-byte store and one store of the log's new
@@ -259,8 +261,8 @@ fn outside_buffers(lp: MlirOperation) -> Vec<MlirValue> {
     let mut out: Vec<MlirValue> = Vec::new();
     for op in ir::walk(lp) {
         let m = match ir::name(op).as_str() {
-            "memref.load" => ir::operand(op, 0),
-            "memref.store" => ir::operand(op, 1),
+            "memref.load" | "memref.generic_atomic_rmw" => ir::operand(op, 0),
+            "memref.store" | "memref.atomic_rmw" => ir::operand(op, 1),
             _ => continue,
         };
         if !ir::defined_inside(m, lp) && !out.iter().any(|o| o.ptr == m.ptr) {
@@ -320,9 +322,12 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
             continue;
         }
         let name = ir::name(op);
-        let (mem_at, write) = match name.as_str() {
-            "memref.load" => (0, false),
-            "memref.store" => (1, true),
+        // The kind's flag bits: 0 a load, 1 a store, 2 an atomic update.
+        let (mem_at, kind) = match name.as_str() {
+            "memref.load" => (0, 0),
+            "memref.store" => (1, 1),
+            "memref.atomic_rmw" => (1, 2),
+            "memref.generic_atomic_rmw" => (0, 2),
             _ => continue,
         };
         let operands = ir::operands(op);
@@ -368,8 +373,8 @@ fn watch(lp: MlirOperation, watched: Option<&std::collections::HashSet<usize>>) 
                 let tag = i64_constant(op, ((level - 1) as i64) << 56);
                 ir::result(at(b.op("arith.ori", oloc, &[buffer, tag], &[i64t], &[], 0)), 0)
             };
-            // Bit 0: a store; bits 8-15: the inner loop's number.
-            let flags = i64::from(write) | (number << 8);
+            // Bits 0-1: the kind; bits 8-15: the inner loop's number.
+            let flags = kind | (number << 8);
             let element_flags = ir::result(at(b.op("arith.ori", oloc, &[shifted, i64_constant(op, flags)], &[i64t], &[], 0)), 0);
             append(op, log, [key, element_flags, iteration, strand]);
         }
