@@ -4,14 +4,16 @@
 //!
 //! `strata-instrument-races` calls [`strata_race_begin`] before each
 //! outermost `strata.parallel_for` and [`strata_race_end`] after it; before
-//! each load and store in its body that `strata-check-races` could not
-//! prove independent, the kernel appends an [`Access`] (the buffer's
-//! address, the element's linear index, the iteration, read or write) to
-//! the thread's [`Log`] itself, calling [`strata_race_flush`] when it is
-//! full. Two
-//! accesses to one element from different iterations, at least one a
-//! write, are a race whatever order the workers ran them in, since every
-//! access of the loop is recorded until its end. The first race is printed
+//! each load, store and atomic update in its body that `strata-check-races`
+//! could not prove independent, the kernel appends an [`Access`] (the
+//! buffer's address, the element's linear index, the iteration, read,
+//! write or update) to the thread's [`Log`] itself, calling
+//! [`strata_race_flush`] when it is full. Two accesses to one element from
+//! different iterations, at least one a write, are a race whatever order
+//! the workers ran them in, since every access of the loop is recorded
+//! until its end; an atomic update races with a plain load or store, not
+//! with another update (it takes the reader's place in an entry, flagged).
+//! The first race is printed
 //! at `strata_race_end`, and [`races_found`] counts the loops that raced.
 //!
 //! Each thread records into a table of its own, with plain loads and
