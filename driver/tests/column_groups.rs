@@ -94,7 +94,8 @@ fn pipeline(tiles: &str, vectorize: &str) -> String {
 
 /// The pipelines under test: groups of 3 blocks of 16 columns (rows of 4,
 /// reduction blocks of 8), with A packed or read in place; rows split for
-/// the workers instead, or as well; and the target's own choice.
+/// the workers instead, or as well; the micro-kernel unrolled; and the
+/// target's own choice.
 fn pipelines() -> Vec<(String, Option<String>)> {
     vec![
         ("nb 3".into(), Some(pipeline("4,16,8,48", "min-tasks=1"))),
@@ -105,6 +106,11 @@ fn pipelines() -> Vec<(String, Option<String>)> {
         // (narrower groups would read A more often).
         ("nb 3 and row chunks".into(), Some(pipeline("4,16,8,48", "min-tasks=16"))),
         ("nb 2, one reduction block".into(), Some(pipeline("6,16,64,32", "min-tasks=1"))),
+        // The micro-kernel's loop unrolled: 3 steps an iteration in blocks
+        // of 8 (2 steps left each block, and the last block's 5 or 4 or
+        // 1), and 4 in one block of all of K (1 or 0 left).
+        ("nb 3, unrolled 3".into(), Some(pipeline("4,16,8,48", "min-tasks=1 unroll=3"))),
+        ("row chunks, unrolled 4".into(), Some(pipeline("6,16,64,32", "min-tasks=64 unroll=4"))),
         ("default".into(), None),
     ]
 }

@@ -24,9 +24,12 @@
 //! `strata-fuse-columns{block}` (whether, and in blocks of how many
 //! columns, a chain that reduces along the rows is tiled), which is why
 //! the tuning point sits right before that pass.
-//! Not knobs (yet): loop unrolling (left to LLVM) and the other fusion
-//! decisions (`strata-fuse` and `strata-fuse-rows` never recompute, so
-//! they have no cost rule to override).
+//! The micro-kernel's unroll is one too: `strata-vectorize{unroll}`
+//! (reduction steps per iteration of its loop, which LLVM leaves
+//! rolled). Other loops' unrolling is left to LLVM.
+//! Not knobs (yet): the other fusion decisions (`strata-fuse` and
+//! `strata-fuse-rows` never recompute, so they have no cost rule to
+//! override).
 
 use std::collections::BTreeMap;
 
@@ -92,6 +95,12 @@ pub const PACK_A: Knob = Knob {
     option: "pack-a",
     summary: "whether an outer-product contraction packs A into row panels: 0 auto, 1 never, 2 always",
 };
+pub const UNROLL: Knob = Knob {
+    name: "unroll",
+    pass: "strata-vectorize",
+    option: "unroll",
+    summary: "reduction steps per iteration of an outer-product contraction's micro-kernel loop: 1, 2, 4 or 8 (at most K)",
+};
 pub const DOT_GROUP: Knob = Knob {
     name: "dot-group",
     pass: "strata-vectorize",
@@ -123,7 +132,7 @@ pub fn tile_knobs() -> impl Iterator<Item = Knob> {
 }
 
 /// Every knob, in the order the tuner visits them.
-pub static KNOBS: [Knob; 11] = [COLUMN_BLOCK, MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN];
+pub static KNOBS: [Knob; 12] = [COLUMN_BLOCK, MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, UNROLL, DOT_GROUP, INTERLEAVE, GRAIN];
 
 /// The words of `pack-a`'s values, in the knob's order (0, 1, 2).
 pub const PACK_A_WORDS: [&str; 3] = ["auto", "never", "always"];
@@ -165,8 +174,8 @@ impl Site {
     /// The knobs that change this op's code.
     pub fn knobs(&self) -> Vec<Knob> {
         match self {
-            Site::Contraction { m, .. } if *m > 1 => vec![MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A],
-            Site::Contraction { .. } => vec![MR, NV, KC, NB, VECTOR_WIDTH],
+            Site::Contraction { m, .. } if *m > 1 => vec![MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, UNROLL],
+            Site::Contraction { .. } => vec![MR, NV, KC, NB, VECTOR_WIDTH, UNROLL],
             Site::Dot { .. } => vec![VECTOR_WIDTH, DOT_GROUP],
             Site::Loops { latency_bound, .. } if *latency_bound > 0 => vec![VECTOR_WIDTH, INTERLEAVE],
             Site::Loops { .. } => vec![VECTOR_WIDTH],
@@ -276,6 +285,7 @@ pub fn default_value(knob: Knob, site: &Site, target: &Target) -> Option<i64> {
         ("nb", _) => 0,
         ("min-tasks", _) => crate::vectorize_contraction::MIN_TASKS,
         ("pack-a", _) => 0,
+        ("unroll", _) => crate::vectorize_contraction::UNROLL,
         ("dot-group", Site::Dot { n, .. }) => crate::vectorize_contraction::DOT_GROUP.min(*n).max(1),
         _ => return None,
     })
@@ -319,6 +329,8 @@ pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         ("interleave", _) => vec![1, 2, 4],
         ("min-tasks", Site::Contraction { .. }) => (1..=64).collect(),
         ("pack-a", Site::Contraction { .. }) => vec![0, 1, 2],
+        // Past K (or past 8) every step is in the first loop: the same code.
+        ("unroll", Site::Contraction { k, .. }) => [1, 2, 4, 8].into_iter().filter(|u| *u == 1 || u <= k).collect(),
         // More than the outputs is one group of all of them: the same code.
         ("dot-group", Site::Dot { n, .. }) => (1..=crate::vectorize_contraction::DOT_GROUP.min(*n).max(1)).collect(),
         ("column-block", Site::Columns { columns, elem_bytes, .. }) => {
@@ -378,7 +390,7 @@ pub fn options_for(config: &Config, target: &Target, elem_bytes: i64) -> BTreeMa
         };
         out.entry(MR.pass.into()).or_default().push(format!("tile-sizes={mr},{columns},{kc}{nc}"));
     }
-    for knob in [COLUMN_BLOCK, VECTOR_WIDTH, MIN_TASKS, PACK_A, DOT_GROUP, INTERLEAVE, GRAIN] {
+    for knob in [COLUMN_BLOCK, VECTOR_WIDTH, MIN_TASKS, PACK_A, UNROLL, DOT_GROUP, INTERLEAVE, GRAIN] {
         if let Some(v) = config.get(knob.name) {
             let value = match knob.name {
                 "pack-a" => PACK_A_WORDS.get(*v as usize).copied().unwrap_or("auto").to_string(),
@@ -456,6 +468,13 @@ mod tests {
         assert_eq!(coarse(MIN_TASKS, &site, &t), vec![1, 2, 4, 8, 16, 32, 64]);
         assert_eq!(legal(PACK_A, &site, &t), vec![0, 1, 2]);
         assert!(site.knobs().contains(&MIN_TASKS));
+        assert!(site.knobs().contains(&UNROLL));
+        assert_eq!(default_value(UNROLL, &site, &t), Some(1));
+        let shallow = Site::Contraction { describe: "8x3x64 f32".into(), m: 8, n: 64, k: 3, elem_bytes: 4 };
+        assert_eq!(legal(UNROLL, &shallow, &t), vec![1, 2]);
+        let mut unrolled = Config::new();
+        unrolled.insert("unroll".into(), 4);
+        assert_eq!(options_for(&unrolled, &t, 4)["strata-vectorize"], "unroll=4");
         let dot = Site::Dot { describe: "5x300x1 f32".into(), n: 5 };
         assert_eq!(legal(DOT_GROUP, &dot, &t), vec![1, 2, 3, 4, 5]);
         assert_eq!(default_value(DOT_GROUP, &dot, &t), Some(5));

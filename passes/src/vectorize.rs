@@ -15,8 +15,9 @@
 //!
 //! Options override the heuristics' decisions (the tuner's knobs,
 //! [`crate::knobs`]): `vector-width`, `interleave`, and for the
-//! contraction kernels `min-tasks` (row splitting), `pack-a` and
-//! `dot-group`; none changes what is computed.
+//! contraction kernels `min-tasks` (row splitting), `pack-a`, `unroll`
+//! (the micro-kernel's loop) and `dot-group`; none changes what is
+//! computed.
 //!
 //! Assumes the loops `strata-lower-to-affine` produces. Guarantees the same
 //! results, with float sums reassociated only where the spec allows.
@@ -65,6 +66,12 @@ pub static INFO: PassInfo = PassInfo {
             default: "0",
             description: "outputs the dot kernel (matvec) computes at a time, sharing each vector of the other operand: 1 to 8; 0 uses 8",
         },
+        OptionSpec {
+            name: "unroll",
+            kind: OptionKind::Int,
+            default: "0",
+            description: "reduction steps per iteration of the outer-product contraction's micro-kernel loop: 1 to 8; 0 uses 1",
+        },
     ],
     status: Status::Implemented,
     build: Build::Rust(|o: &PassOptions| {
@@ -78,6 +85,7 @@ pub static INFO: PassInfo = PassInfo {
                 _ => PackA::Auto,
             },
             dot_group: o.int("dot-group"),
+            unroll: o.int("unroll"),
         })
     }),
 };
@@ -92,6 +100,7 @@ struct Vectorize {
     min_tasks: i64,
     pack_a: PackA,
     dot_group: i64,
+    unroll: i64,
 }
 
 impl StrataPass for Vectorize {
@@ -120,7 +129,7 @@ impl StrataPass for Vectorize {
         };
         let mut kernel = KernelOptions { pack_a: self.pack_a, ..KernelOptions::default() };
         for (name, value, top, slot) in
-            [("min-tasks", self.min_tasks, 64, &mut kernel.min_tasks), ("dot-group", self.dot_group, DOT_GROUP, &mut kernel.dot_group)]
+            [("min-tasks", self.min_tasks, 64, &mut kernel.min_tasks), ("dot-group", self.dot_group, DOT_GROUP, &mut kernel.dot_group), ("unroll", self.unroll, 8, &mut kernel.unroll)]
         {
             match value {
                 0 => {}

@@ -84,7 +84,15 @@ pub struct KernelOptions {
     pub pack_a: PackA,
     /// Dot: outputs per group ([`DOT_GROUP`]), 1 to 8.
     pub dot_group: i64,
+    /// Outer: reduction steps per iteration of the micro-kernel's loop
+    /// ([`UNROLL`]), 1 to 8; the steps past a multiple run in a loop of
+    /// their own.
+    pub unroll: i64,
 }
+
+/// The micro-kernel's default unroll: none. LLVM keeps a loop of
+/// `MR x NV` FMAs as it is, so this is the loop the tuner can unroll.
+pub const UNROLL: i64 = 1;
 
 /// Whether the outer-product kernel packs A.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +106,7 @@ pub enum PackA {
 
 impl Default for KernelOptions {
     fn default() -> Self {
-        KernelOptions { min_tasks: MIN_TASKS, pack_a: PackA::Auto, dot_group: DOT_GROUP }
+        KernelOptions { min_tasks: MIN_TASKS, pack_a: PackA::Auto, dot_group: DOT_GROUP, unroll: UNROLL }
     }
 }
 
@@ -480,6 +488,7 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         epilogue: epilogue.as_ref(),
         par,
         rows,
+        unroll: opts.unroll,
     };
     let tail_vectors = (tail + w - 1) / w;
     let tail_lanes = tail - (tail_vectors - 1) * w;
@@ -528,7 +537,7 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         }
     }
     format!(
-        "strata-vectorize: contraction {} as a {}x{nr} register-blocked micro-kernel on vector<{w}x{}>, {}; {} column block(s) of {nr}{}{}{}",
+        "strata-vectorize: contraction {} as a {}x{nr} register-blocked micro-kernel on vector<{w}x{}>, {}; {} column block(s) of {nr}{}{}{}{}",
         con.describe(),
         t.mr,
         con.elem.name(),
@@ -541,7 +550,8 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         blocks,
         if tail > 0 { format!(", the last {tail} column(s) masked") } else { String::new() },
         if nb > 1 { format!(", {nb} per task sharing each row panel of A") } else { String::new() },
-        if row_chunks > 1 { format!(", each split into {row_chunks} row chunks for the workers") } else { String::new() }
+        if row_chunks > 1 { format!(", each split into {row_chunks} row chunks for the workers") } else { String::new() },
+        if opts.unroll > 1 { format!(", the reduction loop unrolled {} times", opts.unroll) } else { String::new() }
     )
 }
 
@@ -638,6 +648,8 @@ struct Kernel<'a> {
     par: MlirOperation,
     /// This task's share of the row panels, when the rows are split.
     rows: Option<RowChunk>,
+    /// Reduction steps per iteration of the micro-kernel's loop.
+    unroll: i64,
 }
 
 /// Row panels `lo .. hi` of a task; the last task also takes the rows
@@ -866,50 +878,74 @@ impl Kernel<'_> {
                 });
             }
         }
-        let kend = e.offset(at, kb, len);
-        let one = e.cst(at, 1);
-        let (kfor, kblock, kv, accs) = e.for_loop(at, kb, kend, one, &inits);
-        let kat = At::End(kblock);
-        let bvec: Vec<MlirValue> = match piece.packed {
-            Some((packed, slot)) => {
-                let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
-                (0..piece.cols.len()).map(|v| {
-                    let pcol = e.cst(kat, v as i64 * self.w);
-                    e.vload(kat, packed, &[slot, kk, pcol], self.vty, None)
-                }).collect()
-            }
-            None => piece
-                .cols
-                .iter()
-                .zip(piece.masks)
-                .map(|(col, mask)| {
-                    let x = e.vload(kat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask);
-                    apply_prologue(e, kat, &con.b.prologue, x, Some(self.w))
-                })
-                .collect(),
-        };
-        let nv = piece.cols.len();
-        let mut next = Vec::new();
-        for (ri, r) in row.iter().enumerate() {
-            let a = match self.packed_a {
-                Some((pa, batch_flat)) => {
-                    let lane = e.cst(kat, ri as i64);
-                    e.val(kat, "memref.load", &[pa, batch_flat, panel, kv, lane], con.elem_type)
+        // One reduction step `kv` from the accumulators `accs`, at `kat`.
+        let step = |kat: At, kv: MlirValue, accs: &[MlirValue]| -> Vec<MlirValue> {
+            let bvec: Vec<MlirValue> = match piece.packed {
+                Some((packed, slot)) => {
+                    let kk = e.val(kat, "arith.subi", &[kv, kb], e.index);
+                    (0..piece.cols.len())
+                        .map(|v| {
+                            let pcol = e.cst(kat, v as i64 * self.w);
+                            e.vload(kat, packed, &[slot, kk, pcol], self.vty, None)
+                        })
+                        .collect()
                 }
-                None => {
-                    let x = e.val(kat, "memref.load", &[&[con.a.memref][..], &point.at(&con.a, *r, zero, kv)].concat(), con.elem_type);
-                    apply_prologue(e, kat, &con.a.prologue, x, None)
-                }
+                None => piece
+                    .cols
+                    .iter()
+                    .zip(piece.masks)
+                    .map(|(col, mask)| {
+                        let x = e.vload(kat, con.b.memref, &point.at(&con.b, zero, *col, kv), self.vty, *mask);
+                        apply_prologue(e, kat, &con.b.prologue, x, Some(self.w))
+                    })
+                    .collect(),
             };
-            let av = e.val(kat, "vector.broadcast", &[a], self.vty);
-            for (ci, bv) in bvec.iter().enumerate() {
-                next.push(e.mul_add(kat, float, av, *bv, accs[ri * nv + ci]));
+            let nv = piece.cols.len();
+            let mut next = Vec::new();
+            for (ri, r) in row.iter().enumerate() {
+                let a = match self.packed_a {
+                    Some((pa, batch_flat)) => {
+                        let lane = e.cst(kat, ri as i64);
+                        e.val(kat, "memref.load", &[pa, batch_flat, panel, kv, lane], con.elem_type)
+                    }
+                    None => {
+                        let x = e.val(kat, "memref.load", &[&[con.a.memref][..], &point.at(&con.a, *r, zero, kv)].concat(), con.elem_type);
+                        apply_prologue(e, kat, &con.a.prologue, x, None)
+                    }
+                };
+                let av = e.val(kat, "vector.broadcast", &[a], self.vty);
+                for (ci, bv) in bvec.iter().enumerate() {
+                    next.push(e.mul_add(kat, float, av, *bv, accs[ri * nv + ci]));
+                }
             }
+            next
+        };
+        // The steps in loops of `unroll` steps an iteration, then the rest
+        // one at a time; each loop carries the accumulators on.
+        let unroll = self.unroll.clamp(1, len.max(1));
+        let whole = len / unroll * unroll;
+        let mut accs = inits;
+        let mut kfor = None;
+        for (from, to, by) in [(0, whole, unroll), (whole, len, 1)] {
+            if from >= to {
+                continue;
+            }
+            let (lo, hi, stride) = (e.offset(at, kb, from), e.offset(at, kb, to), e.cst(at, by));
+            let (op, kblock, kv, iters) = e.for_loop(at, lo, hi, stride, &accs);
+            let kat = At::End(kblock);
+            let mut carried = iters;
+            for u in 0..by {
+                let k = e.offset(kat, kv, u);
+                carried = step(kat, k, &carried);
+            }
+            e.yield_(kblock, &carried);
+            accs = (0..carried.len()).map(|i| ir::result(op, i as isize)).collect();
+            kfor = Some(op);
         }
-        e.yield_(kblock, &next);
+        let kfor = kfor.expect("a reduction block has steps");
         for (ri, r) in row.iter().enumerate() {
             for (ci, (col, mask)) in piece.cols.iter().zip(piece.masks).enumerate() {
-                let v = ir::result(kfor, (ri * nv + ci) as isize);
+                let v = ir::result(kfor, (ri * piece.cols.len() + ci) as isize);
                 match self.epilogue {
                     Some(ep) if last && piece.masks.iter().all(Option::is_none) => self.apply_epilogue(ep, block, *r, *col, v),
                     _ => e.vstore(at, v, con.c.memref, &point.at(&con.c, *r, *col, zero), *mask),
