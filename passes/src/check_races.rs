@@ -898,9 +898,12 @@ fn judge(lp: &Loop, domains: &HashMap<usize, Domain>, x: &Access, y: &Access) ->
 /// The inner loop variables that can stay at one value while `x` and `y`
 /// are enumerated for a conflict: those of a dimension that both index by
 /// the same expression of inner variables alone, when no other dimension
-/// uses them. Both accesses can take that dimension's values at one same
-/// inner value, so any pair of elements that meet still has a pair that
-/// meets with it pinned (the rows of two column blocks, say).
+/// uses any of them. Both accesses can then take that dimension's values
+/// at one same assignment of its variables, so any pair of elements that
+/// meet still has a pair that meets with them pinned (the rows of two
+/// column blocks, say). All or none: pinning some of a dimension's
+/// variables would keep the two accesses from taking equal values there
+/// (`a[i + j, j + iv]` meets at i and j swapped).
 fn pinned_inner(x: &Access, y: &Access) -> Vec<usize> {
     let mut pinned = Vec::new();
     for (d, (ex, ey)) in x.index.iter().zip(&y.index).enumerate() {
@@ -916,7 +919,9 @@ fn pinned_inner(x: &Access, y: &Access) -> Vec<usize> {
                 other.contains(id)
             })
         };
-        pinned.extend(ids.into_iter().filter(|id| !elsewhere(id)));
+        if !ids.iter().any(elsewhere) {
+            pinned.extend(ids);
+        }
     }
     pinned
 }

@@ -925,7 +925,6 @@ impl Kernel<'_> {
         let unroll = self.unroll.clamp(1, len.max(1));
         let whole = len / unroll * unroll;
         let mut accs = inits;
-        let mut kfor = None;
         for (from, to, by) in [(0, whole, unroll), (whole, len, 1)] {
             if from >= to {
                 continue;
@@ -940,12 +939,10 @@ impl Kernel<'_> {
             }
             e.yield_(kblock, &carried);
             accs = (0..carried.len()).map(|i| ir::result(op, i as isize)).collect();
-            kfor = Some(op);
         }
-        let kfor = kfor.expect("a reduction block has steps");
         for (ri, r) in row.iter().enumerate() {
             for (ci, (col, mask)) in piece.cols.iter().zip(piece.masks).enumerate() {
-                let v = ir::result(kfor, (ri * piece.cols.len() + ci) as isize);
+                let v = accs[ri * piece.cols.len() + ci];
                 match self.epilogue {
                     Some(ep) if last && piece.masks.iter().all(Option::is_none) => self.apply_epilogue(ep, block, *r, *col, v),
                     _ => e.vstore(at, v, con.c.memref, &point.at(&con.c, *r, *col, zero), *mask),

@@ -12,7 +12,7 @@
 //! different iterations, at least one a write, are a race whatever order
 //! the workers ran them in, since every access of the loop is recorded
 //! until its end; an atomic update races with a plain load or store, not
-//! with another update (it takes the reader's place in an entry, flagged).
+//! with another update (it takes the writer's place in an entry, flagged).
 //! The first race is printed
 //! at `strata_race_end`, and [`races_found`] counts the loops that raced.
 //!
@@ -123,14 +123,17 @@ struct Entry {
     /// The inner loops the writer and reader ran in (0: none).
     writer_loop: u8,
     reader_loop: u8,
-    /// Whether `reader` is an atomic update, not a plain load (atomics go
-    /// in the reader's place: like a read, one never races with another
-    /// atomic one, only with plain accesses).
-    reader_atomic: bool,
+    /// Whether `writer` is an atomic update, not a plain store: a write
+    /// that races with plain loads and stores of other iterations, not
+    /// with their atomic updates. In the writer's place, an update and a
+    /// plain load of one iteration are both kept (in the reader's place,
+    /// one would push the other out, and a load of another iteration would
+    /// miss the race with the update).
+    writer_atomic: bool,
 }
 
 const EMPTY: Entry =
-    Entry { buffer: 0, element: 0, epoch: 0, writer: NOBODY, reader: NOBODY, writer_loop: 0, reader_loop: 0, reader_atomic: false };
+    Entry { buffer: 0, element: 0, epoch: 0, writer: NOBODY, reader: NOBODY, writer_loop: 0, reader_loop: 0, writer_atomic: false };
 
 /// What an access does to its element.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -375,35 +378,44 @@ fn conflict(e: &Entry, who: Who, op: Op, inner_loop: u8) -> Option<Race> {
         inner: (first.iteration == who.iteration).then(|| (inner_loop as usize, first.inner_iteration(), who.inner_iteration())),
     };
     let against = |other: Who| other.is_some() && other.concurrent(who);
-    if against(e.writer) {
+    // Two atomic updates never race.
+    if against(e.writer) && !(op == Op::Atomic && e.writer_atomic) {
         return Some(race(e.writer, op != Op::Read));
     }
-    // The reader's place: a plain load, or an atomic update.
-    let clash = match op {
-        Op::Write => true,
-        Op::Read => e.reader_atomic,
-        Op::Atomic => !e.reader_atomic,
-    };
-    if clash && against(e.reader) {
-        return Some(race(e.reader, op != Op::Read && e.reader_atomic));
+    if op != Op::Read && against(e.reader) {
+        return Some(race(e.reader, false));
     }
     None
 }
 
-/// Records one access in `e` (after [`conflict`]): the first writer, and
-/// one reader (or atomic update), other than the writer where there is
-/// one; an access outside inner loops gives way to a later one of its
-/// iteration.
+/// Records one access in `e` (after [`conflict`]): the first writer (a
+/// plain store, or an atomic update until a plain store of its iteration
+/// stands for it: that races with all the update races with), and one
+/// reader, other than the writer where there is one; an access outside
+/// inner loops gives way to a later one of its iteration, of its kind or a
+/// plain store.
 fn note(e: &mut Entry, who: Who, op: Op, inner_loop: u8) {
-    if op == Op::Write {
-        if !e.writer.is_some() || e.writer.gives_way_to(who) {
-            e.writer = who;
-            e.writer_loop = inner_loop;
+    match op {
+        Op::Write => {
+            if !e.writer.is_some() || e.writer.gives_way_to(who) || (e.writer_atomic && e.writer == who) {
+                e.writer = who;
+                e.writer_loop = inner_loop;
+                e.writer_atomic = false;
+            }
         }
-    } else if !e.reader.is_some() || e.reader == e.writer || e.reader.gives_way_to(who) {
-        e.reader = who;
-        e.reader_loop = inner_loop;
-        e.reader_atomic = op == Op::Atomic;
+        Op::Atomic => {
+            if !e.writer.is_some() || (e.writer_atomic && e.writer.gives_way_to(who)) {
+                e.writer = who;
+                e.writer_loop = inner_loop;
+                e.writer_atomic = true;
+            }
+        }
+        Op::Read => {
+            if !e.reader.is_some() || e.reader == e.writer || e.reader.gives_way_to(who) {
+                e.reader = who;
+                e.reader_loop = inner_loop;
+            }
+        }
     }
 }
 
@@ -521,8 +533,8 @@ pub extern "C" fn strata_race_flush(log: *mut Log) -> *mut Access {
 }
 
 /// What the kernel's inline append does, for the tests: logs one access
-/// (`flags` bit 0: a store; bits 8-15: the inner loop's number, 0 outside
-/// inner loops, where `strand` is 0 too).
+/// (`flags` bit 0: a store; bit 1: an atomic update; bits 8-15: the inner
+/// loop's number, 0 outside inner loops, where `strand` is 0 too).
 #[cfg(test)]
 fn strata_race_access(buffer: i64, element: i64, iteration: i64, strand: i64, flags: i32) {
     let log = strata_race_log();
@@ -570,10 +582,11 @@ fn check_log(local: &mut Local) {
             // it is recorded without the comparisons. It is stored through
             // a pointer the flag chooses: an `Entry` whose fields the flag
             // chose became 17 vector instructions of selects. The flag bits
-            // are read as they are (bit 0 a store, bit 1 an update): an
-            // `Op` here took 13 more instructions an access (75, not 62).
-            let write = a.element_flags & 1 != 0;
-            *e = Entry { buffer: a.buffer, element, epoch, reader_atomic: a.element_flags & 2 != 0, ..EMPTY };
+            // are read as they are (bit 0 a store, bit 1 an update, both
+            // in the writer's place): an `Op` here took 13 more
+            // instructions an access (75, not 62).
+            let write = a.element_flags & 3 != 0;
+            *e = Entry { buffer: a.buffer, element, epoch, writer_atomic: a.element_flags & 2 != 0, ..EMPTY };
             *if write { &mut e.writer } else { &mut e.reader } = a.who;
             *if write { &mut e.writer_loop } else { &mut e.reader_loop } = inner_loop;
             continue;
@@ -683,8 +696,8 @@ fn merge_entry(epoch: u64, e: &Entry, m: &mut Entry) {
     }
     // The threads' iterations differ; each side's accesses against the
     // other's.
-    let reader = if e.reader_atomic { Op::Atomic } else { Op::Read };
-    let found = [(e.writer, Op::Write, e.writer_loop), (e.reader, reader, e.reader_loop)]
+    let writer = if e.writer_atomic { Op::Atomic } else { Op::Write };
+    let found = [(e.writer, writer, e.writer_loop), (e.reader, Op::Read, e.reader_loop)]
         .into_iter()
         .filter(|(who, _, _)| who.is_some())
         .find_map(|(who, op, inner)| conflict(m, who, op, inner));
@@ -692,10 +705,10 @@ fn merge_entry(epoch: u64, e: &Entry, m: &mut Entry) {
         record(r);
     }
     if e.writer.is_some() {
-        note(m, e.writer, Op::Write, e.writer_loop);
+        note(m, e.writer, writer, e.writer_loop);
     }
     if e.reader.is_some() {
-        note(m, e.reader, reader, e.reader_loop);
+        note(m, e.reader, Op::Read, e.reader_loop);
     }
 }
 
@@ -923,6 +936,16 @@ mod tests {
             assert_eq!(strata_race_end(), races, "flags {first} then {second} on two threads");
         }
         assert_eq!(races_found(), found + 8);
+        // An iteration that both loads and updates an element keeps both:
+        // another iteration's load races with the update, its update with
+        // the load, in whichever order the first iteration did them.
+        for (first, then, other) in [(0, 2, 0), (2, 0, 2), (0, 2, 2), (2, 0, 0)] {
+            strata_race_begin(8, 8);
+            strata_race_access(0x8000, 7, 1, 0, first);
+            strata_race_access(0x8000, 7, 1, 0, then);
+            strata_race_access(0x8000, 7, 2, 0, other);
+            assert_eq!(strata_race_end(), 1, "flags {first} and {then} in iteration 1, then {other} in 2");
+        }
         // The report says which: an update against a store both write.
         strata_race_begin(8, 8);
         strata_race_access(0x8000, 6, 3, 0, 2);

@@ -667,3 +667,43 @@ func.func @overlapping_transfers(%a: memref<64xf32>, %b: memref<64xf32>, %m: mem
   }
   return
 }
+
+// -----
+
+// Dimension 0 is the same inner expression in every iteration, but j also
+// indexes dimension 1: iteration 0 at (i, j) = (0, 1) and iteration 1 at
+// (1, 0) both write %a[1, 1]. (Pinning i alone once hid this race.)
+func.func @inner_variable_in_two_dimensions(%a: memref<4x4xf32>) {
+  %c = arith.constant 1.0 : f32
+  // expected-error@+1 {{data race: iterations 0 and 1 of this affine.parallel both write %a[1, 1]}}
+  affine.parallel (%iv) = (0) to (2) {
+    affine.for %i = 0 to 2 {
+      affine.for %j = 0 to 2 {
+        // expected-note@+1 {{affine.store; the same access in both iterations}}
+        affine.store %c, %a[%i + %j, %j + %iv] : memref<4x4xf32>
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+// 64 iterations x 65536 inner combinations: past the enumeration's budget
+// (2^18 elements an access), but dimension 1 is `i` alone in both
+// accesses and nowhere else, so `i` stays at one value and every `j` is
+// enumerated: iteration 0 at j = 200 meets iteration 1 at j = 0. Without
+// the pinning only j < 16 fit the budget: a warning.
+func.func @pinned_dimension(%a: memref<16384x256xf32>) {
+  %c = arith.constant 1.0 : f32
+  // expected-error@+1 {{data race: iterations 0 and 1 of this affine.parallel both write %a[200, 0]}}
+  affine.parallel (%iv) = (0) to (64) {
+    affine.for %j = 0 to 256 {
+      affine.for %i = 0 to 256 {
+        // expected-note@+1 {{affine.store; the same access in both iterations}}
+        affine.store %c, %a[%j + %iv * 200, %i] : memref<16384x256xf32>
+      }
+    }
+  }
+  return
+}

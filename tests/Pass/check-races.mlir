@@ -222,3 +222,22 @@ func.func @race_free(%a: memref<100xf32>, %b: memref<100xf32>, %m: memref<10x20x
   }
   return
 }
+
+// -----
+
+// The same loop with `j` in both dimensions: nothing can be pinned, the
+// budget cuts the enumeration short, and what it could not enumerate is a
+// warning, never a proof.
+func.func @past_the_budget(%a: memref<16384x512xf32>) {
+  %c = arith.constant 1.0 : f32
+  // expected-warning@+1 {{cannot prove that iterations of this affine.parallel touch different elements of %a: an inner loop has more iterations than the checker enumerates}}
+  affine.parallel (%iv) = (0) to (64) {
+    affine.for %j = 0 to 256 {
+      affine.for %i = 0 to 256 {
+        // expected-note@+1 {{affine.store}}
+        affine.store %c, %a[%j + %iv * 200, %i + %j] : memref<16384x512xf32>
+      }
+    }
+  }
+  return
+}
