@@ -63,6 +63,14 @@ BENCH = [
     ("sum f32 2^24 (strata.reduce)", "sum_reduce", dict(N=1 << 24)),
     ("sum f32 2^24 (parallel_for reduce)", "sum_parallel_for", dict(N=1 << 24)),
     ("histogram 2^24 i32, 256 bins", "histogram", dict(N=1 << 24)),
+    ("column sums f32 4096^2", "colsum", dict(R=4096, C=4096)),
+    ("transpose f32 4096^2", "transpose", dict(N=4096)),
+    ("sigmoid f32 4096^2", "sigmoid", dict(N=4096)),
+    ("softmax f32 1024x4096 along dim 0", "softmax_cols", dict(R=1024, C=4096)),
+    ("layernorm f32 1024x4096 with gamma, beta", "layernorm_affine", dict(R=1024, C=4096)),
+    ("5-point stencil f32 4096^2 (parallel_for)", "stencil", dict(N=4096, LAST=4095)),
+    ("x + broadcast dims [0, 2] f32 64x1024x256", "broadcast3", dict(A=64, B=1024, C=256)),
+    ("scatter f32 2^22 (constant indices)", "scatter", dict(N=1 << 22)),
 ]
 WORST = [
     ("small-N matmul f32 2048x512.512x8", "matmul_general", dict(M=2048, K=512, N=8, T="f32")),

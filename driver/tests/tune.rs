@@ -245,6 +245,8 @@ fn tuned_results_equal_the_defaults() {
         // Column blocks per task: 3 sharing each row panel of A, and 1.
         ("odd f32 matmul, 3 blocks a task", MATMUL_ODD, config(&[("mr", 4), ("nv", 1), ("kc", 40), ("nb", 3)])),
         ("i32 matmul, 1 block a task", MATMUL_I32, config(&[("mr", 6), ("nv", 2), ("kc", 24), ("nb", 1)])),
+        ("odd f32 matmul unrolled 4", MATMUL_ODD, config(&[("mr", 3), ("nv", 1), ("kc", 19), ("unroll", 4)])),
+        ("i32 matmul unrolled 8", MATMUL_I32, config(&[("unroll", 8), ("min-tasks", 3)])),
         ("f64 matmul + bias + relu, rows split", MLP_F64, config(&[("min-tasks", 7), ("pack-a", 2), ("vector-width", 128)])),
         ("matvec, groups of 3", MATVEC, config(&[("dot-group", 3), ("vector-width", 256)])),
         ("matvec, groups of 1", MATVEC, config(&[("dot-group", 1)])),
@@ -284,6 +286,11 @@ fn tuned_results_equal_the_defaults() {
         if let Some(g) = config.get("dot-group") {
             let said = format!("{g} outputs at a time");
             assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what}: {:#?}", tuned.remarks());
+        }
+        if let Some(u) = config.get("unroll") {
+            let said = format!("the reduction loop unrolled {u} times");
+            assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what}: {:#?}", tuned.remarks());
+            assert!(!default.remarks().iter().any(|r| r.contains("unrolled")), "{what}: {:#?}", default.remarks());
         }
         let mut args = inputs(&default);
         let want = default.call("main", &mut args.clone()).unwrap();
