@@ -111,6 +111,8 @@ fn pipelines() -> Vec<(String, Option<String>)> {
         // 1), and 4 in one block of all of K (1 or 0 left).
         ("nb 3, unrolled 3".into(), Some(pipeline("4,16,8,48", "min-tasks=1 unroll=3"))),
         ("row chunks, unrolled 4".into(), Some(pipeline("6,16,64,32", "min-tasks=64 unroll=4"))),
+        // Rows per task given (MC): 3 panels of 4, whatever the partition.
+        ("nb 3, mc 12".into(), Some(pipeline("4,16,8,48", "mc=12"))),
         ("default".into(), None),
     ]
 }

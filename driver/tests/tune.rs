@@ -247,6 +247,7 @@ fn tuned_results_equal_the_defaults() {
         ("i32 matmul, 1 block a task", MATMUL_I32, config(&[("mr", 6), ("nv", 2), ("kc", 24), ("nb", 1)])),
         ("odd f32 matmul unrolled 4", MATMUL_ODD, config(&[("mr", 3), ("nv", 1), ("kc", 19), ("unroll", 4)])),
         ("i32 matmul unrolled 8", MATMUL_I32, config(&[("unroll", 8), ("min-tasks", 3)])),
+        ("odd f32 matmul, 16 rows a task", MATMUL_ODD, config(&[("mr", 4), ("nv", 1), ("kc", 53), ("mc", 16)])),
         ("f64 matmul + bias + relu, rows split", MLP_F64, config(&[("min-tasks", 7), ("pack-a", 2), ("vector-width", 128)])),
         ("matvec, groups of 3", MATVEC, config(&[("dot-group", 3), ("vector-width", 256)])),
         ("matvec, groups of 1", MATVEC, config(&[("dot-group", 1)])),
@@ -285,6 +286,12 @@ fn tuned_results_equal_the_defaults() {
         }
         if let Some(g) = config.get("dot-group") {
             let said = format!("{g} outputs at a time");
+            assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what}: {:#?}", tuned.remarks());
+        }
+        if let Some(mc) = config.get("mc") {
+            // 37 rows in panels of 4: 9 panels (and a row), 4 a chunk.
+            let chunks = (37 / config["mr"] + mc / config["mr"] - 1) / (mc / config["mr"]);
+            let said = format!("each split into {chunks} row chunks");
             assert!(tuned.remarks().iter().any(|r| r.contains(&said)), "{what}: {:#?}", tuned.remarks());
         }
         if let Some(u) = config.get("unroll") {

@@ -17,9 +17,10 @@
 //! different tiles gets one choice for all of them.
 //! The contraction kernels' partition is one: `strata-vectorize{min-tasks}`
 //! (how many tasks the rows are split into when the column blocks are
-//! few, each packing its own B panel), with `pack-a` (whether A is copied
-//! into row panels first) and, for matvec, `dot-group` (outputs sharing
-//! each vector of the other operand).
+//! few, each packing its own B panel), with `mc` (rows of A per task,
+//! BLIS's MC, whatever the partition would choose), `pack-a` (whether A
+//! is copied into row panels first) and, for matvec, `dot-group` (outputs
+//! sharing each vector of the other operand).
 //! The one fusion decision with a cost rule is a knob too:
 //! `strata-fuse-columns{block}` (whether, and in blocks of how many
 //! columns, a chain that reduces along the rows is tiled), which is why
@@ -95,6 +96,12 @@ pub const PACK_A: Knob = Knob {
     option: "pack-a",
     summary: "whether an outer-product contraction packs A into row panels: 0 auto, 1 never, 2 always",
 };
+pub const MC: Knob = Knob {
+    name: "mc",
+    pass: "strata-vectorize",
+    option: "mc",
+    summary: "rows of A per task of an outer-product contraction (BLIS's MC), whole register tiles: 0 (the partition's) or 8 to M in steps of 8",
+};
 pub const UNROLL: Knob = Knob {
     name: "unroll",
     pass: "strata-vectorize",
@@ -132,7 +139,7 @@ pub fn tile_knobs() -> impl Iterator<Item = Knob> {
 }
 
 /// Every knob, in the order the tuner visits them.
-pub static KNOBS: [Knob; 12] = [COLUMN_BLOCK, MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, UNROLL, DOT_GROUP, INTERLEAVE, GRAIN];
+pub static KNOBS: [Knob; 13] = [COLUMN_BLOCK, MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, MC, PACK_A, UNROLL, DOT_GROUP, INTERLEAVE, GRAIN];
 
 /// The words of `pack-a`'s values, in the knob's order (0, 1, 2).
 pub const PACK_A_WORDS: [&str; 3] = ["auto", "never", "always"];
@@ -174,7 +181,7 @@ impl Site {
     /// The knobs that change this op's code.
     pub fn knobs(&self) -> Vec<Knob> {
         match self {
-            Site::Contraction { m, .. } if *m > 1 => vec![MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, PACK_A, UNROLL],
+            Site::Contraction { m, .. } if *m > 1 => vec![MR, NV, KC, NB, VECTOR_WIDTH, MIN_TASKS, MC, PACK_A, UNROLL],
             Site::Contraction { .. } => vec![MR, NV, KC, NB, VECTOR_WIDTH, UNROLL],
             Site::Dot { .. } => vec![VECTOR_WIDTH, DOT_GROUP],
             Site::Loops { latency_bound, .. } if *latency_bound > 0 => vec![VECTOR_WIDTH, INTERLEAVE],
@@ -286,6 +293,7 @@ pub fn default_value(knob: Knob, site: &Site, target: &Target) -> Option<i64> {
         ("min-tasks", _) => crate::vectorize_contraction::MIN_TASKS,
         ("pack-a", _) => 0,
         ("unroll", _) => crate::vectorize_contraction::UNROLL,
+        ("mc", _) => 0,
         ("dot-group", Site::Dot { n, .. }) => crate::vectorize_contraction::DOT_GROUP.min(*n).max(1),
         _ => return None,
     })
@@ -329,6 +337,8 @@ pub fn legal(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         ("interleave", _) => vec![1, 2, 4],
         ("min-tasks", Site::Contraction { .. }) => (1..=64).collect(),
         ("pack-a", Site::Contraction { .. }) => vec![0, 1, 2],
+        // Rounded up to register tiles anyway: steps of 8 rows, up to M.
+        ("mc", Site::Contraction { m, .. }) if *m > 1 => std::iter::once(0).chain((8..=*m).step_by(8)).collect(),
         // Past K (or past 8) every step is in the first loop: the same code.
         ("unroll", Site::Contraction { k, .. }) => [1, 2, 4, 8].into_iter().filter(|u| *u == 1 || u <= k).collect(),
         // More than the outputs is one group of all of them: the same code.
@@ -359,6 +369,7 @@ pub fn coarse(knob: Knob, site: &Site, target: &Target) -> Vec<i64> {
         "grain" => vec![0, 1, 4, 16, 64, 256],
         "nb" => vec![0, 1, 2, 4, 8, 16, 32, 64],
         "min-tasks" => vec![1, 2, 4, 8, 16, 32, 64],
+        "mc" => vec![0, 24, 48, 96, 192, 384, 768, 1536],
         "column-block" => vec![0, 1, 16, 32, 64, 128, 256, 512, 1024],
         _ => return legal,
     };
@@ -390,7 +401,7 @@ pub fn options_for(config: &Config, target: &Target, elem_bytes: i64) -> BTreeMa
         };
         out.entry(MR.pass.into()).or_default().push(format!("tile-sizes={mr},{columns},{kc}{nc}"));
     }
-    for knob in [COLUMN_BLOCK, VECTOR_WIDTH, MIN_TASKS, PACK_A, UNROLL, DOT_GROUP, INTERLEAVE, GRAIN] {
+    for knob in [COLUMN_BLOCK, VECTOR_WIDTH, MIN_TASKS, MC, PACK_A, UNROLL, DOT_GROUP, INTERLEAVE, GRAIN] {
         if let Some(v) = config.get(knob.name) {
             let value = match knob.name {
                 "pack-a" => PACK_A_WORDS.get(*v as usize).copied().unwrap_or("auto").to_string(),
@@ -470,6 +481,11 @@ mod tests {
         assert!(site.knobs().contains(&MIN_TASKS));
         assert!(site.knobs().contains(&UNROLL));
         assert_eq!(default_value(UNROLL, &site, &t), Some(1));
+        assert!(site.knobs().contains(&MC));
+        assert_eq!(default_value(MC, &site, &t), Some(0));
+        let tall = Site::Contraction { describe: "20x8x64 f32".into(), m: 20, n: 64, k: 8, elem_bytes: 4 };
+        assert_eq!(legal(MC, &tall, &t), vec![0, 8, 16]);
+        assert_eq!(coarse(MC, &tall, &t), vec![0]);
         let shallow = Site::Contraction { describe: "8x3x64 f32".into(), m: 8, n: 64, k: 3, elem_bytes: 4 };
         assert_eq!(legal(UNROLL, &shallow, &t), vec![1, 2]);
         let mut unrolled = Config::new();

@@ -15,9 +15,9 @@
 //!
 //! Options override the heuristics' decisions (the tuner's knobs,
 //! [`crate::knobs`]): `vector-width`, `interleave`, and for the
-//! contraction kernels `min-tasks` (row splitting), `pack-a`, `unroll`
-//! (the micro-kernel's loop) and `dot-group`; none changes what is
-//! computed.
+//! contraction kernels `min-tasks` (row splitting), `mc` (rows per task),
+//! `pack-a`, `unroll` (the micro-kernel's loop) and `dot-group`; none
+//! changes what is computed.
 //!
 //! Assumes the loops `strata-lower-to-affine` produces. Guarantees the same
 //! results, with float sums reassociated only where the spec allows.
@@ -67,6 +67,12 @@ pub static INFO: PassInfo = PassInfo {
             description: "outputs the dot kernel (matvec) computes at a time, sharing each vector of the other operand: 1 to 8; 0 uses 8",
         },
         OptionSpec {
+            name: "mc",
+            kind: OptionKind::Int,
+            default: "0",
+            description: "rows of A per task of an outer-product contraction (BLIS's MC), rounded up to whole register tiles: 1 to 1048576; 0 lets the partition choose",
+        },
+        OptionSpec {
             name: "unroll",
             kind: OptionKind::Int,
             default: "0",
@@ -86,6 +92,7 @@ pub static INFO: PassInfo = PassInfo {
             },
             dot_group: o.int("dot-group"),
             unroll: o.int("unroll"),
+            mc: o.int("mc"),
         })
     }),
 };
@@ -101,6 +108,7 @@ struct Vectorize {
     pack_a: PackA,
     dot_group: i64,
     unroll: i64,
+    mc: i64,
 }
 
 impl StrataPass for Vectorize {
@@ -129,7 +137,7 @@ impl StrataPass for Vectorize {
         };
         let mut kernel = KernelOptions { pack_a: self.pack_a, ..KernelOptions::default() };
         for (name, value, top, slot) in
-            [("min-tasks", self.min_tasks, 64, &mut kernel.min_tasks), ("dot-group", self.dot_group, DOT_GROUP, &mut kernel.dot_group), ("unroll", self.unroll, 8, &mut kernel.unroll)]
+            [("min-tasks", self.min_tasks, 64, &mut kernel.min_tasks), ("dot-group", self.dot_group, DOT_GROUP, &mut kernel.dot_group), ("unroll", self.unroll, 8, &mut kernel.unroll), ("mc", self.mc, 1 << 20, &mut kernel.mc)]
         {
             match value {
                 0 => {}

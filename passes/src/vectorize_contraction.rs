@@ -88,6 +88,10 @@ pub struct KernelOptions {
     /// ([`UNROLL`]), 1 to 8; the steps past a multiple run in a loop of
     /// their own.
     pub unroll: i64,
+    /// Outer: rows of A per task (BLIS's MC), rounded up to whole register
+    /// tiles: the rows are cut into chunks of that many whatever
+    /// [`partition`] would choose; 0 leaves the rows to it.
+    pub mc: i64,
 }
 
 /// The micro-kernel's default unroll: none. LLVM keeps a loop of
@@ -106,7 +110,7 @@ pub enum PackA {
 
 impl Default for KernelOptions {
     fn default() -> Self {
-        KernelOptions { min_tasks: MIN_TASKS, pack_a: PackA::Auto, dot_group: DOT_GROUP, unroll: UNROLL }
+        KernelOptions { min_tasks: MIN_TASKS, pack_a: PackA::Auto, dot_group: DOT_GROUP, unroll: UNROLL, mc: 0 }
     }
 }
 
@@ -445,7 +449,7 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
     let panels = m_len / mr;
     // Without a packed B (one row) nothing is reused across column blocks.
     let nb_cap = if pack_b && m_len > 1 { t.nb } else { 1 };
-    let Partition { nb, groups, row_chunks, per_chunk } = partition(Shape {
+    let Partition { nb, groups, mut row_chunks, mut per_chunk } = partition(Shape {
         full_blocks,
         tail: tail > 0,
         batch: batch_count,
@@ -455,6 +459,12 @@ fn lower_outer(e: &Emit, con: &Contraction, pack_b: bool, w: i64, zero_init: boo
         nb_cap,
         min_tasks,
     });
+    // A given MC cuts the rows in its own chunks; the last takes the rows
+    // that fill no whole panel, as in any split.
+    if opts.mc > 0 && panels > 0 {
+        per_chunk = ((opts.mc + mr - 1) / mr).clamp(1, panels);
+        row_chunks = (panels + per_chunk - 1) / per_chunk;
+    }
     let tasks = groups + (tail > 0) as i64;
     let base = batch_count * tasks;
     let (par, body, p) = e.parallel(top, base * row_chunks);

@@ -1,13 +1,22 @@
 // The contraction kernels' tunable decisions (passes/src/knobs.rs):
-// strata-vectorize{min-tasks, pack-a, dot-group} override the heuristics'
-// row splitting, A packing and matvec group size. The target is named
+// strata-vectorize{min-tasks, mc, pack-a, dot-group} override the
+// heuristics' row splitting, rows per task, A packing and matvec group
+// size. The target is named
 // (skylake-avx512: 16 f32 lanes), whatever the host, and the register
 // tile's columns are given (2 vectors per block; strata-tile would choose
 // 4 on a 32-register target, see tile.mlir).
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32},strata-vectorize)' | FileCheck %s --check-prefix=DEFAULT
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32},strata-vectorize{min-tasks=1 pack-a=always dot-group=3})' | FileCheck %s --check-prefix=TUNED
 // RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32},strata-vectorize{pack-a=never})' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=NEVER
+// mc=12: A's rows in chunks of 12 (two panels of 6) for every contraction,
+// whatever the partition would choose (6 chunks of 7 rows by default):
+// 6 full panels and 4 rows left are 3 chunks.
+// RUN: strata-opt %s --strata-target=skylake-avx512 --pass-pipeline='builtin.module(canonicalize,cse,strata-fuse,strata-lower-to-affine{keep-contractions=true},canonicalize,cse,strata-tile{tile-sizes=6,32},strata-vectorize{mc=12})' --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=MC
+// MC: remark: strata-vectorize: contraction 40x24x64 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, B packed in 24x32 panels; 2 column block(s) of 32, each split into 3 row chunks for the workers;
+// MC: remark: strata-vectorize: contraction 40x24x128 f32 {{.*}}; 4 column block(s) of 32, each split into 3 row chunks for the workers;
 // Out-of-range values are errors naming the option.
+// RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-vectorize=mc=-3 2>&1 | FileCheck %s --check-prefix=BADM
+// BADM: error: 'strata-vectorize' option mc must be 1 to 1048576 (or 0 for the default), not -3
 // RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-vectorize=min-tasks=65 2>&1 | FileCheck %s --check-prefix=BADT
 // RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-vectorize=dot-group=9 2>&1 | FileCheck %s --check-prefix=BADG
 // RUN: not strata-opt %s --strata-lower-to-affine=keep-contractions=true --strata-vectorize=pack-a=sometimes 2>&1 | FileCheck %s --check-prefix=BADP
