@@ -1038,6 +1038,21 @@ func.func @red(%x: memref<1000x{ty}>, %n64: i64, %out: memref<4x{ty}>) {{
     )
 }
 
+/// Runs [`reductions_kernel`]'s `@red` in `file` over the first `n` of the
+/// 1000 values `list` at `threads`: its four results.
+fn run_reductions(file: &std::path::Path, ty: &str, list: &str, n: usize, threads: &str) -> Vec<f64> {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
+        .arg(file)
+        .args(["-e", "red", &format!("--input=1000x{ty}={list}"), &format!("--input=i64={n}")])
+        .arg(format!("--input=4x{ty}=0"))
+        .arg(format!("--threads={threads}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{ty} n={n} at {threads} threads: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    parse_values(text.lines().last().unwrap_or_default(), &format!("4x{ty}="))
+}
+
 /// `strata.parallel_for ... reduce(...)`: every kind and element type, trip
 /// counts 0, 1, 7 and 1000, at 1, 2, 3 and 8 workers, against a plain Rust
 /// fold (values are small integers, so even float sums are exact).
@@ -1058,18 +1073,8 @@ fn parallel_reductions_every_kind_type_and_worker_count() {
             let min = x.iter().copied().fold(100, i64::min);
             let want = vec![sum as f64, prod as f64, max as f64, min as f64];
             for threads in ["1", "2", "3", "8"] {
-                let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
-                    .arg(&file)
-                    .args(["-e", "red", &format!("--input=1000x{ty}={list}"), &format!("--input=i64={n}")])
-                    .arg(format!("--input=4x{ty}=0"))
-                    .arg(format!("--threads={threads}"))
-                    .output()
-                    .unwrap();
-                let what = format!("{ty} n={n} at {threads} threads");
-                assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
-                let text = String::from_utf8(out.stdout).unwrap();
-                let got = parse_values(text.lines().last().unwrap_or_default(), &format!("4x{ty}="));
-                assert_eq!(got, want, "{what}");
+                let got = run_reductions(&file, ty, &list, n, threads);
+                assert_eq!(got, want, "{ty} n={n} at {threads} threads");
             }
         }
     }
@@ -1109,17 +1114,8 @@ fn float_reductions_differ_only_by_reassociation() {
         let file = dir.join(format!("red_{ty}.mlir"));
         std::fs::write(&file, reductions_kernel(ty)).unwrap();
         for threads in ["1", "2", "3", "8"] {
-            let out = Command::new(env!("CARGO_BIN_EXE_strata-run"))
-                .arg(&file)
-                .args(["-e", "red", &format!("--input=1000x{ty}={list}"), &format!("--input=i64={n}")])
-                .arg(format!("--input=4x{ty}=0"))
-                .arg(format!("--threads={threads}"))
-                .output()
-                .unwrap();
             let what = format!("{ty} at {threads} threads");
-            assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
-            let text = String::from_utf8(out.stdout).unwrap();
-            let got = parse_values(text.lines().last().unwrap_or_default(), &format!("4x{ty}="));
+            let got = run_reductions(&file, ty, &list, n, threads);
             assert!((got[0] - exact).abs() <= bound, "{what}: sum {} against {exact}, bound {bound}", got[0]);
             // strata-run prints an f32 as the shortest text that reads back
             // as it: compared as f32.
