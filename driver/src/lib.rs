@@ -11,4 +11,5 @@ pub mod opt;
 pub mod run;
 pub mod target;
 pub mod tune;
+pub mod tune_inputs;
 pub mod verify;

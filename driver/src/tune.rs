@@ -60,7 +60,10 @@ use strata_passes::{
     target::Target,
 };
 
-use crate::jit::{Buffer, CompileOptions, ElemType, Kernel};
+use crate::{
+    jit::{Buffer, CompileOptions, Kernel},
+    tune_inputs::{in_range, index_arguments, pseudo_random, IndexUse},
+};
 
 /// The cache file's format version; a file of another is ignored.
 const VERSION: u32 = 1;
@@ -341,11 +344,19 @@ pub struct Point {
     pub digest: String,
     pub sites: Vec<Site>,
     pub target: Target,
+    /// The entry's arguments whose elements become indices (by position;
+    /// only `strata-tune` fills it, for the inputs it makes up).
+    pub index_args: BTreeMap<usize, IndexUse>,
 }
 
 /// Compiles `source` up to the tuning point of `options.level`'s pipeline
 /// and describes it.
 pub fn tuning_point(source: &str, source_name: &str, options: &CompileOptions) -> Result<Point, String> {
+    tuning_point_of(source, source_name, options, None)
+}
+
+/// [`tuning_point`], with the index arguments of `entry` when given.
+pub fn tuning_point_of(source: &str, source_name: &str, options: &CompileOptions, entry: Option<&str>) -> Result<Point, String> {
     strata_passes::register_upstream_passes();
     let context = strata_dialect::new_context();
     let collector = crate::diagnostics::Collector::attach(&context);
@@ -370,7 +381,8 @@ pub fn tuning_point(source: &str, source_name: &str, options: &CompileOptions) -
     if unsafe { mlir_sys::mlirPassManagerRunOnOp(pm.to_raw(), op) }.value == 0 {
         return Err(first_error());
     }
-    Ok(Point { digest: digest(op), sites: knobs::sites(op), target })
+    let index_args = entry.map(|e| index_arguments(op, e)).unwrap_or_default();
+    Ok(Point { digest: digest(op), sites: knobs::sites(op), target, index_args })
 }
 
 /// `strata-tune`'s command line.
@@ -387,7 +399,8 @@ pub struct TuneArgs {
     #[arg(short = 'e', long = "entry-point", default_value = "main")]
     pub entry: String,
     /// One per argument, as strata-run's; by default deterministic
-    /// pseudo-random values (floats in [-1, 1], integers in [-8, 8]).
+    /// pseudo-random values (floats in [-1, 1], integers in [-8, 8] but 0;
+    /// integers used as indices within the dimension they index).
     #[arg(long = "input")]
     pub inputs: Vec<String>,
     /// How long to search: `30s`, `2m`, `500ms`, or seconds.
@@ -454,7 +467,7 @@ pub fn run(args: &TuneArgs) -> Result<(), String> {
     let source = std::fs::read(file).map_err(|e| format!("cannot read input file '{file}': {e}"))?;
     let source = String::from_utf8(source).map_err(|_| format!("input file '{file}' is not UTF-8 text"))?;
     let base = CompileOptions { level, target: args.strata_target.clone(), tuning: false, ..Default::default() };
-    let point = tuning_point(&source, file, &base)?;
+    let point = tuning_point_of(&source, file, &base, Some(&args.entry))?;
     let tuner = Tuner::new(&source, file, args, &base, &point, threads)?;
     let outcome = tuner.search(budget)?;
     let fingerprint = Fingerprint::of(&point.target);
@@ -676,7 +689,21 @@ impl<'a> Tuner<'a> {
         let kernel = Kernel::compile(source, file, base).map_err(|e| e.to_string())?;
         let sig = kernel.signature(&args.entry).map_err(|e| e.to_string())?.clone();
         let inputs = if args.inputs.is_empty() {
-            sig.inputs.iter().enumerate().map(|(i, t)| pseudo_random(t.elem, t.shape(), i as u64)).collect()
+            let mut made = Vec::new();
+            for (i, t) in sig.inputs.iter().enumerate() {
+                made.push(match point.index_args.get(&i) {
+                    None => pseudo_random(t.elem, t.shape(), i as u64),
+                    Some(IndexUse::Within(extent)) => in_range(t.elem, t.shape(), *extent, i as u64),
+                    Some(IndexUse::Unbounded(why)) => {
+                        return Err(format!(
+                            "argument #{} of '{}' holds indices, used in {why}: strata-tune cannot make up values in range for it; give every argument with --input",
+                            i + 1,
+                            args.entry
+                        ))
+                    }
+                });
+            }
+            made
         } else {
             if args.inputs.len() != sig.inputs.len() {
                 return Err(format!("'{}' takes {} argument(s) but {} --input given", args.entry, sig.inputs.len(), args.inputs.len()));
@@ -994,7 +1021,7 @@ pub fn same_results(want: &[Buffer], got: &[Buffer]) -> Result<(), String> {
         }
         let (a, b) = (w.to_f64_vec(), g.to_f64_vec());
         let scale = a.iter().filter(|x| x.is_finite()).fold(0.0f64, |m, x| m.max(x.abs()));
-        let rel = if w.elem == ElemType::F32 { 1e-4 } else { 1e-10 };
+        let rel = if w.elem == crate::jit::ElemType::F32 { 1e-4 } else { 1e-10 };
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
             let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= rel * (x.abs().max(y.abs()) + scale);
             if !ok {
@@ -1003,22 +1030,6 @@ pub fn same_results(want: &[Buffer], got: &[Buffer]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Deterministic inputs: floats in [-1, 1], integers in [-8, 8] (small, so
-/// integer sums do not overflow), from a xorshift seeded by the position.
-fn pseudo_random(elem: ElemType, shape: &[usize], seed: u64) -> Buffer {
-    let mut b = Buffer::zeros(elem, shape);
-    let mut s = 0x9E37_79B9_7F4A_7C15u64 ^ (seed.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
-    for i in 0..b.len() {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        let unit = (s >> 11) as f64 / (1u64 << 53) as f64;
-        let text = if elem.is_float() { format!("{}", unit * 2.0 - 1.0) } else { format!("{}", (unit * 17.0) as i64 - 8) };
-        b.set_from_text(i, &text).expect("a value of the element's type");
-    }
-    b
 }
 
 #[cfg(test)]

@@ -586,3 +586,73 @@ fn the_knob_options_change_the_code() {
     let out = tool(env!("CARGO_BIN_EXE_strata-opt"), &dir, &[&file, "--strata-pipeline=O3"]);
     assert!(!text(&out.stdout).contains("12347"));
 }
+
+/// A scatter through @IDX (out[p[i]] = x[i]) beside a histogram of @BINS
+/// bins of q's values, at 1003 elements.
+const INDEXED: &str = r#"
+func.func @main(%p: memref<1003xi32>, %x: memref<1003xf32>, %out: memref<1003xf32>, %q: memref<1003xi64>, %h: memref<@BINSxi64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1003 : index
+  %one = arith.constant 1 : i64
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %j32 = memref.load %p[%i] : memref<1003xi32>
+    %j = arith.index_cast %j32 : i32 to index
+    @IDX
+    %v = memref.load %x[%i] : memref<1003xf32>
+    memref.store %v, %out[%k] : memref<1003xf32>
+  }
+  strata.parallel_for %i = %c0 to %n step %c1 {
+    %v = memref.load %q[%i] : memref<1003xi64>
+    %b = arith.index_cast %v : i64 to index
+    %old = memref.atomic_rmw addi %one, %h[%b] : (i64, memref<@BINSxi64>) -> i64
+  }
+  return
+}
+"#;
+
+#[test]
+fn made_up_indices_stay_inside_what_they_index() {
+    // The tuner's own inputs used to be integers in [-8, 8] everywhere: a
+    // scatter through them wrote before its buffer (heap corruption, then
+    // `free(): invalid size` in bench/tune.sh).
+    use strata_driver::tune_inputs::{in_range, pseudo_random, IndexUse};
+    let base = CompileOptions { tuning: false, ..Default::default() };
+    let kernel = |idx: &str, bins: &str| INDEXED.replace("@IDX", idx).replace("@BINS", bins);
+    let plain = kernel("%k = arith.addi %j, %c0 : index", "256");
+    let point = tune::tuning_point_of(&plain, "k.mlir", &base, Some("main")).unwrap();
+    // The addi of 0 folds away before the tuning point; x, out and h hold
+    // no indices.
+    let want: std::collections::BTreeMap<usize, IndexUse> = [(0, IndexUse::Within(1003)), (3, IndexUse::Within(256))].into();
+    assert_eq!(point.index_args, want);
+    let offset = kernel("%k = arith.addi %j, %c1 : index", "2000");
+    let point = tune::tuning_point_of(&offset, "k.mlir", &base, Some("main")).unwrap();
+    assert!(matches!(&point.index_args[&0], IndexUse::Unbounded(why) if why.contains("computed")), "{:?}", point.index_args);
+    assert_eq!(point.index_args[&3], IndexUse::Within(2000));
+
+    // Distinct values below the extent when they fit; every value when not.
+    let v = in_range(strata_driver::jit::ElemType::I32, &[1003], 1003, 0);
+    let mut seen = v.to_i64_vec();
+    seen.sort();
+    assert_eq!(seen, (0..1003).collect::<Vec<i64>>());
+    let v = in_range(strata_driver::jit::ElemType::I64, &[1003], 256, 3);
+    let seen: std::collections::BTreeSet<i64> = v.to_i64_vec().into_iter().collect();
+    assert_eq!(seen, (0..256).collect());
+    // Other integers are never 0 (a divisor must not trap).
+    let v = pseudo_random(strata_driver::jit::ElemType::I32, &[4096], 1);
+    let ints = v.to_i64_vec();
+    assert!(ints.iter().all(|&x| x != 0 && (-8..=8).contains(&x)), "{ints:?}");
+    assert!(ints.contains(&-8) && ints.contains(&8));
+
+    // End to end, at 2 threads (the grain is a knob there): the plain
+    // kernel tunes; the one with an offset asks for inputs, in one line.
+    let dir = temp_dir("indices");
+    let k = write_kernel(&dir, "k.mlir", &plain);
+    let out = tune_tool(&dir, &[&k, "--threads=2", "--budget=2s", "--strata-target=x86-64-v3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let k = write_kernel(&dir, "o.mlir", &offset);
+    let out = tune_tool(&dir, &[&k, "--threads=2", "--budget=2s", "--strata-target=x86-64-v3"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("argument #1 of 'main' holds indices") && err.contains("--input") && err.trim().lines().count() == 1, "{err}");
+}
