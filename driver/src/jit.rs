@@ -48,7 +48,7 @@ use mlir_sys as sys;
 use strata_passes::{
     ir,
     levels::{self, Level},
-    pipeline::Pipeline,
+    pipeline::{Element, Pipeline},
 };
 
 use crate::diagnostics::Collector;
@@ -406,6 +406,9 @@ pub struct CompileOptions {
     /// Use a configuration `strata-tune` cached for this kernel, target and
     /// thread count (`--strata-tuning=on|off`); default pipelines only.
     pub tuning: bool,
+    /// Time each top-level op (`strata-instrument-timers` right before
+    /// `strata-lower-to-llvm`); the times are `strata_runtime::timers`'s.
+    pub time_ops: bool,
 }
 
 impl Default for CompileOptions {
@@ -419,6 +422,7 @@ impl Default for CompileOptions {
             races: levels::Races::Error,
             keep_object: false,
             tuning: true,
+            time_ops: false,
         }
     }
 }
@@ -627,10 +631,17 @@ impl Kernel {
         crate::target::check_executable(&target).map_err(|e| Error::Target(e.to_string()))?;
         target.attach(module.as_operation().to_raw());
 
-        let pipeline = match &options.pipeline {
+        let mut pipeline = match &options.pipeline {
             Some(text) => Pipeline::parse(text).map_err(|e| Error::Pipeline(e.to_string()))?,
             None => levels::pipeline_with(options.level, options.races),
         };
+        // The timers go on the final loops, before they become LLVM's.
+        if options.time_ops {
+            if let Some(at) = pipeline.elements.iter().rposition(|e| matches!(e, Element::Pass { name, .. } if name == "strata-lower-to-llvm")) {
+                let timers = Element::Pass { name: strata_passes::instrument_timers::INFO.argument.into(), options: String::new() };
+                pipeline.elements.insert(at, timers);
+            }
+        }
         // One pass manager per step, so that a failure names its pass. The
         // IR is verified once, after the last step, as `--verify-each=false`
         // does: verifying after each of ~30 steps was half the pass time of
@@ -655,18 +666,21 @@ impl Kernel {
                     }
                 }
             }
-            let step = &steps[i];
-            let pm = strata_passes::pipeline::module_pass_manager(ctx);
-            // SAFETY: a live pass manager.
-            unsafe { sys::mlirPassManagerEnableVerifier(pm.to_raw(), each) };
-            let one = Pipeline { anchor: pipeline.anchor.clone(), elements: vec![step.clone()] };
-            one.add_to(&pm, "builtin.module").map_err(|e| Error::Pipeline(e.to_string()))?;
-            // SAFETY: the module and the pass manager share the context.
-            let ok = unsafe { sys::mlirPassManagerRunOnOp(pm.to_raw(), module.as_operation().to_raw()) }.value != 0;
-            if !ok {
-                let (at, message) = first_error(&collector);
-                return Err(Error::Pipeline(format!("{at}pass '{}' failed: {message}", step.to_text())));
-            }
+            let run_step = |step: &Element| -> Result<(), Error> {
+                let pm = strata_passes::pipeline::module_pass_manager(ctx);
+                // SAFETY: a live pass manager.
+                unsafe { sys::mlirPassManagerEnableVerifier(pm.to_raw(), each) };
+                let one = Pipeline { anchor: pipeline.anchor.clone(), elements: vec![step.clone()] };
+                one.add_to(&pm, "builtin.module").map_err(|e| Error::Pipeline(e.to_string()))?;
+                // SAFETY: the module and the pass manager share the context.
+                let ok = unsafe { sys::mlirPassManagerRunOnOp(pm.to_raw(), module.as_operation().to_raw()) }.value != 0;
+                if !ok {
+                    let (at, message) = first_error(&collector);
+                    return Err(Error::Pipeline(format!("{at}pass '{}' failed: {message}", step.to_text())));
+                }
+                Ok(())
+            };
+            run_step(&steps[i])?;
         }
         // Invalid IR must never reach the translation to LLVM IR.
         // SAFETY: a live module; diagnostics go to the collector.
@@ -1123,7 +1137,9 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String], keep_object: 
     }
     // Kernels allocate through the runtime's counting allocator, so tests
     // can see leaks and peak memory. Bound before anything is looked up.
-    let symbols: [(&str, *mut std::ffi::c_void); 12] = [
+    let symbols: [(&str, *mut std::ffi::c_void); 14] = [
+        (strata_passes::instrument_timers::BEGIN, strata_runtime::timers::strata_timer_begin as *mut std::ffi::c_void),
+        (strata_passes::instrument_timers::END, strata_runtime::timers::strata_timer_end as *mut std::ffi::c_void),
         ("strata_race_begin", strata_runtime::race::strata_race_begin as *mut std::ffi::c_void),
         ("strata_race_inner_loop", strata_runtime::race::strata_race_inner_loop as *mut std::ffi::c_void),
         ("strata_race_inner", strata_runtime::race::strata_race_inner as *mut std::ffi::c_void),

@@ -166,6 +166,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         target: args.strata_target.clone(),
         races: args.strata_races.parse().map_err(|e: strata_passes::PipelineError| e.to_string())?,
         tuning: args.strata_tuning == "on",
+        time_ops: false,
     };
     let kernel = Kernel::compile(&source, shown, &options).map_err(|e| e.to_string())?;
     for remark in kernel.remarks() {

@@ -859,6 +859,77 @@ impl<'a> Tuner<'a> {
         Ok(Outcome { best, best_ms, default_ms, improved, tried: s.tried, rejected: s.rejected, elapsed: start.elapsed() })
     }
 
+    /// Each timed op's median ms (by source position, in source order) in
+    /// the default configuration and in `best`, compiled with
+    /// `strata-instrument-timers` and called in turn for about `seconds`
+    /// (at least 3 calls each). An op that one configuration runs and the
+    /// other does not (fused away) has `None` there. Ops run outside the
+    /// timed ones (allocations, copies between them) are the last row.
+    fn op_times(&self, best: &Config, seconds: f64) -> Result<Vec<(String, Option<f64>, Option<f64>)>, String> {
+        let compile = |config: &Config| -> Result<Kernel, String> {
+            let pipeline = knobs::with_options(&levels::pipeline_with(self.base.level, self.base.races), &self.options(config));
+            let options = CompileOptions { pipeline: Some(pipeline.to_text()), time_ops: true, ..self.base.clone() };
+            Kernel::compile(self.source, self.file, &options).map_err(|e| e.to_string())
+        };
+        let kernels = [compile(&self.default)?, compile(best)?];
+        let mut args = [self.inputs.clone(), self.inputs.clone()];
+        // Per kernel: per timer id, the ms of each call; and whole calls.
+        let mut per_id: [BTreeMap<i64, Vec<f64>>; 2] = Default::default();
+        let mut whole: [Vec<f64>; 2] = Default::default();
+        let started = Instant::now();
+        let mut calls = 0;
+        while calls < 3 || (started.elapsed().as_secs_f64() < seconds && calls < 10_000) {
+            for k in 0..2 {
+                strata_runtime::timers::take();
+                // A warm-up call, then the timed one: the timers saw both.
+                let t = kernels[k].time_calls(self.entry, &mut args[k], 1).map_err(|e| e.to_string())?[0];
+                let table = strata_runtime::timers::take();
+                whole[k].push(t.as_secs_f64() * 1e3);
+                for (id, (secs, _)) in table {
+                    per_id[k].entry(id).or_default().push(secs * 1e3 / 2.0);
+                }
+            }
+            calls += 1;
+        }
+        let ids: std::collections::BTreeSet<i64> = per_id.iter().flat_map(|m| m.keys().copied()).collect();
+        let mut rows = Vec::new();
+        let mut timed = [0.0f64; 2];
+        for id in ids {
+            let mut cells = [None, None];
+            for k in 0..2 {
+                if let Some(v) = per_id[k].get_mut(&id) {
+                    let m = median(v);
+                    timed[k] += m;
+                    cells[k] = Some(m);
+                }
+            }
+            rows.push((self.op_label(id), cells[0], cells[1]));
+        }
+        let rest = |k: usize, whole: &mut [Vec<f64>; 2]| Some((median(&mut whole[k]) - timed[k]).max(0.0));
+        rows.push(("outside the timed ops".to_string(), rest(0, &mut whole), rest(1, &mut whole)));
+        Ok(rows)
+    }
+
+    /// `FILE:LINE:COL op.name` for a timer id, the op's name read from
+    /// the source at that position.
+    fn op_label(&self, id: i64) -> String {
+        let (line, col) = strata_passes::instrument_timers::position(id);
+        if line == 0 {
+            return "(an op without a source position)".into();
+        }
+        let text = self.source.lines().nth(line as usize - 1).unwrap_or("");
+        let from = text.char_indices().nth(col.saturating_sub(1) as usize).map_or("", |(i, _)| &text[i..]);
+        // `%r = strata.matmul ...` or `strata.parallel_for ...`.
+        let op = if from.starts_with('%') { from.split_once('=').map_or("", |(_, r)| r) } else { from };
+        let name: String = op.trim_start().chars().take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_')).collect();
+        let name = if name.is_empty() { String::new() } else { format!(" {name}") };
+        let mut label = format!("{}:{line}:{col}{name}", self.file.rsplit('/').next().unwrap_or(self.file));
+        if label.chars().count() > 48 {
+            label = label.chars().take(47).collect::<String>() + "…";
+        }
+        label
+    }
+
     fn summary(&self, o: &Outcome, entry: &Entry, path: &Path) {
         println!(
             "strata-tune: '{}' in {} on {} ({}-bit), {} thread(s): {} candidates tried, {} rejected, {:.1} s",
@@ -871,8 +942,21 @@ impl<'a> Tuner<'a> {
             o.rejected,
             o.elapsed.as_secs_f64()
         );
+        // Per op of the source: each configuration compiled again with
+        // timers, called in turn (the search's scores are whole calls).
+        match self.op_times(&o.best, if o.improved { 0.4 } else { 0.2 }) {
+            Ok(rows) => {
+                println!("  {:<48} {:>11} {:>9}", "op (source position)", "default ms", "tuned ms");
+                let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+                for (label, d, t) in rows {
+                    println!("  {:<48} {:>11} {:>9}", label, ms(d), ms(t));
+                }
+            }
+            Err(e) => println!("  (no per-op times: {e})"),
+        }
+        println!("  {:<48} {:>11.3} {:>9.3}", "the whole call (the search's timing)", entry.default_ms, entry.tuned_ms);
         let chosen = &entry.config;
-        println!("  {:<48} {:>11} {:>9}  chosen (default)", "op", "default ms", "tuned ms");
+        println!("  {:<48} chosen (default)", "tuned op");
         for site in &self.sites {
             let values: Vec<String> = site
                 .knobs()
@@ -883,13 +967,7 @@ impl<'a> Tuner<'a> {
                     Some(if v == d { format!("{}={v}", k.name) } else { format!("{}={v} ({d})", k.name) })
                 })
                 .collect();
-            println!(
-                "  {:<48} {:>11.3} {:>9.3}  {}",
-                site.describe(),
-                entry.default_ms,
-                entry.tuned_ms,
-                if values.is_empty() { "-".to_string() } else { values.join(" ") }
-            );
+            println!("  {:<48} {}", site.describe(), if values.is_empty() { "-".to_string() } else { values.join(" ") });
         }
         let options: Vec<String> = entry.options.iter().map(|(p, o)| format!("{p}{{{o}}}")).collect();
         if o.improved {

@@ -656,3 +656,47 @@ fn made_up_indices_stay_inside_what_they_index() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("argument #1 of 'main' holds indices") && err.contains("--input") && err.trim().lines().count() == 1, "{err}");
 }
+
+/// A matmul, then a column sum of its result (not fused into it).
+const MATMUL_THEN_SUM: &str = r#"func.func @main(%a: tensor<64x48xf32>, %b: tensor<48x40xf32>) -> tensor<40xf32> {
+  %c = strata.matmul %a, %b : tensor<64x48xf32>, tensor<48x40xf32> -> tensor<64x40xf32>
+  %s = strata.reduce "add" %c dims = [0] : tensor<64x40xf32> -> tensor<40xf32>
+  return %s : tensor<40xf32>
+}
+"#;
+
+#[test]
+fn the_summary_times_each_op_of_the_source() {
+    // Compiled with timers, a call leaves one time per op, under its
+    // source position (line << 20 | column: where the op name starts),
+    // and the same results.
+    let timed = CompileOptions { tuning: false, time_ops: true, target: Some("x86-64-v3".into()), ..Default::default() };
+    let plain = CompileOptions { time_ops: false, ..timed.clone() };
+    let kernel = Kernel::compile(MATMUL_THEN_SUM, "k.mlir", &timed).unwrap();
+    let mut args = inputs(&kernel);
+    strata_runtime::timers::take();
+    let got = kernel.call("main", &mut args).unwrap();
+    let table = strata_runtime::timers::take();
+    let positions: Vec<(u32, u32)> = table.keys().map(|id| strata_passes::instrument_timers::position(*id)).collect();
+    assert_eq!(positions, [(2, 8), (3, 8)], "{table:?}");
+    assert!(table.values().all(|(secs, runs)| *secs > 0.0 && *runs >= 1), "{table:?}");
+    let want = Kernel::compile(MATMUL_THEN_SUM, "k.mlir", &plain).unwrap().call("main", &mut inputs(&kernel)).unwrap();
+    tune::same_results(&want, &got).unwrap();
+
+    // strata-tune prints a row per op, named from the source, with the
+    // default's and the tuned ms, then the whole call's.
+    let dir = temp_dir("per-op");
+    let k = write_kernel(&dir, "k.mlir", MATMUL_THEN_SUM);
+    let out = tune_tool(&dir, &[&k, "--budget=2s", "--threads=1", "--strata-target=x86-64-v3"]);
+    let summary = text(&out.stdout);
+    assert!(out.status.success(), "{summary}{}", text(&out.stderr));
+    let row = |label: &str| -> Vec<f64> {
+        let line = summary.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no '{label}' in\n{summary}"));
+        line[line.find(label).unwrap() + label.len()..].split_whitespace().map(|w| w.parse().unwrap()).collect()
+    };
+    for label in ["k.mlir:2:8 strata.matmul", "k.mlir:3:8 strata.reduce", "outside the timed ops", "the whole call (the search's timing)"] {
+        let ms = row(label);
+        assert!(ms.len() == 2 && ms.iter().all(|v| v.is_finite() && *v >= 0.0), "{label}: {ms:?}\n{summary}");
+    }
+    assert!(row("k.mlir:2:8 strata.matmul")[0] > 0.0, "{summary}");
+}

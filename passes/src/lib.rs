@@ -26,6 +26,7 @@ mod fuse_columns;
 mod fuse_rows;
 pub mod ir;
 mod instrument_races;
+pub mod instrument_timers;
 mod lower_linalg;
 mod lower_parallel_reductions;
 mod lower_to_affine;

@@ -9,3 +9,4 @@
 pub mod alloc;
 pub mod pool;
 pub mod race;
+pub mod timers;
