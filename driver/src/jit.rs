@@ -780,21 +780,37 @@ impl Kernel {
     /// call's wall time, for `--benchmark`. The first call is a warm-up and
     /// not reported.
     pub fn time_calls(&self, name: &str, args: &mut [Arg], runs: usize) -> Result<Vec<std::time::Duration>, Error> {
+        let mut times = Vec::with_capacity(runs);
+        self.time_calls_then(name, args, runs, |i, t| {
+            if i > 0 {
+                times.push(t);
+            }
+        })?;
+        Ok(times)
+    }
+
+    /// [`Kernel::time_calls`], calling `after(i, wall time)` after each
+    /// call, the warm-up's (`i = 0`) too: for what the call left behind
+    /// (the run-time timers' table).
+    pub fn time_calls_then(
+        &self,
+        name: &str,
+        args: &mut [Arg],
+        runs: usize,
+        mut after: impl FnMut(usize, std::time::Duration),
+    ) -> Result<(), Error> {
         let sig = self.signature(name)?.clone();
         check_args(&sig, args)?;
         let mut outs = sig.results.iter().map(|r| Buffer::try_zeros(r.elem, r.shape())).collect::<Result<Vec<_>, _>>()?;
         let entry = self.checked_entry(name, &sig)?;
         let (args, outs) = (pointers(args), pointers(&mut outs));
-        // SAFETY: buffers of the signature's types (checked), owned here.
-        unsafe { self.invoke(entry, &sig, &args, &outs) };
-        Ok((0..runs)
-            .map(|_| {
-                let t = std::time::Instant::now();
-                // SAFETY: as above.
-                unsafe { self.invoke(entry, &sig, &args, &outs) };
-                t.elapsed()
-            })
-            .collect())
+        for i in 0..=runs {
+            let t = std::time::Instant::now();
+            // SAFETY: buffers of the signature's types (checked), owned here.
+            unsafe { self.invoke(entry, &sig, &args, &outs) };
+            after(i, t.elapsed());
+        }
+        Ok(())
     }
 
     /// Calls a function of no arguments and returns its scalar result (or

@@ -861,10 +861,12 @@ impl<'a> Tuner<'a> {
 
     /// Each timed op's median ms (by source position, in source order) in
     /// the default configuration and in `best`, compiled with
-    /// `strata-instrument-timers` and called in turn for about `seconds`
-    /// (at least 3 calls each). An op that one configuration runs and the
-    /// other does not (fused away) has `None` there. Ops run outside the
-    /// timed ones (allocations, copies between them) are the last row.
+    /// `strata-instrument-timers` and called in turn, batches of about
+    /// 10 ms (a warm-up call first, whose times are dropped), for about
+    /// `seconds`, at least one timed call each. An op that one
+    /// configuration runs and the other does not (fused away) has `None`
+    /// there. What ran outside the timed ops (allocations, copies between
+    /// them) is the last row.
     fn op_times(&self, best: &Config, seconds: f64) -> Result<Vec<(String, Option<f64>, Option<f64>)>, String> {
         let compile = |config: &Config| -> Result<Kernel, String> {
             let pipeline = knobs::with_options(&levels::pipeline_with(self.base.level, self.base.races), &self.options(config));
@@ -877,19 +879,23 @@ impl<'a> Tuner<'a> {
         let mut per_id: [BTreeMap<i64, Vec<f64>>; 2] = Default::default();
         let mut whole: [Vec<f64>; 2] = Default::default();
         let started = Instant::now();
-        let mut calls = 0;
-        while calls < 3 || (started.elapsed().as_secs_f64() < seconds && calls < 10_000) {
+        let mut batch = 1;
+        while whole[0].is_empty() || started.elapsed().as_secs_f64() < seconds {
             for k in 0..2 {
-                strata_runtime::timers::take();
-                // A warm-up call, then the timed one: the timers saw both.
-                let t = kernels[k].time_calls(self.entry, &mut args[k], 1).map_err(|e| e.to_string())?[0];
-                let table = strata_runtime::timers::take();
-                whole[k].push(t.as_secs_f64() * 1e3);
-                for (id, (secs, _)) in table {
-                    per_id[k].entry(id).or_default().push(secs * 1e3 / 2.0);
-                }
+                let (ids, calls) = (&mut per_id[k], &mut whole[k]);
+                kernels[k]
+                    .time_calls_then(self.entry, &mut args[k], batch, |i, t| {
+                        let table = strata_runtime::timers::take();
+                        if i > 0 {
+                            calls.push(t.as_secs_f64() * 1e3);
+                            for (id, (secs, _)) in table {
+                                ids.entry(id).or_default().push(secs * 1e3);
+                            }
+                        }
+                    })
+                    .map_err(|e| e.to_string())?;
             }
-            calls += 1;
+            batch = ((10.0 / whole[0].last().copied().unwrap_or(10.0).max(1e-3)) as usize).clamp(1, 1000);
         }
         let ids: std::collections::BTreeSet<i64> = per_id.iter().flat_map(|m| m.keys().copied()).collect();
         let mut rows = Vec::new();
@@ -918,10 +924,13 @@ impl<'a> Tuner<'a> {
             return "(an op without a source position)".into();
         }
         let text = self.source.lines().nth(line as usize - 1).unwrap_or("");
-        let from = text.char_indices().nth(col.saturating_sub(1) as usize).map_or("", |(i, _)| &text[i..]);
-        // `%r = strata.matmul ...` or `strata.parallel_for ...`.
+        // MLIR's columns count bytes, from 1.
+        let from = text.get(col.saturating_sub(1) as usize..).unwrap_or("");
+        // `%r = strata.matmul ...`, `strata.parallel_for ...` or the
+        // generic `"strata.matmul"(...)`.
         let op = if from.starts_with('%') { from.split_once('=').map_or("", |(_, r)| r) } else { from };
-        let name: String = op.trim_start().chars().take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_')).collect();
+        let op = op.trim_start().trim_start_matches('"');
+        let name: String = op.chars().take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_')).collect();
         let name = if name.is_empty() { String::new() } else { format!(" {name}") };
         let mut label = format!("{}:{line}:{col}{name}", self.file.rsplit('/').next().unwrap_or(self.file));
         if label.chars().count() > 48 {

@@ -2,8 +2,8 @@
 //! `strata-tune` can say how long each of the user's ops took, not only the
 //! whole call.
 //!
-//! Matches the ops directly in the body of every public function that do
-//! work: ops with regions (loops) and calls (the thread pool's
+//! Matches the ops directly in the body (any of its blocks) of every
+//! public function that do work: ops with regions (loops) and calls (the thread pool's
 //! `strata_parallel_for`, a contraction's kernel). Produces, around each,
 //! `func.call @strata_timer_begin(%id)` before and
 //! `func.call @strata_timer_end(%id)` after, where `%id` is the source
@@ -15,8 +15,11 @@
 //!
 //! The runtime (`strata_runtime::timers`) adds the time to its id in a
 //! table of the calling thread (outlined loop bodies run on the pool's
-//! threads, but the calls that start them return on this one). Assumes
-//! nothing; guarantees the kernel computes what it did, a few tens of
+//! threads, but the calls that start them return on this one); only the
+//! outermost timer counts, so a timed call of a public function whose ops
+//! are timed counts once. Assumes no function of the module is named
+//! `strata_timer_begin` or `strata_timer_end` (where one is, nothing is
+//! timed). Guarantees the kernel computes what it did, a few tens of
 //! nanoseconds slower per timed op.
 
 use mlir_sys::{self as sys, MlirOperation, MlirValue};
@@ -65,11 +68,18 @@ impl StrataPass for InstrumentTimers {
             if !is_public_definition(f) {
                 continue;
             }
-            // SAFETY: a live function; definitions have a body.
-            let block = unsafe { sys::mlirRegionGetFirstBlock(sys::mlirOperationGetRegion(f, 0)) };
-            timed.extend(ir::ops_in(block).into_iter().filter(|op| does_work(*op)));
+            // SAFETY: walking a live function's blocks.
+            unsafe {
+                let mut block = sys::mlirRegionGetFirstBlock(sys::mlirOperationGetRegion(f, 0));
+                while !block.ptr.is_null() {
+                    timed.extend(ir::ops_in(block).into_iter().filter(|op| does_work(*op)));
+                    block = sys::mlirBlockGetNextInRegion(block);
+                }
+            }
         }
-        if timed.is_empty() {
+        // A function of the module's own with a runtime entry's name: the
+        // calls would not be ours, so nothing is timed.
+        if timed.is_empty() || [BEGIN, END].iter().any(|n| ir::defines_symbol(module, n)) {
             return Ok(());
         }
         declare(module);
@@ -137,9 +147,6 @@ fn declare(module: MlirOperation) {
     // SAFETY: a live context.
     let i64t = unsafe { sys::mlirIntegerTypeGet(b.ctx, 64) };
     for name in [BEGIN, END] {
-        if ir::defines_symbol(module, name) {
-            continue;
-        }
         // SAFETY: a live context and argument type.
         let ty = unsafe { sys::mlirTypeAttrGet(sys::mlirFunctionTypeGet(b.ctx, 1, &i64t, 0, std::ptr::null())) };
         // SAFETY: live handles; the strings outlive the calls.
