@@ -36,6 +36,7 @@ mod parallelize;
 mod privatize_atomics;
 mod split_prologues;
 mod free_temporaries;
+mod hoist_broadcasts;
 mod hoist_temporaries;
 mod split_reductions;
 mod tile;

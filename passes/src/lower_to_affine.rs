@@ -6,7 +6,11 @@
 //!    transpose as indexing maps (no data movement of their own);
 //! 2. with `fuse-elementwise` (default), upstream elementwise fusion of those
 //!    generics, so a chain such as bias-add + relu makes one pass and one
-//!    buffer (a matmul is never fused as a producer, so never recomputed);
+//!    buffer (a matmul is never fused as a producer, so never recomputed),
+//!    then `strata-hoist-broadcast-computations`: what a fused generic
+//!    computes from broadcast operands alone (a row's mean, `1 / sqrt(var
+//!    + eps)`, the reciprocal of a softmax's sum) computed once per
+//!    broadcast element;
 //! 3. one-shot bufferization across function boundaries (identity layouts),
 //!    then tensor results turned into trailing out-parameters that the
 //!    caller allocates, with the final allocation hoisted to the caller (so
@@ -45,7 +49,9 @@ pub fn is_tensor_op(name: &str) -> bool {
 fn expand(options: &PassOptions) -> Pipeline {
     let mut steps = vec!["strata-convert-to-linalg"];
     if options.boolean("fuse-elementwise") {
-        steps.push("linalg-fuse-elementwise-ops");
+        // Fusion folds small producers into their broadcast consumers;
+        // what they compute goes back to the small shape.
+        steps.extend(["linalg-fuse-elementwise-ops", "strata-hoist-broadcast-computations"]);
     }
     steps.extend([
         "strata-distinct-results",

@@ -3,7 +3,7 @@
 
 pub use crate::pass_info::{Build, Instance, PassInfo, Status};
 use crate::{
-    check_races, convert_to_linalg, distinct_results, expand_float_atomics, free_temporaries, fuse, fuse_columns, fuse_rows, hoist_temporaries, instrument_races, instrument_timers, lower_linalg,
+    check_races, convert_to_linalg, distinct_results, expand_float_atomics, free_temporaries, fuse, fuse_columns, fuse_rows, hoist_broadcasts, hoist_temporaries, instrument_races, instrument_timers, lower_linalg,
     lower_parallel_reductions, lower_to_affine, lower_to_llvm, outline_parallel, parallelize, privatize_atomics, split_prologues, tile, vectorize,
 };
 
@@ -19,7 +19,7 @@ pub static PASSES: [&PassInfo; 7] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 16] = [
+pub static INTERNAL: [&PassInfo; 17] = [
     &distinct_results::INFO,
     &fuse_rows::INFO,
     &fuse_columns::INFO,
@@ -30,6 +30,7 @@ pub static INTERNAL: [&PassInfo; 16] = [
     &privatize_atomics::INFO,
     &lower_parallel_reductions::INFO,
     &convert_to_linalg::INFO,
+    &hoist_broadcasts::INFO,
     &expand_float_atomics::INFO,
     &free_temporaries::INFO,
     &parallelize::TO_SCF,

@@ -27,6 +27,7 @@
 // STEPS: IR Dump After strata-convert-to-linalg (strata-convert-to-linalg)
 // STEPS: linalg.generic
 // STEPS: IR Dump After {{.*}}(linalg-fuse-elementwise-ops)
+// STEPS: IR Dump After strata-hoist-broadcast-computations (strata-hoist-broadcast-computations)
 // STEPS: IR Dump After strata-distinct-results (strata-distinct-results)
 // STEPS: IR Dump After {{.*}}(one-shot-bufferize)
 // STEPS: IR Dump After {{.*}}(buffer-results-to-out-params)
