@@ -12,7 +12,9 @@
 //!
 //! Matches a `linalg.generic` on tensors of static shape with an input
 //! whose indexing map is a projected permutation with fewer results than
-//! the generic has loops (a broadcast). Each arith or math op of the body
+//! the generic has loops and no reduction dimension among them (a
+//! broadcast; a contraction's operands vary along the reduction, and
+//! `strata-vectorize` folds their producers into the packing instead). Each arith or math op of the body
 //! whose operands are elements of inputs with that same map, results of
 //! such ops, or values defined outside the body depends on the broadcast's
 //! indices only; and each `arith.divf %a, %b` whose divisor `%b` is such
@@ -133,10 +135,19 @@ fn plan(g: MlirOperation) -> Option<Plan> {
         return None;
     }
     let block = body(g);
+    let iterators = ir::attribute(g, "iterator_types")?;
+    // SAFETY: an ArrayAttr with one entry per loop (verified).
+    let reductions: Vec<usize> = (0..unsafe { sys::mlirArrayAttrGetNumElements(iterators) })
+        // SAFETY: in range.
+        .filter(|i| ir::print_attr(unsafe { sys::mlirArrayAttrGetElement(iterators, *i) }).contains("reduction"))
+        .map(|i| i as usize)
+        .collect();
     let mut member: HashMap<usize, usize> = HashMap::new(); // value -> group index
     let mut groups: Vec<Group> = Vec::new();
     for (i, map) in maps.iter().take(n_in).enumerate() {
-        let Some(key) = broadcast_key(*map) else { continue };
+        // A broadcast along a reduction dimension is a contraction's
+        // operand: its producers fold into the packing instead.
+        let Some(key) = broadcast_key(*map).filter(|k| !k.iter().any(|d| reductions.contains(d))) else { continue };
         let at = match groups.iter().position(|gr| gr.key == key) {
             Some(at) => at,
             None => {

@@ -1,6 +1,7 @@
 // strata-lower-to-affine{fuse-loops}: strata-fuse-rows fuses a row-wise
 // softmax (fill and reduce the max, the exponentials, fill and reduce the
-// sum, the division: six nests over the rows) into one loop over rows,
+// sum, its reciprocal, the multiply: seven nests over the rows) into one
+// loop over rows,
 // each temporary shrunk to one row allocated per iteration, so the row
 // loop is parallel and each row is read from memory once.
 // RUN: strata-opt %s --split-input-file --strata-lower-to-affine=fuse-loops=true | FileCheck %s
@@ -25,7 +26,7 @@
 // CHECK: memref.dealloc
 // CHECK-NOT: affine.parallel (%{{.*}}) = (0) to (8)
 // CHECK: return
-// REMARK: remark: strata-fuse-rows: 6 loop nests over 8 rows fused into one; 3 temporar(ies) shrunk to one row, allocated per row
+// REMARK: remark: strata-fuse-rows: 7 loop nests over 8 rows fused into one; 4 temporar(ies) shrunk to one row, allocated per row
 // UNFUSED-LABEL: func.func @softmax(
 // UNFUSED-COUNT-4: affine.parallel (%{{.*}}) = (0) to (8)
 // VEC-DAG: remark: strata-vectorize: maximumf reduction of 40 steps vectorized, 2 x 16 lanes; 8 leftover step(s) stay scalar
