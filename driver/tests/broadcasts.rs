@@ -7,7 +7,10 @@
 //! not multiples of a vector, at 128, 256 and 512-bit vectors where the
 //! host has them, at 1 and 2 workers.
 
-use strata_driver::jit::{Buffer, CompileOptions, Kernel};
+mod common;
+
+use common::buffer;
+use strata_driver::jit::{CompileOptions, Kernel};
 use strata_passes::levels::Level;
 
 fn kernel(t: &str, a: usize, b: usize, c: usize) -> String {
@@ -45,16 +48,6 @@ fn values(n: usize, seed: u64, lo: f64, step: f64) -> Vec<f64> {
             lo + ((s >> 33) % 41) as f64 * step
         })
         .collect()
-}
-
-fn buffer(t: &str, shape: &[usize], v: &[f64]) -> Buffer {
-    match t {
-        "f32" => Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>()),
-        "f64" => Buffer::from_f64(shape, v),
-        "i32" => Buffer::from_i32(shape, &v.iter().map(|x| *x as i32).collect::<Vec<_>>()),
-        _ => Buffer::from_i64(shape, &v.iter().map(|x| *x as i64).collect::<Vec<_>>()),
-    }
-    .unwrap()
 }
 
 /// The kernel in plain Rust: f64 for floats, i64 with truncating division

@@ -6,7 +6,10 @@
 //! sizes that are not multiples of a vector or a tile, at 1 and 2 workers,
 //! at O0 (no split) and O3, against plain Rust loops.
 
-use strata_driver::jit::{Buffer, CompileOptions, Kernel};
+mod common;
+
+use common::buffer;
+use strata_driver::jit::{CompileOptions, Kernel};
 use strata_passes::levels::Level;
 
 const S: usize = 37;
@@ -83,16 +86,6 @@ fn centred_ref(a: &[f64], m: &[f64], b: &[f64]) -> Vec<f64> {
         }
     }
     out
-}
-
-fn buffer(t: &str, shape: &[usize], v: &[f64]) -> Buffer {
-    match t {
-        "f32" => Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>()),
-        "f64" => Buffer::from_f64(shape, v),
-        "i32" => Buffer::from_i32(shape, &v.iter().map(|x| *x as i32).collect::<Vec<_>>()),
-        _ => Buffer::from_i64(shape, &v.iter().map(|x| *x as i64).collect::<Vec<_>>()),
-    }
-    .unwrap()
 }
 
 fn compile(src: &str, level: Level) -> Kernel {
