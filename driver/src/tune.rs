@@ -953,7 +953,9 @@ impl<'a> Tuner<'a> {
         );
         // Per op of the source: each configuration compiled again with
         // timers, called in turn (the search's scores are whole calls).
-        match self.op_times(&o.best, if o.improved { 0.4 } else { 0.2 }) {
+        // Not improved: the default is what is cached, so both columns time it.
+        let cached = if o.improved { &o.best } else { &self.default };
+        match self.op_times(cached, if o.improved { 0.4 } else { 0.2 }) {
             Ok(rows) => {
                 println!("  {:<48} {:>11} {:>9}", "op (source position)", "default ms", "tuned ms");
                 let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
