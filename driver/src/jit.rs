@@ -666,21 +666,18 @@ impl Kernel {
                     }
                 }
             }
-            let run_step = |step: &Element| -> Result<(), Error> {
-                let pm = strata_passes::pipeline::module_pass_manager(ctx);
-                // SAFETY: a live pass manager.
-                unsafe { sys::mlirPassManagerEnableVerifier(pm.to_raw(), each) };
-                let one = Pipeline { anchor: pipeline.anchor.clone(), elements: vec![step.clone()] };
-                one.add_to(&pm, "builtin.module").map_err(|e| Error::Pipeline(e.to_string()))?;
-                // SAFETY: the module and the pass manager share the context.
-                let ok = unsafe { sys::mlirPassManagerRunOnOp(pm.to_raw(), module.as_operation().to_raw()) }.value != 0;
-                if !ok {
-                    let (at, message) = first_error(&collector);
-                    return Err(Error::Pipeline(format!("{at}pass '{}' failed: {message}", step.to_text())));
-                }
-                Ok(())
-            };
-            run_step(&steps[i])?;
+            let step = &steps[i];
+            let pm = strata_passes::pipeline::module_pass_manager(ctx);
+            // SAFETY: a live pass manager.
+            unsafe { sys::mlirPassManagerEnableVerifier(pm.to_raw(), each) };
+            let one = Pipeline { anchor: pipeline.anchor.clone(), elements: vec![step.clone()] };
+            one.add_to(&pm, "builtin.module").map_err(|e| Error::Pipeline(e.to_string()))?;
+            // SAFETY: the module and the pass manager share the context.
+            let ok = unsafe { sys::mlirPassManagerRunOnOp(pm.to_raw(), module.as_operation().to_raw()) }.value != 0;
+            if !ok {
+                let (at, message) = first_error(&collector);
+                return Err(Error::Pipeline(format!("{at}pass '{}' failed: {message}", step.to_text())));
+            }
         }
         // Invalid IR must never reach the translation to LLVM IR.
         // SAFETY: a live module; diagnostics go to the collector.

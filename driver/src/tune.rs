@@ -61,7 +61,7 @@ use strata_passes::{
 };
 
 use crate::{
-    jit::{Buffer, CompileOptions, Kernel},
+    jit::{Buffer, CompileOptions, ElemType, Kernel},
     tune_inputs::{in_range, index_arguments, pseudo_random, IndexUse},
 };
 
@@ -748,14 +748,18 @@ impl<'a> Tuner<'a> {
         knobs::options_for(&full, &self.target, self.elem_bytes)
     }
 
-    /// Compiles and checks `config`; its median time in ms, or why it was
-    /// rejected.
+    /// The kernel compiled with `config`'s pipeline (and timers around its
+    /// ops with `time_ops`).
+    fn compile(&self, config: &Config, time_ops: bool) -> Result<Kernel, String> {
+        let pipeline = knobs::with_options(&levels::pipeline_with(self.base.level, self.base.races), &self.options(config));
+        let options = CompileOptions { pipeline: Some(pipeline.to_text()), time_ops, ..self.base.clone() };
+        Kernel::compile(self.source, self.file, &options).map_err(|e| e.to_string())
+    }
+
     /// Compiles and checks `config`; how long it takes relative to the
     /// default (timed in turn with it), or why it was rejected.
     fn evaluate(&self, config: &Config, seconds: f64) -> Result<(f64, Kernel), String> {
-        let pipeline = knobs::with_options(&levels::pipeline_with(self.base.level, self.base.races), &self.options(config));
-        let options = CompileOptions { pipeline: Some(pipeline.to_text()), ..self.base.clone() };
-        let kernel = Kernel::compile(self.source, self.file, &options).map_err(|e| e.to_string())?;
+        let kernel = self.compile(config, false)?;
         let got = outputs(&kernel, self.entry, &self.inputs)?;
         same_results(&self.reference, &got)?;
         let (ratio, _) = paired(&self.default_kernel, &kernel, self.entry, &self.inputs, seconds)?;
@@ -868,12 +872,7 @@ impl<'a> Tuner<'a> {
     /// there. What ran outside the timed ops (allocations, copies between
     /// them) is the last row.
     fn op_times(&self, best: &Config, seconds: f64) -> Result<Vec<(String, Option<f64>, Option<f64>)>, String> {
-        let compile = |config: &Config| -> Result<Kernel, String> {
-            let pipeline = knobs::with_options(&levels::pipeline_with(self.base.level, self.base.races), &self.options(config));
-            let options = CompileOptions { pipeline: Some(pipeline.to_text()), time_ops: true, ..self.base.clone() };
-            Kernel::compile(self.source, self.file, &options).map_err(|e| e.to_string())
-        };
-        let kernels = [compile(&self.default)?, compile(best)?];
+        let kernels = [self.compile(&self.default, true)?, self.compile(best, true)?];
         let mut args = [self.inputs.clone(), self.inputs.clone()];
         // Per kernel: per timer id, the ms of each call; and whole calls.
         let mut per_id: [BTreeMap<i64, Vec<f64>>; 2] = Default::default();
@@ -1110,7 +1109,7 @@ pub fn same_results(want: &[Buffer], got: &[Buffer]) -> Result<(), String> {
         }
         let (a, b) = (w.to_f64_vec(), g.to_f64_vec());
         let scale = a.iter().filter(|x| x.is_finite()).fold(0.0f64, |m, x| m.max(x.abs()));
-        let rel = if w.elem == crate::jit::ElemType::F32 { 1e-4 } else { 1e-10 };
+        let rel = if w.elem == ElemType::F32 { 1e-4 } else { 1e-10 };
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
             let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= rel * (x.abs().max(y.abs()) + scale);
             if !ok {

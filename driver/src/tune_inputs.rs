@@ -179,20 +179,6 @@ fn function(module: MlirOperation, name: &str) -> Option<MlirOperation> {
     ir::find(module, &["func.func"]).into_iter().find(|f| ir::symbol_name(*f).as_deref() == Some(name))
 }
 
-/// Each use of `v`: the op and the operand's position in it.
-fn uses(v: MlirValue) -> Vec<(MlirOperation, usize)> {
-    let mut out = Vec::new();
-    // SAFETY: walking a live value's use list.
-    unsafe {
-        let mut u = sys::mlirValueGetFirstUse(v);
-        while !u.ptr.is_null() {
-            out.push((sys::mlirOpOperandGetOwner(u), sys::mlirOpOperandGetOperandNumber(u) as usize));
-            u = sys::mlirOpOperandGetNextUse(u);
-        }
-    }
-    out
-}
-
 fn num_results(op: MlirOperation) -> usize {
     // SAFETY: a live op.
     unsafe { sys::mlirOperationGetNumResults(op) as usize }
@@ -296,7 +282,7 @@ impl Tracer {
             if !self.seen.insert((kind, v.ptr as usize, derived)) {
                 continue;
             }
-            for (op, pos) in uses(v) {
+            for (op, pos) in ir::uses(v) {
                 match kind {
                     Kind::Buffer => self.buffer_use(op, pos, derived),
                     Kind::Element => self.element_use(v, op, pos, derived),

@@ -190,6 +190,18 @@ pub fn reduction_dims(op: MlirOperation) -> Option<Vec<usize>> {
     })
 }
 
+/// A `parallel` entry of the `linalg.generic` `op`'s `iterator_types`, to
+/// build another generic's from (`None` when every loop reduces).
+pub fn parallel_iterator(op: MlirOperation) -> Option<sys::MlirAttribute> {
+    let iterators = ir::attribute(op, "iterator_types")?;
+    // SAFETY: the verifier guarantees an ArrayAttr of iterator types.
+    unsafe {
+        (0..sys::mlirArrayAttrGetNumElements(iterators))
+            .map(|i| sys::mlirArrayAttrGetElement(iterators, i))
+            .find(|a| ir::print_attr(*a).contains("parallel"))
+    }
+}
+
 /// The contraction `op` is, if it is one.
 pub fn match_contraction(op: MlirOperation) -> Option<Contraction> {
     if ir::name(op) != "linalg.generic" {

@@ -735,24 +735,14 @@ impl Instance<'_> {
 /// in the whole buffer, `start + %j`: a mask on the column index, say.
 fn absolute_column(b: &Builder, cols: MlirOperation, start: MlirValue) {
     let j = iv(cols);
-    let mut uses = Vec::new();
-    // SAFETY: walking a live value's use list.
-    unsafe {
-        let mut u = sys::mlirValueGetFirstUse(j);
-        while !u.ptr.is_null() {
-            let owner = sys::mlirOpOperandGetOwner(u);
-            let k = sys::mlirOpOperandGetOperandNumber(u) as usize;
-            let index = match ir::name(owner).as_str() {
-                "affine.load" => k >= 1,
-                "affine.store" => k >= 2,
-                _ => false,
-            };
-            if !index {
-                uses.push((owner, k));
-            }
-            u = sys::mlirOpOperandGetNextUse(u);
-        }
-    }
+    let uses: Vec<(MlirOperation, usize)> = ir::uses(j)
+        .into_iter()
+        .filter(|(owner, k)| match ir::name(*owner).as_str() {
+            "affine.load" => *k < 1,
+            "affine.store" => *k < 2,
+            _ => true,
+        })
+        .collect();
     if uses.is_empty() {
         return;
     }

@@ -37,6 +37,7 @@ use std::collections::HashMap;
 use mlir_sys::{self as sys, MlirAttribute, MlirBlock, MlirOperation, MlirType, MlirValue};
 
 use crate::{
+    contraction,
     external::{PassFailed, StrataPass},
     ir::{self, Builder},
     options::PassOptions,
@@ -107,11 +108,13 @@ fn maps(g: MlirOperation) -> Vec<sys::MlirAffineMap> {
 /// The dims a projected permutation reads, if it is a strict broadcast.
 fn broadcast_key(map: sys::MlirAffineMap) -> Option<Key> {
     // SAFETY: queries on a live map.
-    unsafe {
-        if !sys::mlirAffineMapIsProjectedPermutation(map) || sys::mlirAffineMapGetNumResults(map) >= sys::mlirAffineMapGetNumDims(map) {
-            return None;
-        }
-        Some((0..sys::mlirAffineMapGetNumResults(map)).map(|i| sys::mlirAffineDimExprGetPosition(sys::mlirAffineMapGetResult(map, i)) as usize).collect())
+    let strict = unsafe {
+        sys::mlirAffineMapIsProjectedPermutation(map) && sys::mlirAffineMapGetNumResults(map) < sys::mlirAffineMapGetNumDims(map)
+    };
+    if strict {
+        ir::map_dims(map)
+    } else {
+        None
     }
 }
 
@@ -135,13 +138,7 @@ fn plan(g: MlirOperation) -> Option<Plan> {
         return None;
     }
     let block = body(g);
-    let iterators = ir::attribute(g, "iterator_types")?;
-    // SAFETY: an ArrayAttr with one entry per loop (verified).
-    let reductions: Vec<usize> = (0..unsafe { sys::mlirArrayAttrGetNumElements(iterators) })
-        // SAFETY: in range.
-        .filter(|i| ir::print_attr(unsafe { sys::mlirArrayAttrGetElement(iterators, *i) }).contains("reduction"))
-        .map(|i| i as usize)
-        .collect();
+    let reductions = contraction::reduction_dims(g)?;
     let mut member: HashMap<usize, usize> = HashMap::new(); // value -> group index
     let mut groups: Vec<Group> = Vec::new();
     for (i, map) in maps.iter().take(n_in).enumerate() {
@@ -205,35 +202,21 @@ fn plan(g: MlirOperation) -> Option<Plan> {
     (!groups.is_empty()).then_some(Plan { inputs: n_in, groups })
 }
 
-fn array_attr(b: &Builder, elems: &[MlirAttribute]) -> MlirAttribute {
-    // SAFETY: a live context; the elements outlive the call.
-    unsafe { sys::mlirArrayAttrGet(b.ctx, elems.len() as isize, elems.as_ptr()) }
-}
-
-fn segments(b: &Builder, inputs: usize, outputs: usize) -> MlirAttribute {
-    let v = [inputs as i32, outputs as i32];
-    // SAFETY: a live context.
-    unsafe { sys::mlirDenseI32ArrayGet(b.ctx, 2, v.as_ptr()) }
-}
-
 fn rewrite(g: MlirOperation, plan: &Plan) {
     let b = Builder::of_op(g);
     let loc = ir::location(g);
     let block = body(g);
     let maps_attr = ir::attribute(g, "indexing_maps").expect("planned");
-    let iterators = ir::attribute(g, "iterator_types").expect("planned");
-    // SAFETY: the verified array has one entry per loop.
-    let parallel = (0..unsafe { sys::mlirArrayAttrGetNumElements(iterators) })
-        // SAFETY: in range.
-        .map(|i| unsafe { sys::mlirArrayAttrGetElement(iterators, i) })
-        .find(|a| ir::print_attr(*a).contains("parallel"));
-    // New inputs of the rebuilt generic: (value, map attr, the values of
-    // the old body each replaces).
+    // Every key dim is a parallel one, so there is one unless the
+    // broadcast is a scalar (rank 0, no iterators).
+    let parallel = contraction::parallel_iterator(g);
+    // New inputs of the rebuilt generic: (value, map attr, the value of
+    // the old body it replaces, or the division it turns into a multiply).
     let mut added: Vec<(MlirValue, MlirAttribute, Option<MlirValue>, Option<MlirOperation>)> = Vec::new();
     for gr in &plan.groups {
         let rank = gr.key.len();
-        let elem_of = |v: MlirValue| ir::value_type(v);
-        let outs_elems: Vec<MlirType> = gr.frontier.iter().map(|v| elem_of(*v)).chain(gr.divisions.iter().map(|d| ir::value_type(ir::result(*d, 0)))).collect();
+        let outs_elems: Vec<MlirType> =
+            gr.frontier.iter().map(|v| ir::value_type(*v)).chain(gr.divisions.iter().map(|d| ir::value_type(ir::result(*d, 0)))).collect();
         let tensor = |elem: MlirType| {
             // SAFETY: a live element type; static dims.
             unsafe { sys::mlirRankedTensorTypeGet(rank as isize, gr.shape.as_ptr(), elem, sys::mlirAttributeGetNull()) }
@@ -244,13 +227,13 @@ fn rewrite(g: MlirOperation, plan: &Plan) {
         // SAFETY: a live context.
         let identity = unsafe { sys::mlirAffineMapAttrGet(sys::mlirAffineMapMultiDimIdentityGet(b.ctx, rank as isize)) };
         let h_maps = vec![identity; ins.len() + empties.len()];
-        let parallel = parallel.unwrap_or_else(|| b.attr("#linalg.iterator_type<parallel>"));
+        let iterators: Vec<MlirAttribute> = parallel.map(|p| vec![p; rank]).unwrap_or_default();
         let operands: Vec<MlirValue> = ins.iter().chain(&empties).copied().collect();
         let result_types: Vec<MlirType> = empties.iter().map(|v| ir::value_type(*v)).collect();
         let attrs = [
-            ("indexing_maps", array_attr(&b, &h_maps)),
-            ("iterator_types", array_attr(&b, &vec![parallel; rank])),
-            ("operandSegmentSizes", segments(&b, ins.len(), empties.len())),
+            ("indexing_maps", ir::array_attr(&b, &h_maps)),
+            ("iterator_types", ir::array_attr(&b, &iterators)),
+            ("operandSegmentSizes", ir::i32_array_attr(&b, &[ins.len() as i32, empties.len() as i32])),
         ];
         let h = ir::insert_before(g, b.op("linalg.generic", loc, &operands, &result_types, &attrs, 1));
         let arg_types: Vec<MlirType> = ins.iter().map(|v| ir::shape(ir::value_type(*v)).1).chain(outs_elems.iter().copied()).collect();
@@ -260,18 +243,7 @@ fn rewrite(g: MlirOperation, plan: &Plan) {
         for (j, i) in gr.inputs.iter().enumerate() {
             map.insert(ir::block_argument(block, *i as isize).ptr as usize, ir::block_argument(hb, j as isize));
         }
-        for op in &gr.ops {
-            // SAFETY: a live op; the clone is appended to the new block.
-            let c = unsafe { sys::mlirOperationClone(*op) };
-            for (k, v) in ir::operands(*op).iter().enumerate() {
-                if let Some(n) = map.get(&(v.ptr as usize)) {
-                    // SAFETY: a live clone and value.
-                    unsafe { sys::mlirOperationSetOperand(c, k as isize, *n) };
-                }
-            }
-            ir::append(hb, c);
-            map.insert(ir::result(*op, 0).ptr as usize, ir::result(c, 0));
-        }
+        ir::clone_into(hb, &gr.ops, &mut map);
         let mut yields: Vec<MlirValue> = gr.frontier.iter().map(|v| map[&(v.ptr as usize)]).collect();
         for d in &gr.divisions {
             let divisor = map[&(ir::operand(*d, 1).ptr as usize)];
@@ -291,31 +263,14 @@ fn rewrite(g: MlirOperation, plan: &Plan) {
         }
     }
 
-    // The generic again, with the new inputs after the old ones.
-    let operands = ir::operands(g);
-    let (ins, outs) = operands.split_at(plan.inputs);
-    let new_operands: Vec<MlirValue> = ins.iter().copied().chain(added.iter().map(|a| a.0)).chain(outs.iter().copied()).collect();
-    // SAFETY: in range of the verified array.
-    let old_maps: Vec<MlirAttribute> = (0..operands.len()).map(|i| unsafe { sys::mlirArrayAttrGetElement(maps_attr, i as isize) }).collect();
-    let new_maps: Vec<MlirAttribute> =
-        old_maps[..plan.inputs].iter().copied().chain(added.iter().map(|a| a.1)).chain(old_maps[plan.inputs..].iter().copied()).collect();
-    // SAFETY: a live op.
-    let n_results = unsafe { sys::mlirOperationGetNumResults(g) };
-    let result_types: Vec<MlirType> = (0..n_results).map(|i| ir::value_type(ir::result(g, i))).collect();
-    let mut attrs: Vec<(String, MlirAttribute)> = ir::attributes(g)
-        .into_iter()
-        .filter(|(n, _)| !matches!(n.as_str(), "indexing_maps" | "operandSegmentSizes"))
-        .collect();
-    attrs.push(("indexing_maps".into(), array_attr(&b, &new_maps)));
-    attrs.push(("operandSegmentSizes".into(), segments(&b, plan.inputs + added.len(), outs.len())));
-    let attr_refs: Vec<(&str, MlirAttribute)> = attrs.iter().map(|(n, a)| (n.as_str(), *a)).collect();
-    let new = ir::insert_before(g, b.op("linalg.generic", loc, &new_operands, &result_types, &attr_refs, 1));
-    ir::take_body(ir::region(new, 0), ir::region(g, 0));
-    let nb = body(new);
+    // The body first, in place: the new inputs' arguments after the old
+    // inputs', the moved values and divisions rewired to them, the moved
+    // ops gone, and then the old inputs nothing reads any more (those only
+    // the moved ops read), so that later matchers see the real operands.
     for (j, (v, _, replaces, division)) in added.iter().enumerate() {
         let elem = ir::shape(ir::value_type(*v)).1;
         // SAFETY: a live block; the position is within its arguments.
-        let arg = unsafe { sys::mlirBlockInsertArgument(nb, (plan.inputs + j) as isize, elem, loc) };
+        let arg = unsafe { sys::mlirBlockInsertArgument(block, (plan.inputs + j) as isize, elem, loc) };
         if let Some(old) = replaces {
             // SAFETY: live values.
             unsafe { sys::mlirValueReplaceAllUsesOfWith(*old, arg) };
@@ -325,7 +280,7 @@ fn rewrite(g: MlirOperation, plan: &Plan) {
             ir::replace_op(*d, &[ir::result(mul, 0)]);
         }
     }
-    // The moved ops, last first: only uses among themselves are left.
+    // Last first: only uses among themselves are left.
     for gr in plan.groups.iter().rev() {
         for op in gr.ops.iter().rev() {
             if ir::users(ir::result(*op, 0)).is_empty() {
@@ -334,42 +289,33 @@ fn rewrite(g: MlirOperation, plan: &Plan) {
             }
         }
     }
-    let results: Vec<MlirValue> = (0..n_results).map(|i| ir::result(new, i)).collect();
-    ir::replace_op(g, &results);
-    drop_unused_inputs(new, plan.inputs + added.len());
-}
-
-/// Rebuilds `g` without the inputs its body no longer reads (those only
-/// the moved ops read), so that later matchers see the generic's real
-/// operands.
-fn drop_unused_inputs(g: MlirOperation, n_in: usize) {
-    let block = body(g);
-    let unused: Vec<usize> = (0..n_in).filter(|i| ir::users(ir::block_argument(block, *i as isize)).is_empty()).collect();
-    if unused.is_empty() {
-        return;
+    let unused: Vec<usize> = (0..plan.inputs).filter(|i| ir::users(ir::block_argument(block, *i as isize)).is_empty()).collect();
+    for i in unused.iter().rev() {
+        // SAFETY: an argument without uses.
+        unsafe { sys::mlirBlockEraseArgument(block, *i as u32) };
     }
-    let b = Builder::of_op(g);
-    let maps_attr = ir::attribute(g, "indexing_maps").expect("a generic");
+
+    // Then the generic again around that body: the old inputs kept, the
+    // new ones, the outputs.
     let operands = ir::operands(g);
-    let keep: Vec<usize> = (0..operands.len()).filter(|i| !unused.contains(i)).collect();
-    let new_operands: Vec<MlirValue> = keep.iter().map(|i| operands[*i]).collect();
     // SAFETY: in range of the verified array.
-    let new_maps: Vec<MlirAttribute> = keep.iter().map(|i| unsafe { sys::mlirArrayAttrGetElement(maps_attr, *i as isize) }).collect();
+    let old_maps: Vec<MlirAttribute> = (0..operands.len()).map(|i| unsafe { sys::mlirArrayAttrGetElement(maps_attr, i as isize) }).collect();
+    let kept = (0..plan.inputs).filter(|i| !unused.contains(i));
+    let new_operands: Vec<MlirValue> =
+        kept.clone().map(|i| operands[i]).chain(added.iter().map(|a| a.0)).chain(operands[plan.inputs..].iter().copied()).collect();
+    let new_maps: Vec<MlirAttribute> =
+        kept.map(|i| old_maps[i]).chain(added.iter().map(|a| a.1)).chain(old_maps[plan.inputs..].iter().copied()).collect();
+    let n_ins = plan.inputs - unused.len() + added.len();
     // SAFETY: a live op.
     let n_results = unsafe { sys::mlirOperationGetNumResults(g) };
     let result_types: Vec<MlirType> = (0..n_results).map(|i| ir::value_type(ir::result(g, i))).collect();
     let mut attrs: Vec<(String, MlirAttribute)> =
         ir::attributes(g).into_iter().filter(|(n, _)| !matches!(n.as_str(), "indexing_maps" | "operandSegmentSizes")).collect();
-    attrs.push(("indexing_maps".into(), array_attr(&b, &new_maps)));
-    attrs.push(("operandSegmentSizes".into(), segments(&b, n_in - unused.len(), operands.len() - n_in)));
+    attrs.push(("indexing_maps".into(), ir::array_attr(&b, &new_maps)));
+    attrs.push(("operandSegmentSizes".into(), ir::i32_array_attr(&b, &[n_ins as i32, (operands.len() - plan.inputs) as i32])));
     let attr_refs: Vec<(&str, MlirAttribute)> = attrs.iter().map(|(n, a)| (n.as_str(), *a)).collect();
-    let new = ir::insert_before(g, b.op("linalg.generic", ir::location(g), &new_operands, &result_types, &attr_refs, 1));
+    let new = ir::insert_before(g, b.op("linalg.generic", loc, &new_operands, &result_types, &attr_refs, 1));
     ir::take_body(ir::region(new, 0), ir::region(g, 0));
-    let nb = body(new);
-    for i in unused.iter().rev() {
-        // SAFETY: an argument without uses.
-        unsafe { sys::mlirBlockEraseArgument(nb, *i as u32) };
-    }
     let results: Vec<MlirValue> = (0..n_results).map(|i| ir::result(new, i)).collect();
     ir::replace_op(g, &results);
 }

@@ -543,6 +543,12 @@ pub fn i64_array_attr(b: &Builder, values: &[i64]) -> MlirAttribute {
     unsafe { sys::mlirDenseI64ArrayGet(b.ctx, values.len() as isize, values.as_ptr()) }
 }
 
+/// An `ArrayAttr` of `elements`, built through the C API.
+pub fn array_attr(b: &Builder, elements: &[MlirAttribute]) -> MlirAttribute {
+    // SAFETY: live attributes; the slice outlives the call, which copies.
+    unsafe { sys::mlirArrayAttrGet(b.ctx, elements.len() as isize, elements.as_ptr()) }
+}
+
 /// A `DenseI32ArrayAttr` (`array<i32: ...>`), built through the C API.
 pub fn i32_array_attr(b: &Builder, values: &[i32]) -> MlirAttribute {
     // SAFETY: as above.
@@ -607,6 +613,39 @@ pub fn map_dims_or_constants(map: sys::MlirAffineMap) -> Option<Vec<Option<usize
                 }
             })
             .collect()
+    }
+}
+
+/// Each use of `v`: the op and the operand's position in it.
+pub fn uses(v: MlirValue) -> Vec<(MlirOperation, usize)> {
+    let mut out = Vec::new();
+    // SAFETY: walking a live value's use list.
+    unsafe {
+        let mut u = sys::mlirValueGetFirstUse(v);
+        while !u.ptr.is_null() {
+            out.push((sys::mlirOpOperandGetOwner(u), sys::mlirOpOperandGetOperandNumber(u) as usize));
+            u = sys::mlirOpOperandGetNextUse(u);
+        }
+    }
+    out
+}
+
+/// Clones `ops` (one result each, no regions) to the end of `block`, their
+/// operands looked up in `map` (values not in it stay), and records each
+/// result's clone in `map`.
+pub fn clone_into(block: MlirBlock, ops: &[MlirOperation], map: &mut std::collections::HashMap<usize, MlirValue>) {
+    for op in ops {
+        // SAFETY: a live op without regions; the clone is detached until
+        // appended, its operands rewired first.
+        let new = unsafe { sys::mlirOperationClone(*op) };
+        for (i, v) in operands(*op).iter().enumerate() {
+            if let Some(n) = map.get(&(v.ptr as usize)) {
+                // SAFETY: `i` is an operand position of the clone.
+                unsafe { sys::mlirOperationSetOperand(new, i as isize, *n) };
+            }
+        }
+        append(block, new);
+        map.insert(result(*op, 0).ptr as usize, result(new, 0));
     }
 }
 

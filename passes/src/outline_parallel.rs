@@ -317,18 +317,11 @@ fn outline(module: MlirOperation, par: MlirOperation, n: usize, default_grain: i
     // copies; uses elsewhere are untouched.
     for v in captures.iter().chain(&constants) {
         let new = mapped[&(v.ptr as usize)];
-        let mut uses = Vec::new();
-        // SAFETY: walking and then editing a live use list.
-        unsafe {
-            let mut u = sys::mlirValueGetFirstUse(*v);
-            while !u.ptr.is_null() {
-                uses.push((sys::mlirOpOperandGetOwner(u), sys::mlirOpOperandGetOperandNumber(u)));
-                u = sys::mlirOpOperandGetNextUse(u);
-            }
-            for (owner, i) in uses {
-                if ir::is_within(owner, func) {
-                    sys::mlirOperationSetOperand(owner, i as isize, new);
-                }
+        // The uses first, then the edits: setting an operand unlinks it.
+        for (owner, i) in ir::uses(*v) {
+            if ir::is_within(owner, func) {
+                // SAFETY: `owner` uses `v` at operand `i`; `new` is live.
+                unsafe { sys::mlirOperationSetOperand(owner, i as isize, new) };
             }
         }
     }

@@ -186,50 +186,10 @@ fn plan(op: MlirOperation) -> Option<Plan> {
 
 /// A parallel iterator type, taken from `op`'s own list (the C API has no
 /// constructor for linalg's enum attributes).
-fn parallel_iterator(op: MlirOperation) -> Option<MlirAttribute> {
-    let iterators = ir::attribute(op, "iterator_types")?;
-    // SAFETY: the verifier guarantees an ArrayAttr of iterator types.
-    unsafe {
-        (0..sys::mlirArrayAttrGetNumElements(iterators))
-            .map(|i| sys::mlirArrayAttrGetElement(iterators, i))
-            .find(|a| ir::print_attr(*a).contains("parallel"))
-    }
-}
-
-fn array_attr(b: &Builder, elements: &[MlirAttribute]) -> MlirAttribute {
-    // SAFETY: live attributes; the slice outlives the call, which copies.
-    unsafe { sys::mlirArrayAttrGet(b.ctx, elements.len() as isize, elements.as_ptr()) }
-}
-
-fn segments(b: &Builder, ins: usize) -> MlirAttribute {
-    let sizes = [ins as i32, 1];
-    // SAFETY: as above.
-    unsafe { sys::mlirDenseI32ArrayGet(b.ctx, 2, sizes.as_ptr()) }
-}
-
-/// Clones `ops` (arith/math, no regions) to the end of `block`, their
-/// operands looked up in `map` (values from outside stay), and records
-/// each result.
-fn clone_into(block: sys::MlirBlock, ops: &[MlirOperation], map: &mut std::collections::HashMap<usize, MlirValue>) {
-    for op in ops {
-        // SAFETY: a live op without regions; the clone is detached until
-        // appended, its operands rewired first.
-        let new = unsafe { sys::mlirOperationClone(*op) };
-        for (i, v) in ir::operands(*op).iter().enumerate() {
-            if let Some(n) = map.get(&(v.ptr as usize)) {
-                // SAFETY: `i` is an operand position of the clone.
-                unsafe { sys::mlirOperationSetOperand(new, i as isize, *n) };
-            }
-        }
-        ir::append(block, new);
-        map.insert(ir::result(*op, 0).ptr as usize, ir::result(new, 0));
-    }
-}
-
 fn split(op: MlirOperation, plan: &Plan) {
     let b = Builder::of_op(op);
     let loc = ir::location(op);
-    let Some(parallel) = parallel_iterator(op) else { return };
+    let Some(parallel) = contraction::parallel_iterator(op) else { return };
     let iterators = ir::attribute(op, "iterator_types").expect("plan read them");
     let pro = &plan.producer;
     let main = pro.inputs[0];
@@ -287,9 +247,9 @@ fn split(op: MlirOperation, plan: &Plan) {
         &producer_operands,
         &[],
         &[
-            ("indexing_maps", array_attr(&b, &producer_maps)),
-            ("iterator_types", array_attr(&b, &vec![parallel; rank])),
-            ("operandSegmentSizes", segments(&b, pro.inputs.len())),
+            ("indexing_maps", ir::array_attr(&b, &producer_maps)),
+            ("iterator_types", ir::array_attr(&b, &vec![parallel; rank])),
+            ("operandSegmentSizes", ir::i32_array_attr(&b, &[pro.inputs.len() as i32, 1])),
         ],
         1,
     ));
@@ -301,7 +261,7 @@ fn split(op: MlirOperation, plan: &Plan) {
     for (k, i) in pro.inputs.iter().enumerate() {
         map.insert(ir::block_argument(old_block, *i as isize).ptr as usize, ir::block_argument(pb, k as isize));
     }
-    clone_into(pb, &pro.ops, &mut map);
+    ir::clone_into(pb, &pro.ops, &mut map);
     let produced = map.get(&(pro.root.ptr as usize)).copied().unwrap_or_else(|| map[&(ir::block_argument(old_block, main as isize).ptr as usize)]);
     ir::append(pb, b.op("linalg.yield", loc, &[produced], &[], &[], 0));
 
@@ -322,9 +282,9 @@ fn split(op: MlirOperation, plan: &Plan) {
         &operands,
         &[],
         &[
-            ("indexing_maps", array_attr(&b, &maps)),
+            ("indexing_maps", ir::array_attr(&b, &maps)),
             ("iterator_types", iterators),
-            ("operandSegmentSizes", segments(&b, kept.len())),
+            ("operandSegmentSizes", ir::i32_array_attr(&b, &[kept.len() as i32, 1])),
         ],
         1,
     ));
@@ -341,7 +301,7 @@ fn split(op: MlirOperation, plan: &Plan) {
     map.insert(ir::block_argument(old_block, plan.ins as isize).ptr as usize, ir::block_argument(cb, kept.len() as isize));
     let rest: Vec<MlirOperation> = ir::ops_in(old_block).into_iter().filter(|o| !pro.ops.iter().any(|p| p.ptr == o.ptr)).collect();
     let (body, yield_) = rest.split_at(rest.len() - 1);
-    clone_into(cb, body, &mut map);
+    ir::clone_into(cb, body, &mut map);
     let yielded = ir::operand(yield_[0], 0);
     ir::append(cb, b.op("linalg.yield", loc, &[map.get(&(yielded.ptr as usize)).copied().unwrap_or(yielded)], &[], &[], 0));
 
