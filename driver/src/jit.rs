@@ -236,12 +236,22 @@ struct Line([u8; 64]);
 
 const ZERO_LINE: Line = Line([0; 64]);
 
+/// `lines` zero lines, their pages advised as huge pages before the zeros
+/// touch them (see `strata_runtime::alloc`): a kernel's inputs and outputs
+/// are then on the same pages as its temporaries, and as NumPy's arrays.
+fn advised_lines(lines: usize) -> Vec<Line> {
+    let mut v: Vec<Line> = Vec::with_capacity(lines);
+    strata_runtime::alloc::advise_huge_pages(v.as_mut_ptr() as *mut u8, lines * 64);
+    v.resize(lines, ZERO_LINE);
+    v
+}
+
 impl Buffer {
     /// A zero-filled buffer. Aborts if memory runs out, as `Vec` does;
     /// [`Buffer::try_zeros`] returns an error instead.
     pub fn zeros(elem: ElemType, shape: &[usize]) -> Self {
         let n: usize = shape.iter().product();
-        Buffer { elem, shape: shape.to_vec(), words: vec![ZERO_LINE; (n * elem.size()).div_ceil(64).max(1)] }
+        Buffer { elem, shape: shape.to_vec(), words: advised_lines((n * elem.size()).div_ceil(64).max(1)) }
     }
 
     /// A zero-filled buffer, or [`Error::Alloc`] if its bytes cannot be
@@ -254,6 +264,7 @@ impl Buffer {
             .ok_or(Error::Alloc { bytes })?;
         let mut storage: Vec<Line> = Vec::new();
         storage.try_reserve_exact(lines).map_err(|_| Error::Alloc { bytes })?;
+        strata_runtime::alloc::advise_huge_pages(storage.as_mut_ptr() as *mut u8, lines * 64);
         storage.resize(lines, ZERO_LINE);
         Ok(Buffer { elem, shape: shape.to_vec(), words: storage })
     }

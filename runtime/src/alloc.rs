@@ -30,6 +30,14 @@
 //! time. A kept block counts as freed for [`live_bytes`]. Ours, because it
 //! must stay libc's block (see above) and a general allocator crate would
 //! replace libc's for the whole process.
+//!
+//! Blocks of [`HUGE_MIN`] bytes or more are advised to the kernel as
+//! transparent huge pages ([`advise_huge_pages`]) before anything touches
+//! them, as NumPy does for its arrays: where THP is in `madvise` mode (the
+//! default of Debian's kernels) a 4 MiB or larger buffer otherwise lives on
+//! 4 KiB pages, and a kernel that walks it with a stride of a row (a
+//! reduction along dim 0, a matmul's packing of A) takes a TLB miss on
+//! nearly every row.
 
 use std::sync::{
     atomic::{AtomicI64, Ordering},
@@ -93,6 +101,33 @@ fn keep(p: *mut u8, usable: usize) -> Freed {
     Freed::Kept
 }
 
+/// The smallest block advised as huge pages (NumPy's threshold): smaller
+/// ones hold at most one whole 2 MiB page.
+pub const HUGE_MIN: usize = 4 << 20;
+
+/// Asks the kernel to back the whole 2 MiB pages inside `[p, p + size)`
+/// with transparent huge pages, if `size` is at least [`HUGE_MIN`]. Only
+/// advice: pages already touched stay as they are until the kernel
+/// collapses them, and a kernel without THP refuses, which changes
+/// nothing, so the result is ignored.
+pub fn advise_huge_pages(p: *mut u8, size: usize) {
+    const PAGE: usize = 4096;
+    const MADV_HUGEPAGE: i32 = 14;
+    unsafe extern "C" {
+        fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
+    }
+    if p.is_null() || size < HUGE_MIN {
+        return;
+    }
+    let start = (p as usize).next_multiple_of(PAGE);
+    let end = (p as usize + size) / PAGE * PAGE;
+    if end > start {
+        // SAFETY: advice on whole pages of a block the caller owns; it
+        // does not change the block's contents or mapping.
+        unsafe { madvise(start as *mut std::ffi::c_void, end - start, MADV_HUGEPAGE) };
+    }
+}
+
 static LIVE: AtomicI64 = AtomicI64::new(0);
 static PEAK: AtomicI64 = AtomicI64::new(0);
 
@@ -114,7 +149,9 @@ unsafe extern "C" {
 pub unsafe extern "C" fn strata_malloc(size: usize) -> *mut u8 {
     let p = reuse(size, 16).unwrap_or_else(|| {
         // SAFETY: plain libc allocation.
-        unsafe { malloc(size) }
+        let p = unsafe { malloc(size) };
+        advise_huge_pages(p, size);
+        p
     });
     // SAFETY: `p` is null or a live libc block.
     unsafe { counted(p, size) }
@@ -152,7 +189,9 @@ pub unsafe extern "C" fn strata_aligned_alloc(align: usize, size: usize) -> *mut
     }
     let p = reuse(size, align.max(1)).unwrap_or_else(|| {
         // SAFETY: plain libc allocation.
-        unsafe { aligned_alloc(align, size) }
+        let p = unsafe { aligned_alloc(align, size) };
+        advise_huge_pages(p, size);
+        p
     });
     // SAFETY: `p` is null or a live libc block.
     unsafe { counted(p, size) }
@@ -279,6 +318,44 @@ mod tests {
             strata_free(e);
         }
         assert_eq!(live_bytes(), base);
+    }
+
+    /// A fresh large block is advised as huge pages: the mapping holding it
+    /// carries the `hg` flag in /proc/self/smaps. Where the kernel has no
+    /// THP (no /sys/kernel/mm/transparent_hugepage) there is nothing to ask.
+    #[test]
+    fn large_blocks_are_advised_as_huge_pages() {
+        if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+            return;
+        }
+        let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let flags_at = |p: usize| -> String {
+            let smaps = std::fs::read_to_string("/proc/self/smaps").expect("reading /proc/self/smaps");
+            let range = |line: &str| -> Option<(usize, usize)> {
+                let (lo, hi) = line.split_once(' ')?.0.split_once('-')?;
+                Some((usize::from_str_radix(lo, 16).ok()?, usize::from_str_radix(hi, 16).ok()?))
+            };
+            let mut inside = false;
+            for line in smaps.lines() {
+                if let Some((lo, hi)) = range(line) {
+                    inside = lo <= p && p < hi;
+                } else if let Some(flags) = line.strip_prefix("VmFlags:").filter(|_| inside) {
+                    return flags.to_string();
+                }
+            }
+            panic!("no mapping holds {p:#x}")
+        };
+        unsafe {
+            // A size no earlier test freed, so the blocks are fresh.
+            let size = HUGE_MIN + (3 << 20);
+            let (a, b) = (strata_malloc(size), strata_aligned_alloc(64, size + 4096));
+            for p in [a, b] {
+                let flags = flags_at(p as usize + size / 2);
+                assert!(flags.split_whitespace().any(|f| f == "hg"), "a {} MiB block was not advised: {flags}", size >> 20);
+            }
+            strata_free(a);
+            strata_free(b);
+        }
     }
 
     /// Blocks cross between libc and the counting allocator both ways (as
