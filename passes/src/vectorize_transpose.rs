@@ -21,8 +21,10 @@
 //! prefetchers follow) and writes one line-long run of as many output
 //! rows. Each step moves `W x W` tiles: `W` vector loads along `ia`, a
 //! transpose in registers (`log2 W` rounds of `vector.shuffle`, each
-//! swapping the off-diagonal halves of 2x2 blocks of sub-blocks: `W log2
-//! W` two-source shuffles per tile), `W` vector stores along `ib`. `W` is
+//! swapping the off-diagonal halves of 2x2 blocks of sub-blocks, the
+//! first an in-lane interleave for 32-bit elements: `W log2 W`
+//! two-source shuffles per tile, see [`transpose_rounds`]), `W` vector
+//! stores along `ib`. `W` is
 //! the target's vector width over the element width, at most 16. Both
 //! directions are vectors and every line read or written is used whole.
 //!
@@ -192,26 +194,77 @@ fn nest_of(top: MlirOperation, depth: usize) -> Vec<MlirOperation> {
     out
 }
 
-/// The shuffles that transpose the `w` rows `rows` (each a vector of `w`).
-pub(crate) fn transpose_in_registers(b: &Builder, loc: sys::MlirLocation, blk: sys::MlirBlock, mut rows: Vec<MlirValue>, w: usize) -> Vec<MlirValue> {
-    let vt = ir::value_type(rows[0]);
+/// One round of a register transpose: each pair `(x, y)` of rows becomes
+/// the two-source shuffles `lo` and `hi` of them, in their places.
+#[derive(Debug)]
+struct Round {
+    pairs: Vec<(usize, usize)>,
+    lo: Vec<i64>,
+    hi: Vec<i64>,
+}
+
+/// The rounds that transpose `w` rows of `w` elements of `ebits` bits, and
+/// which of the last round's rows holds each column (`order[c]`).
+///
+/// Round `h` (a power of two) swaps row bit `h` with column bit `h`: rows
+/// `r` and `r | h` exchange their column blocks of `h` elements. Each such
+/// round is one instruction with an immediate operand wherever its blocks
+/// are 64 bits or more (x86's `unpcklpd`, `shufi32x4`, `inserti128`). With
+/// 32-bit elements the round `h = 1` is not: x86 has no `[x0 y0 x2 y2]`,
+/// so LLVM lowers it to `vpermt2ps` with an index vector, and the
+/// contraction kernel's packing of a transposed B kept those index vectors
+/// in registers across its micro-kernel, which then spilled accumulators
+/// (A.B^T at 2.2x the time of A.B on the Zen 4 EPYC). There the first
+/// round is instead the in-lane interleave `[x0 y0 x1 y1]` of each 128-bit
+/// lane (`unpcklps`, `unpckhps`), which rotates row bit 0 into column bit
+/// 0, column bit 0 into column bit 1 and column bit 1 into row bit 0; the
+/// swapping rounds from `h = 2` up then leave column `c` in the row whose
+/// bits 0 and 1 are those of `c` exchanged.
+fn transpose_rounds(w: usize, ebits: usize) -> (Vec<Round>, Vec<usize>) {
+    let mut rounds = Vec::new();
+    let interleave = ebits == 32 && w >= 4;
+    if interleave {
+        let lane = |c: usize, second: usize| -> i64 {
+            let (base, q) = (c / 4 * 4, c % 4);
+            (base + second + q / 2 + if q % 2 == 1 { w } else { 0 }) as i64
+        };
+        rounds.push(Round {
+            pairs: (0..w).step_by(2).map(|r| (r, r + 1)).collect(),
+            lo: (0..w).map(|c| lane(c, 0)).collect(),
+            hi: (0..w).map(|c| lane(c, 2)).collect(),
+        });
+    }
     let mut half = w / 2;
-    while half >= 1 {
-        // Row r (bit `half` clear) and r | half swap the column blocks
-        // with that bit: after every bit, element (r, c) sits at (c, r).
-        let lo: Vec<i64> = (0..w).map(|c| if c & half == 0 { c } else { w + c - half } as i64).collect();
-        let hi: Vec<i64> = (0..w).map(|c| if c & half == 0 { c + half } else { w + c } as i64).collect();
-        let (mlo, mhi) = (ir::i64_array_attr(b, &lo), ir::i64_array_attr(b, &hi));
-        let mut next = rows.clone();
-        for r in (0..w).filter(|r| r & half == 0) {
-            let (x, y) = (rows[r], rows[r | half]);
-            next[r] = ir::result(ir::append(blk, b.op("vector.shuffle", loc, &[x, y], &[vt], &[("mask", mlo)], 0)), 0);
-            next[r | half] = ir::result(ir::append(blk, b.op("vector.shuffle", loc, &[x, y], &[vt], &[("mask", mhi)], 0)), 0);
-        }
-        rows = next;
+    while half >= if interleave { 2 } else { 1 } {
+        rounds.push(Round {
+            pairs: (0..w).filter(|r| r & half == 0).map(|r| (r, r | half)).collect(),
+            lo: (0..w).map(|c| if c & half == 0 { c } else { w + c - half } as i64).collect(),
+            hi: (0..w).map(|c| if c & half == 0 { c + half } else { w + c } as i64).collect(),
+        });
         half /= 2;
     }
-    rows
+    let order = (0..w).map(|c| if interleave { (c & !3) | ((c & 1) << 1) | ((c >> 1) & 1) } else { c }).collect();
+    (rounds, order)
+}
+
+/// The shuffles that transpose the `w` rows `rows` (each a vector of `w`):
+/// the returned vector `c` is column `c` ([`transpose_rounds`]).
+pub(crate) fn transpose_in_registers(b: &Builder, loc: sys::MlirLocation, blk: sys::MlirBlock, mut rows: Vec<MlirValue>, w: usize) -> Vec<MlirValue> {
+    let vt = ir::value_type(rows[0]);
+    // SAFETY: a vector type's element type.
+    let ebits = crate::vectorize_loops::scalar_bits(unsafe { sys::mlirShapedTypeGetElementType(vt) }).unwrap_or(0);
+    let (rounds, order) = transpose_rounds(w, ebits);
+    for round in rounds {
+        let (mlo, mhi) = (ir::i64_array_attr(b, &round.lo), ir::i64_array_attr(b, &round.hi));
+        let mut next = rows.clone();
+        for (r, s) in round.pairs {
+            let (x, y) = (rows[r], rows[s]);
+            next[r] = ir::result(ir::append(blk, b.op("vector.shuffle", loc, &[x, y], &[vt], &[("mask", mlo)], 0)), 0);
+            next[s] = ir::result(ir::append(blk, b.op("vector.shuffle", loc, &[x, y], &[vt], &[("mask", mhi)], 0)), 0);
+        }
+        rows = next;
+    }
+    order.into_iter().map(|r| rows[r]).collect()
 }
 
 /// Emits `W x W` tiles: `W` vector loads along `ia`, the shuffles, `W`
@@ -422,4 +475,46 @@ fn rewrite(t: &Transpose, l2_bytes: i64) {
         ),
     );
     ir::replace_op(top, &[]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transpose_rounds;
+
+    /// The rounds, run on labels `(row, column)`, leave column `c` of the
+    /// input in returned vector `c`, for every width and element size; with
+    /// 32-bit elements no round needs an index vector on x86 (each mask is
+    /// an in-lane interleave or moves whole 64-bit blocks).
+    #[test]
+    fn rounds_transpose_every_width() {
+        for ebits in [8, 16, 32, 64] {
+            for w in [2usize, 4, 8, 16] {
+                let mut rows: Vec<Vec<(usize, usize)>> = (0..w).map(|r| (0..w).map(|c| (r, c)).collect()).collect();
+                let (rounds, order) = transpose_rounds(w, ebits);
+                for round in &rounds {
+                    let pick = |x: &[(usize, usize)], y: &[(usize, usize)], m: &[i64]| -> Vec<(usize, usize)> {
+                        m.iter().map(|&i| if (i as usize) < w { x[i as usize] } else { y[i as usize - w] }).collect()
+                    };
+                    let mut next = rows.clone();
+                    for &(r, s) in &round.pairs {
+                        next[r] = pick(&rows[r], &rows[s], &round.lo);
+                        next[s] = pick(&rows[r], &rows[s], &round.hi);
+                    }
+                    rows = next;
+                }
+                for (c, &r) in order.iter().enumerate() {
+                    let column: Vec<(usize, usize)> = (0..w).map(|i| (i, c)).collect();
+                    assert_eq!(rows[r], column, "w {w}, {ebits}-bit: column {c}");
+                }
+                if ebits == 32 && w >= 4 {
+                    let interleave: Vec<i64> = (0..w as i64).map(|c| c / 4 * 4 + (c % 4) / 2 + if c % 2 == 1 { w as i64 } else { 0 }).collect();
+                    assert_eq!(rounds[0].lo, interleave, "w {w}: the first round is not unpcklps");
+                    for round in &rounds[1..] {
+                        // Pairs of elements move together: 64-bit blocks.
+                        assert!(round.lo.chunks(2).chain(round.hi.chunks(2)).all(|p| p[0] % 2 == 0 && p[1] == p[0] + 1), "w {w}: {round:?}");
+                    }
+                }
+            }
+        }
+    }
 }

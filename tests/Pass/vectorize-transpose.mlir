@@ -32,10 +32,15 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // CHECK: %[[R1:.*]] = vector.load %[[X]][%[[K1]], %[[IA]]]
 // CHECK-COUNT-6: vector.load
 // CHECK-NOT: vector.load
-// First round: rows 0 and 4 swap their column halves.
-// CHECK: vector.shuffle %[[R0]], %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
-// CHECK: vector.shuffle %[[R0]], %{{.*}} [4, 5, 6, 7, 12, 13, 14, 15] : vector<8xf32>, vector<8xf32>
-// CHECK-COUNT-22: vector.shuffle
+// First round, for 32-bit elements: rows 0 and 1 interleaved within each
+// 128-bit lane (x86's unpcklps and unpckhps, no index vector); then rows 0
+// and 4 swap their column halves.
+// CHECK: vector.shuffle %[[R0]], %[[R1]] [0, 8, 1, 9, 4, 12, 5, 13] : vector<8xf32>, vector<8xf32>
+// CHECK: vector.shuffle %[[R0]], %[[R1]] [2, 10, 3, 11, 6, 14, 7, 15] : vector<8xf32>, vector<8xf32>
+// CHECK-COUNT-6: vector.shuffle
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [4, 5, 6, 7, 12, 13, 14, 15] : vector<8xf32>, vector<8xf32>
+// CHECK-COUNT-14: vector.shuffle
 // CHECK-NOT: vector.shuffle
 // CHECK: vector.store %{{.*}}, %[[OUT]][%[[IA]], %[[IB]]] : memref<37x45xf32>, vector<8xf32>
 // CHECK: %[[A1:.*]] = arith.addi %[[IA]], %c1
