@@ -1194,6 +1194,22 @@ fn create_engine(module: &Module, opt_level: i32, libs: &[String], keep_object: 
 mod tests {
     use super::*;
 
+    /// A buffer of 4 MiB or more is advised as huge pages before its zeros
+    /// touch it (see `strata_runtime::alloc`), whichever way it is made.
+    #[test]
+    fn large_buffers_are_advised_as_huge_pages() {
+        if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+            return;
+        }
+        let shape = [1024, 2048 + 7];
+        let mut a = Buffer::zeros(ElemType::F32, &shape);
+        let mut b = Buffer::try_zeros(ElemType::F64, &shape).expect("16 MiB");
+        for buf in [&mut a, &mut b] {
+            let middle = unsafe { buf.ptr().add(buf.bytes().len() / 2) };
+            assert_eq!(strata_runtime::alloc::advised_huge(middle), Some(true), "a {:?} {} buffer", buf.shape, buf.elem.name());
+        }
+    }
+
     #[test]
     fn buffer_mistakes_are_errors() {
         let e = Buffer::from_f32(&[2, 3], &[1.0; 5]).unwrap_err();

@@ -128,6 +128,26 @@ pub fn advise_huge_pages(p: *mut u8, size: usize) {
     }
 }
 
+/// Whether the mapping holding `p` was advised as huge pages (its
+/// `VmFlags` in /proc/self/smaps carry `hg`); `None` where that file
+/// cannot be read or no mapping holds `p`. For tests and diagnostics.
+pub fn advised_huge(p: *const u8) -> Option<bool> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let range = |line: &str| -> Option<(usize, usize)> {
+        let (lo, hi) = line.split_once(' ')?.0.split_once('-')?;
+        Some((usize::from_str_radix(lo, 16).ok()?, usize::from_str_radix(hi, 16).ok()?))
+    };
+    let mut inside = false;
+    for line in smaps.lines() {
+        if let Some((lo, hi)) = range(line) {
+            inside = lo <= p as usize && (p as usize) < hi;
+        } else if let Some(flags) = line.strip_prefix("VmFlags:").filter(|_| inside) {
+            return Some(flags.split_whitespace().any(|f| f == "hg"));
+        }
+    }
+    None
+}
+
 static LIVE: AtomicI64 = AtomicI64::new(0);
 static PEAK: AtomicI64 = AtomicI64::new(0);
 
@@ -329,29 +349,12 @@ mod tests {
             return;
         }
         let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let flags_at = |p: usize| -> String {
-            let smaps = std::fs::read_to_string("/proc/self/smaps").expect("reading /proc/self/smaps");
-            let range = |line: &str| -> Option<(usize, usize)> {
-                let (lo, hi) = line.split_once(' ')?.0.split_once('-')?;
-                Some((usize::from_str_radix(lo, 16).ok()?, usize::from_str_radix(hi, 16).ok()?))
-            };
-            let mut inside = false;
-            for line in smaps.lines() {
-                if let Some((lo, hi)) = range(line) {
-                    inside = lo <= p && p < hi;
-                } else if let Some(flags) = line.strip_prefix("VmFlags:").filter(|_| inside) {
-                    return flags.to_string();
-                }
-            }
-            panic!("no mapping holds {p:#x}")
-        };
         unsafe {
             // A size no earlier test freed, so the blocks are fresh.
             let size = HUGE_MIN + (3 << 20);
             let (a, b) = (strata_malloc(size), strata_aligned_alloc(64, size + 4096));
             for p in [a, b] {
-                let flags = flags_at(p as usize + size / 2);
-                assert!(flags.split_whitespace().any(|f| f == "hg"), "a {} MiB block was not advised: {flags}", size >> 20);
+                assert_eq!(advised_huge(p.add(size / 2)), Some(true), "a {} MiB block was not advised", size >> 20);
             }
             strata_free(a);
             strata_free(b);
