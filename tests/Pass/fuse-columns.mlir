@@ -9,7 +9,10 @@
 // block of the buffers read by more than one nest (x and the
 // exponentials, 2 x 64 rows x 4 bytes a column) fills half the L2 at 128
 // f32 columns; 1000 = 7 x 128 + 104 columns, the last block a branch of
-// the same loop. The f64 blocks are 40 columns (2 x 100 x 8 bytes a
+// the same loop. Each whole block's second nest over the rows prefetches
+// the next block's part of each of x's rows (eight 64-byte lines of f32),
+// the columns clamped to the last one; the narrower last block prefetches
+// nothing. The f64 blocks are 40 columns (2 x 100 x 8 bytes a
 // column: 65536 / 1600 = 40, five lines of 8). A lone column sum (nothing
 // is re-read) and a chain that fits the L2 untiled stay as they are.
 // RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns | FileCheck %s
@@ -33,17 +36,31 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // CHECK: %[[OV:.*]] = memref.subview %[[OUT]][0, %[[JB]]] [64, 128] [1, 1]
 // CHECK-DAG: memref.alloc() {{.*}}: memref<128xf32>
 // CHECK-DAG: memref.alloc() {{.*}}: memref<64x128xf32>
+// CHECK: %[[NEXT:.*]] = arith.addi %[[JB]], %c128
+// CHECK: %[[LASTCOL:.*]] = arith.constant 999 : index
+// CHECK: %[[C0:.*]] = arith.addi %[[NEXT]], %c0
+// CHECK: %[[P0:.*]] = arith.minsi %[[C0]], %[[LASTCOL]] : index
+// CHECK: %[[C1:.*]] = arith.addi %[[NEXT]], %c16
+// CHECK: %[[P1:.*]] = arith.minsi %[[C1]], %[[LASTCOL]] : index
 // CHECK: affine.for %[[I:.*]] = 0 to 64 {
 // CHECK: affine.parallel (%[[J:.*]]) = (0) to (128) {
 // CHECK: affine.load %[[XV]][%[[I]], %[[J]]]
 // CHECK: arith.maximumf
+// CHECK: affine.parallel (%[[I2:.*]]) = (0) to (64) {
+// CHECK-NEXT: memref.prefetch %[[X]][%[[I2]], %[[P0]]], read, locality<3>, data : memref<64x1000xf32>
+// CHECK-NEXT: memref.prefetch %[[X]][%[[I2]], %[[P1]]], read, locality<3>, data : memref<64x1000xf32>
+// CHECK-COUNT-6: memref.prefetch %[[X]][%[[I2]], %{{.*}}], read, locality<3>, data : memref<64x1000xf32>
+// CHECK-NEXT: affine.parallel
 // CHECK: math.exp
 // CHECK: arith.divf
 // CHECK: affine.store %{{.*}}, %[[OV]][%{{.*}}, %{{.*}}] : memref<64x128xf32, strided<[1000, 1], offset: ?>>
+// CHECK-NOT: memref.prefetch
 // CHECK: } else {
+// CHECK-NOT: memref.prefetch
 // CHECK: memref.subview %[[X]][0, %[[JB]]] [64, 104] [1, 1] : memref<64x1000xf32> to memref<64x104xf32, strided<[1000, 1], offset: ?>>
 // CHECK: memref.alloc() {{.*}}: memref<64x104xf32>
 // CHECK: affine.parallel (%{{.*}}) = (0) to (104)
+// CHECK-NOT: memref.prefetch
 // CHECK: scf.reduce
 // CHECK-NEXT: }
 // CHECK-NEXT: return
@@ -51,7 +68,7 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // UNFUSED-NOT: scf.parallel
 // UNFUSED: memref.alloc() {{.*}}: memref<64x1000xf32>
 // UNFUSED: return
-// REMARK: remark: strata-fuse-columns: 7 loop nests over 1000 columns fused into 8 parallel block(s) of 128 columns, the last of 104; 4 temporar(ies) shrunk to a block; cost rule: a block of the 2 buffer(s) more than one nest reads takes 65536 of the 131072-byte L2, nothing recomputed
+// REMARK: remark: strata-fuse-columns: 7 loop nests over 1000 columns fused into 8 parallel block(s) of 128 columns, the last of 104; 4 temporar(ies) shrunk to a block; the next block of 1 input(s) prefetched while a block computes; cost rule: a block of the 2 buffer(s) more than one nest reads takes 65536 of the 131072-byte L2, nothing recomputed
 // VEC: remark: strata-check-races: scf.parallel is free of data races (3 accesses checked)
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 128 columns in 1 parallel chunk(s) of 128, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 104 columns in 1 parallel chunk(s) of 104, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
@@ -80,7 +97,7 @@ func.func @softmax_cols(%x: tensor<64x1000xf32>) -> tensor<64x1000xf32> {
 // CHECK: scf.reduce
 // CHECK-NEXT: }
 // CHECK-NEXT: return
-// REMARK: remark: strata-fuse-columns: 8 loop nests over 600 columns fused into 15 parallel block(s) of 40 columns; 6 temporar(ies) shrunk to a block; cost rule: a block of the 2 buffer(s) more than one nest reads takes 64000 of the 131072-byte L2, nothing recomputed
+// REMARK: remark: strata-fuse-columns: 8 loop nests over 600 columns fused into 15 parallel block(s) of 40 columns; 6 temporar(ies) shrunk to a block; the next block of 1 input(s) prefetched while a block computes; cost rule: a block of the 2 buffer(s) more than one nest reads takes 64000 of the 131072-byte L2, nothing recomputed
 func.func @norm_cols(%x: tensor<100x600xf64>) -> tensor<100x600xf64> {
   %n = arith.constant 100.0 : f64
   %nt = strata.fill %n : f64 -> tensor<600xf64>
