@@ -760,9 +760,10 @@ impl Instance<'_> {
 /// runs a worker's blocks in order, so the next block is usually this
 /// worker's. Columns are clamped to the last one, so the last block
 /// fetches its own lines rather than past the buffer. Measured on the Zen 4
-/// EPYC, 1024x4096 f32 softmax along dim 0 in blocks of 64 columns (IR
-/// edited by hand, medians of five alternating rounds): 4.27 -> 3.71 and
-/// 4.94 -> 4.27 ms at 1 thread, 2.51 -> 2.12 and 2.83 -> 2.80 ms at 2.
+/// EPYC, 1024x4096 f32 softmax along dim 0 in blocks of 64 columns
+/// (medians of seven alternating rounds): 4.01 -> 3.44 ms at 1 thread,
+/// 2.03 -> 1.86 ms at 2. Prefetching in the first nest itself, rows
+/// ahead, changed nothing beyond noise on an AVX-512 Xeon (stop 27).
 struct NextBlock {
     /// Per input: the buffer, the nest to prefetch in, the columns of
     /// the next block's lines.
