@@ -55,8 +55,8 @@
 //! 2.24 / 1.09 at 64 (half the L2), 2.63 / 1.29 at 128 (all of it). The
 //! decision and its figures are reported under `--strata-remarks`.
 //!
-//! While a whole block computes, its first nest over the rows after the
-//! one that first reads an input (a two-dimensional buffer from outside
+//! While a whole block computes, its first elementwise nest over the rows
+//! (an `affine.parallel`) after the one that first reads an input (a two-dimensional buffer from outside
 //! the run, read at `[row, %j]`) prefetches the next block's part of
 //! each of that input's rows ([`NextBlock`]), so the next block's strided
 //! first read finds its lines on the way; the remark says how many inputs.
@@ -758,12 +758,18 @@ impl Instance<'_> {
 /// after it compute on data already in the L2 and leave the memory system
 /// idle. Fetching the next block's rows there overlaps the two. The pool
 /// runs a worker's blocks in order, so the next block is usually this
-/// worker's. Columns are clamped to the last one, so the last block
-/// fetches its own lines rather than past the buffer. Measured on the Zen 4
+/// worker's. Columns are clamped to the last one: a block whose next one
+/// reaches the end of the buffer fetches the last column's line (several
+/// times) instead of lines past the end. Where rows do not start on a
+/// cache line, one more prefetch takes the line of the next block's last
+/// column. Measured on the Zen 4
 /// EPYC, 1024x4096 f32 softmax along dim 0 in blocks of 64 columns
 /// (medians of seven alternating rounds): 4.01 -> 3.44 ms at 1 thread,
-/// 2.03 -> 1.86 ms at 2. Prefetching in the first nest itself, rows
-/// ahead, changed nothing beyond noise on an AVX-512 Xeon (stop 27).
+/// 2.03 -> 1.86 ms at 2. Prefetching rows ahead inside the first nest
+/// changed nothing beyond noise on an AVX-512 Xeon, by hand. Only
+/// elementwise nests (an `affine.parallel` over the rows) take the
+/// prefetches: a row loop that carries a column reduction must hold only
+/// its column loop for `strata-vectorize`'s column reductions.
 struct NextBlock {
     /// Per input: the buffer, the nest to prefetch in, the columns of
     /// the next block's lines.
@@ -785,8 +791,13 @@ fn prefetched_inputs(inst: &Instance) -> Vec<(MlirValue, usize)> {
         if !mine.iter().any(|a| a.nest == first && a.uses_row && a.rows == shape[0]) {
             continue;
         }
-        let rows = |k: usize| inst.run[k].rows.and_then(counted_loop);
-        if let Some(later) = (first + 1..inst.run.len()).find(|k| rows(*k) == Some(shape[0])) {
+        if element_bytes(t).is_none() {
+            continue;
+        }
+        let elementwise = |k: usize| {
+            inst.run[k].rows.filter(|r| ir::name(*r) == "affine.parallel").and_then(counted_loop) == Some(shape[0])
+        };
+        if let Some(later) = (first + 1..inst.run.len()).find(|k| elementwise(*k)) {
             out.push((*m, later));
         }
     }
@@ -804,9 +815,15 @@ impl NextBlock {
             let at = |op| ir::result(ir::insert_before(anchor, op), 0);
             let next = at(b.op("arith.addi", loc, &[start, at(b.index_constant(loc, width))], &[index], &[], 0));
             let last = at(b.index_constant(loc, inst.cols - 1));
-            let columns = (0..(width + line - 1) / line)
-                .map(|l| {
-                    let c = at(b.op("arith.addi", loc, &[next, at(b.index_constant(loc, l * line))], &[index], &[], 0));
+            // A row that starts inside a line spans one line more.
+            let mut offsets: Vec<i64> = (0..(width + line - 1) / line).map(|l| l * line).collect();
+            if (inst.cols * ebytes) % 64 != 0 {
+                offsets.push(width - 1);
+            }
+            let columns = offsets
+                .into_iter()
+                .map(|o| {
+                    let c = at(b.op("arith.addi", loc, &[next, at(b.index_constant(loc, o))], &[index], &[], 0));
                     at(b.op("arith.minsi", loc, &[c, last], &[index], &[], 0))
                 })
                 .collect();
@@ -821,13 +838,6 @@ impl NextBlock {
             return;
         }
         let loc = ir::location(copy);
-        // SAFETY: a live context.
-        let (i1, i32t) = unsafe { (sys::mlirIntegerTypeGet(b.ctx, 1), sys::mlirIntegerTypeGet(b.ctx, 32)) };
-        let attrs = [
-            ("isWrite", ir::integer_attr(i1, 0)),
-            ("localityHint", ir::integer_attr(i32t, 3)),
-            ("isDataCache", ir::integer_attr(i1, 1)),
-        ];
         let cols_loop = body(copy)[0];
         let row = iv(copy);
         for (m, nest, columns) in &self.inputs {
@@ -835,7 +845,7 @@ impl NextBlock {
                 continue;
             }
             for c in columns {
-                ir::insert_before(cols_loop, b.op("memref.prefetch", loc, &[*m, row, *c], &[], &attrs, 0));
+                ir::insert_before(cols_loop, ir::prefetch(b, loc, &[*m, row, *c], 3));
             }
         }
     }

@@ -521,6 +521,18 @@ pub fn memref_type(shape: &[i64], elem: MlirType) -> MlirType {
     unsafe { sys::mlirMemRefTypeContiguousGet(elem, shape.len() as isize, shape.as_ptr(), sys::MlirAttribute { ptr: std::ptr::null() }) }
 }
 
+/// `memref.prefetch %operands[0][%operands[1..]], read, locality<locality>,
+/// data`: a read of data into the cache level `locality` names (3: all of
+/// them, 2: L2 and out).
+pub fn prefetch(b: &Builder, loc: sys::MlirLocation, operands: &[MlirValue], locality: i32) -> MlirOperation {
+    let attrs = [
+        ("isWrite", b.attr("false")),
+        ("localityHint", b.attr(&format!("{locality} : i32"))),
+        ("isDataCache", b.attr("true")),
+    ];
+    b.op("memref.prefetch", loc, operands, &[], &attrs, 0)
+}
+
 /// Whether `op` is a streaming (`nontemporal`) `vector.store`.
 pub fn is_streaming_store(op: MlirOperation) -> bool {
     // SAFETY: a bool attribute query on a live op.

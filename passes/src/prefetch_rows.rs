@@ -122,12 +122,7 @@ pub fn run(vfor: MlirOperation) {
         });
         let mut operands = vec![x];
         operands.extend(idx.iter().enumerate().map(|(m, v)| if m == *k { n } else { *v }));
-        let attrs = [
-            ("isWrite", b.attr("false")),
-            ("localityHint", b.attr("2 : i32")),
-            ("isDataCache", b.attr("true")),
-        ];
-        ir::insert_before(load, b.op("memref.prefetch", loc, &operands, &[], &attrs, 0));
+        ir::insert_before(load, ir::prefetch(&b, loc, &operands, 2));
     }
     if next.is_some() {
         crate::remark(vfor, "strata-vectorize: the next row's input is prefetched while this row is computed");

@@ -207,19 +207,22 @@ struct Round {
 /// which of the last round's rows holds each column (`order[c]`).
 ///
 /// Round `h` (a power of two) swaps row bit `h` with column bit `h`: rows
-/// `r` and `r | h` exchange their column blocks of `h` elements. Each such
-/// round is one instruction with an immediate operand wherever its blocks
-/// are 64 bits or more (x86's `unpcklpd`, `shufi32x4`, `inserti128`). With
-/// 32-bit elements the round `h = 1` is not: x86 has no `[x0 y0 x2 y2]`,
-/// so LLVM lowers it to `vpermt2ps` with an index vector, and the
+/// `r` and `r | h` exchange their column blocks of `h` elements. Blocks of
+/// 64 bits within a 128-bit lane (`unpcklpd`) and halves of the vector
+/// (`inserti128`, `shufi64x2`) take one instruction with an immediate
+/// operand; at 512 bits the round on 128-bit blocks does not (it lowers to
+/// `vpermt2ps`/`vpermt2pd` with an index vector), which is left as it is.
+/// With 32-bit elements the round `h = 1` has no such instruction either:
+/// x86 has no `[x0 y0 x2 y2]`, so LLVM lowered it to `vpermt2ps`, and the
 /// contraction kernel's packing of a transposed B kept those index vectors
 /// in registers across its micro-kernel, which then spilled accumulators
 /// (A.B^T at 2.2x the time of A.B on the Zen 4 EPYC). There the first
 /// round is instead the in-lane interleave `[x0 y0 x1 y1]` of each 128-bit
 /// lane (`unpcklps`, `unpckhps`), which rotates row bit 0 into column bit
 /// 0, column bit 0 into column bit 1 and column bit 1 into row bit 0; the
-/// swapping rounds from `h = 2` up then leave column `c` in the row whose
-/// bits 0 and 1 are those of `c` exchanged.
+/// swapping rounds of every `h` from 2 then leave column `c` in the row
+/// whose bits 0 and 1 are those of `c` exchanged. Only for 32-bit elements
+/// and `w >= 4` (a whole 128-bit lane).
 fn transpose_rounds(w: usize, ebits: usize) -> (Vec<Round>, Vec<usize>) {
     let mut rounds = Vec::new();
     let interleave = ebits == 32 && w >= 4;
@@ -483,8 +486,8 @@ mod tests {
 
     /// The rounds, run on labels `(row, column)`, leave column `c` of the
     /// input in returned vector `c`, for every width and element size; with
-    /// 32-bit elements no round needs an index vector on x86 (each mask is
-    /// an in-lane interleave or moves whole 64-bit blocks).
+    /// 32-bit elements the first round is the in-lane interleave (x86's
+    /// `unpcklps`) and the others move whole 64-bit blocks.
     #[test]
     fn rounds_transpose_every_width() {
         for ebits in [8, 16, 32, 64] {

@@ -9,10 +9,11 @@
 // block of the buffers read by more than one nest (x and the
 // exponentials, 2 x 64 rows x 4 bytes a column) fills half the L2 at 128
 // f32 columns; 1000 = 7 x 128 + 104 columns, the last block a branch of
-// the same loop. Each whole block's second nest over the rows prefetches
-// the next block's part of each of x's rows (eight 64-byte lines of f32),
-// the columns clamped to the last one; the narrower last block prefetches
-// nothing. The f64 blocks are 40 columns (2 x 100 x 8 bytes a
+// the same loop. Each whole block's first elementwise nest over the rows
+// after the maximum prefetches the next block's part of each of x's rows
+// (eight 64-byte lines of f32, and a ninth, for its last column, since
+// rows of 4000 bytes do not start on a line), the columns clamped to the
+// last one; the narrower last block prefetches nothing. The f64 blocks are 40 columns (2 x 100 x 8 bytes a
 // column: 65536 / 1600 = 40, five lines of 8). A lone column sum (nothing
 // is re-read) and a chain that fits the L2 untiled stay as they are.
 // RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns | FileCheck %s
@@ -49,7 +50,7 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // CHECK: affine.parallel (%[[I2:.*]]) = (0) to (64) {
 // CHECK-NEXT: memref.prefetch %[[X]][%[[I2]], %[[P0]]], read, locality<3>, data : memref<64x1000xf32>
 // CHECK-NEXT: memref.prefetch %[[X]][%[[I2]], %[[P1]]], read, locality<3>, data : memref<64x1000xf32>
-// CHECK-COUNT-6: memref.prefetch %[[X]][%[[I2]], %{{.*}}], read, locality<3>, data : memref<64x1000xf32>
+// CHECK-COUNT-7: memref.prefetch %[[X]][%[[I2]], %{{.*}}], read, locality<3>, data : memref<64x1000xf32>
 // CHECK-NEXT: affine.parallel
 // CHECK: math.exp
 // CHECK: arith.divf
@@ -73,6 +74,7 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 128 columns in 1 parallel chunk(s) of 128, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 104 columns in 1 parallel chunk(s) of 104, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
 // VEC-DAG: remark: strata-vectorize: loop of 104 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar
+// VEC-DAG: remark: strata-vectorize: loop of 128 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar
 func.func @softmax_cols(%x: tensor<64x1000xf32>) -> tensor<64x1000xf32> {
   %m = strata.reduce "max" %x dims = [0] : tensor<64x1000xf32> -> tensor<1000xf32>
   %mb = strata.broadcast %m dims = [0] : tensor<1000xf32> -> tensor<64x1000xf32>
