@@ -239,11 +239,13 @@ const ZERO_LINE: Line = Line([0; 64]);
 /// `lines` zero lines, their pages advised as huge pages before the zeros
 /// touch them (see `strata_runtime::alloc`): a kernel's inputs and outputs
 /// are then on the same pages as its temporaries, and as NumPy's arrays.
-fn advised_lines(lines: usize) -> Vec<Line> {
-    let mut v: Vec<Line> = Vec::with_capacity(lines);
+/// `None` if they cannot be allocated.
+fn zero_lines(lines: usize) -> Option<Vec<Line>> {
+    let mut v: Vec<Line> = Vec::new();
+    v.try_reserve_exact(lines).ok()?;
     strata_runtime::alloc::advise_huge_pages(v.as_mut_ptr() as *mut u8, lines * 64);
     v.resize(lines, ZERO_LINE);
-    v
+    Some(v)
 }
 
 impl Buffer {
@@ -251,7 +253,12 @@ impl Buffer {
     /// [`Buffer::try_zeros`] returns an error instead.
     pub fn zeros(elem: ElemType, shape: &[usize]) -> Self {
         let n: usize = shape.iter().product();
-        Buffer { elem, shape: shape.to_vec(), words: advised_lines((n * elem.size()).div_ceil(64).max(1)) }
+        let lines = (n * elem.size()).div_ceil(64).max(1);
+        let words = zero_lines(lines).unwrap_or_else(|| {
+            // Out of memory ends the process, as `vec!` does.
+            std::alloc::handle_alloc_error(std::alloc::Layout::array::<Line>(lines).expect("a buffer's size overflows"))
+        });
+        Buffer { elem, shape: shape.to_vec(), words }
     }
 
     /// A zero-filled buffer, or [`Error::Alloc`] if its bytes cannot be
@@ -262,11 +269,8 @@ impl Buffer {
             .ok()
             .filter(|w| w.checked_mul(64).is_some_and(|b| b <= isize::MAX as usize))
             .ok_or(Error::Alloc { bytes })?;
-        let mut storage: Vec<Line> = Vec::new();
-        storage.try_reserve_exact(lines).map_err(|_| Error::Alloc { bytes })?;
-        strata_runtime::alloc::advise_huge_pages(storage.as_mut_ptr() as *mut u8, lines * 64);
-        storage.resize(lines, ZERO_LINE);
-        Ok(Buffer { elem, shape: shape.to_vec(), words: storage })
+        let words = zero_lines(lines).ok_or(Error::Alloc { bytes })?;
+        Ok(Buffer { elem, shape: shape.to_vec(), words })
     }
 
     pub fn len(&self) -> usize {
@@ -1198,15 +1202,12 @@ mod tests {
     /// touch it (see `strata_runtime::alloc`), whichever way it is made.
     #[test]
     fn large_buffers_are_advised_as_huge_pages() {
-        if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
-            return;
-        }
         let shape = [1024, 2048 + 7];
         let mut a = Buffer::zeros(ElemType::F32, &shape);
         let mut b = Buffer::try_zeros(ElemType::F64, &shape).expect("16 MiB");
         for buf in [&mut a, &mut b] {
             let middle = unsafe { buf.ptr().add(buf.bytes().len() / 2) };
-            // None: no smaps to read (a sandbox), nothing to check.
+            // None: no THP or no smaps to read, nothing to check.
             if let Some(advised) = strata_runtime::alloc::advised_huge(middle) {
                 assert!(advised, "a {:?} {} buffer was not advised", buf.shape, buf.elem.name());
             }

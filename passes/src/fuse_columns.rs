@@ -56,9 +56,9 @@
 //! decision and its figures are reported under `--strata-remarks`.
 //!
 //! While a whole block computes, its first elementwise nest over the rows
-//! (an `affine.parallel`) after the one that first reads an input (a two-dimensional buffer from outside
-//! the run, read at `[row, %j]`) prefetches the next block's part of
-//! each of that input's rows ([`NextBlock`]), so the next block's strided
+//! (an `affine.parallel`) after the one that first reads an input (a
+//! two-dimensional buffer from outside the run, read at `[row, %j]`)
+//! prefetches the next block's part of each of that input's rows ([`NextBlock`]), so the next block's strided
 //! first read finds its lines on the way; the remark says how many inputs.
 //!
 //! Guarantees the same results bit for bit: every element's operations
@@ -574,13 +574,17 @@ fn try_fuse(
     ir::append_block(ir::region(par, 0), pb);
     let jb = ir::block_argument(pb, 0);
     let terminator = ir::append(pb, b.op("scf.reduce", loc, &[], &[], &[], 0));
-    let ctx = Instance {
+    let mut ctx = Instance {
         run,
         cols,
         acc: &acc,
         temps: &temps,
         viewed: &viewed,
+        prefetched: Vec::new(),
     };
+    if blocks + (tail > 0) as i64 > 1 {
+        ctx.prefetched = prefetched_inputs(&ctx);
+    }
     if tail > 0 {
         // The last block is narrower: one more iteration of the parallel
         // loop, which takes the other branch, so it runs beside the others.
@@ -620,7 +624,7 @@ fn try_fuse(
     } else {
         ctx.emit(&b, terminator, jb, cb, blocks > 1);
     }
-    let prefetched = if blocks + (tail > 0) as i64 > 1 { prefetched_inputs(&ctx).len() } else { 0 };
+    let prefetched = ctx.prefetched.len();
     crate::remark(
         par,
         &format!(
@@ -667,6 +671,9 @@ struct Instance<'a> {
     acc: &'a [Access],
     temps: &'a [MlirOperation],
     viewed: &'a [MlirValue],
+    /// What [`NextBlock`] prefetches ([`prefetched_inputs`]); none with
+    /// one block.
+    prefetched: Vec<Prefetched>,
 }
 
 impl Instance<'_> {
@@ -700,7 +707,7 @@ impl Instance<'_> {
             );
             repl.insert(ir::result(*t, 0).ptr as usize, ir::result(new, 0));
         }
-        let mut next_block = prefetch.then(|| NextBlock::new(self, b, anchor, start, width)).flatten();
+        let next_block = prefetch.then(|| NextBlock::new(self, b, anchor, start, width)).flatten();
         for (k, n) in self.run.iter().enumerate() {
             // SAFETY: a live op; the copy refers to the same outside values.
             let copy = ir::insert_before(anchor, unsafe { sys::mlirOperationClone(n.op) });
@@ -733,7 +740,7 @@ impl Instance<'_> {
             // original's one to one.
             absolute_column(b, cols, start);
             // Last: the walks above pair the copy's ops with the original's.
-            if let Some(next) = &mut next_block {
+            if let Some(next) = &next_block {
                 next.emit_into(b, k, n, copy);
             }
         }
@@ -776,8 +783,16 @@ struct NextBlock {
     inputs: Vec<(MlirValue, usize, Vec<MlirValue>)>,
 }
 
-/// The inputs [`NextBlock`] prefetches, each with the nest it does so in.
-fn prefetched_inputs(inst: &Instance) -> Vec<(MlirValue, usize)> {
+/// An input [`NextBlock`] prefetches: the buffer, the nest it does so in,
+/// its element bytes.
+struct Prefetched {
+    memref: MlirValue,
+    nest: usize,
+    ebytes: i64,
+}
+
+/// The inputs [`NextBlock`] prefetches.
+fn prefetched_inputs(inst: &Instance) -> Vec<Prefetched> {
     let mut out = Vec::new();
     for m in inst.viewed {
         let t = ir::value_type(*m);
@@ -791,14 +806,12 @@ fn prefetched_inputs(inst: &Instance) -> Vec<(MlirValue, usize)> {
         if !mine.iter().any(|a| a.nest == first && a.uses_row && a.rows == shape[0]) {
             continue;
         }
-        if element_bytes(t).is_none() {
-            continue;
-        }
+        let Some(ebytes) = element_bytes(t) else { continue };
         let elementwise = |k: usize| {
             inst.run[k].rows.filter(|r| ir::name(*r) == "affine.parallel").and_then(counted_loop) == Some(shape[0])
         };
         if let Some(later) = (first + 1..inst.run.len()).find(|k| elementwise(*k)) {
-            out.push((*m, later));
+            out.push(Prefetched { memref: *m, nest: later, ebytes });
         }
     }
     out
@@ -806,15 +819,17 @@ fn prefetched_inputs(inst: &Instance) -> Vec<(MlirValue, usize)> {
 
 impl NextBlock {
     fn new(inst: &Instance, b: &Builder, anchor: MlirOperation, start: MlirValue, width: i64) -> Option<Self> {
+        if inst.prefetched.is_empty() {
+            return None;
+        }
         let loc = ir::location(anchor);
         let index = b.index_type();
+        let at = |op| ir::result(ir::insert_before(anchor, op), 0);
+        let next = at(b.op("arith.addi", loc, &[start, at(b.index_constant(loc, width))], &[index], &[], 0));
+        let last = at(b.index_constant(loc, inst.cols - 1));
         let mut inputs = Vec::new();
-        for (m, later) in prefetched_inputs(inst) {
-            let Some(ebytes) = element_bytes(ir::value_type(m)) else { continue };
+        for &Prefetched { memref, nest, ebytes } in &inst.prefetched {
             let line = (64 / ebytes).max(1);
-            let at = |op| ir::result(ir::insert_before(anchor, op), 0);
-            let next = at(b.op("arith.addi", loc, &[start, at(b.index_constant(loc, width))], &[index], &[], 0));
-            let last = at(b.index_constant(loc, inst.cols - 1));
             // A row that starts inside a line spans one line more.
             let mut offsets: Vec<i64> = (0..(width + line - 1) / line).map(|l| l * line).collect();
             if (inst.cols * ebytes) % 64 != 0 {
@@ -827,13 +842,13 @@ impl NextBlock {
                     at(b.op("arith.minsi", loc, &[c, last], &[index], &[], 0))
                 })
                 .collect();
-            inputs.push((m, later, columns));
+            inputs.push((memref, nest, columns));
         }
-        (!inputs.is_empty()).then_some(NextBlock { inputs })
+        Some(NextBlock { inputs })
     }
 
     /// Adds the prefetches that go in nest `k` to its copy `copy`.
-    fn emit_into(&mut self, b: &Builder, k: usize, n: &Nest, copy: MlirOperation) {
+    fn emit_into(&self, b: &Builder, k: usize, n: &Nest, copy: MlirOperation) {
         if n.rows.is_none() {
             return;
         }

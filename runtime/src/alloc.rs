@@ -129,9 +129,14 @@ pub fn advise_huge_pages(p: *mut u8, size: usize) {
 }
 
 /// Whether the mapping holding `p` was advised as huge pages (its
-/// `VmFlags` in /proc/self/smaps carry `hg`); `None` where that file
-/// cannot be read or no mapping holds `p`. For tests and diagnostics.
+/// `VmFlags` in /proc/self/smaps carry `hg`); `None` where the kernel has
+/// no THP (no /sys/kernel/mm/transparent_hugepage: nothing to advise),
+/// that file cannot be read, or no mapping holds `p`. For tests and
+/// diagnostics.
 pub fn advised_huge(p: *const u8) -> Option<bool> {
+    if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+        return None;
+    }
     let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
     let range = |line: &str| -> Option<(usize, usize)> {
         let (lo, hi) = line.split_once(' ')?.0.split_once('-')?;
@@ -342,19 +347,16 @@ mod tests {
 
     /// A fresh large block is advised as huge pages: the mapping holding it
     /// carries the `hg` flag in /proc/self/smaps. Where the kernel has no
-    /// THP (no /sys/kernel/mm/transparent_hugepage) there is nothing to ask.
+    /// THP there is nothing to ask ([`advised_huge`] is `None`).
     #[test]
     fn large_blocks_are_advised_as_huge_pages() {
-        if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
-            return;
-        }
         let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         unsafe {
             // A size no earlier test freed, so the blocks are fresh.
             let size = HUGE_MIN + (3 << 20);
             let (a, b) = (strata_malloc(size), strata_aligned_alloc(64, size + 4096));
             for p in [a, b] {
-                // None: no smaps to read (a sandbox), nothing to check.
+                // None: no THP or no smaps to read, nothing to check.
                 if let Some(advised) = advised_huge(p.add(size / 2)) {
                     assert!(advised, "a {} MiB block was not advised", size >> 20);
                 }

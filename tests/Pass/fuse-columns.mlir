@@ -13,8 +13,9 @@
 // after the maximum prefetches the next block's part of each of x's rows
 // (eight 64-byte lines of f32, and a ninth, for its last column, since
 // rows of 4000 bytes do not start on a line), the columns clamped to the
-// last one; the narrower last block prefetches nothing. The f64 blocks are 40 columns (2 x 100 x 8 bytes a
-// column: 65536 / 1600 = 40, five lines of 8). A lone column sum (nothing
+// last one; the narrower last block prefetches nothing. The f64 blocks
+// are 40 columns (2 x 100 x 8 bytes a column: 65536 / 1600 = 40, five
+// lines of 8). A lone column sum (nothing
 // is re-read) and a chain that fits the L2 untiled stay as they are.
 // RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns | FileCheck %s
 // RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
