@@ -742,6 +742,7 @@ pub mod cmpi {
     pub const EQ: i64 = 0;
     pub const SLT: i64 = 2;
     pub const SGE: i64 = 5;
+    pub const ULE: i64 = 7;
 }
 
 /// `arith.cmpf` predicates, numbered as the op's `predicate` attribute.

@@ -44,6 +44,7 @@ pub(crate) mod vectorize;
 pub(crate) mod vectorize_columns;
 pub(crate) mod vectorize_contraction;
 pub(crate) mod vectorize_loops;
+pub(crate) mod vectorize_user_loops;
 mod vectorize_transpose;
 mod prefetch_rows;
 

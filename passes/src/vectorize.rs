@@ -2,6 +2,9 @@
 //! code at the target's vector width.
 //!
 //! Matches, in order:
+//! 0. innermost `scf.for` loops a user wrote (a stencil's column loop in
+//!    a `strata.parallel_for`), contiguous along the loop
+//!    ([`crate::vectorize_user_loops`], streaming stores past the cache);
 //! 1. the contractions `strata-lower-to-affine{keep-contractions}` left as
 //!    `linalg.generic`s ([`crate::contraction`]), lowered BLIS-style to a
 //!    packed, register-blocked micro-kernel or a streaming dot kernel
@@ -151,6 +154,9 @@ impl StrataPass for Vectorize {
                 }
             }
         }
+        // First, while every scalar `scf.for` is one a user wrote (the
+        // steps below emit their own).
+        crate::vectorize_user_loops::run(root.to_raw(), bits, Target::of_module(root.to_raw()).l3_bytes);
         let planned: Vec<_> = ir::find(root.to_raw(), &["linalg.generic"]).into_iter().filter_map(contraction::planned).collect();
         for (con, plan) in planned {
             crate::vectorize_contraction::lower(&con, &plan, bits, &kernel);
