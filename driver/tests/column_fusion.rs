@@ -12,7 +12,8 @@
 //! three loops are not matched (ARCHITECTURE.md).
 //!
 //! The module's target has a 128 KiB L2, so that matrices of 150 KB are
-//! tiled: the sizes leave a narrower last block (a branch of the block
+//! tiled (and their outputs, larger than the L2, written with streaming
+//! stores where a view's rows start on a vector's boundary): the sizes leave a narrower last block (a branch of the block
 //! loop) and rows that fill no whole vector, at every vector width the
 //! host runs (SSE2, AVX2, AVX-512), at 1 and 2 threads. Every function
 //! must be reported fused; results are checked against plain Rust loops
@@ -30,7 +31,11 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// `(batch, rows, columns)`: batch 0 is a matrix, otherwise a rank-3
 /// tensor reduced along dim 1 (each batch's chain fused inside the loop
 /// over the batch that `strata-fuse-rows` makes).
-const SHAPES: [(usize, usize, usize); 3] = [(0, 61, 601), (0, 70, 1001), (3, 61, 601)];
+///
+/// Rows of 640 elements are whole cache lines in every element type, so
+/// each block's view of the output starts on a line and its last nest
+/// takes the streaming stores (the others keep ordinary ones).
+const SHAPES: [(usize, usize, usize); 4] = [(0, 61, 601), (0, 70, 1001), (3, 61, 601), (0, 61, 640)];
 
 fn data(e: ElemType, n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed
@@ -212,6 +217,18 @@ fn column_reduction_chains_fused_by_blocks_of_columns() {
                     fused,
                     names.len(),
                     "{} {shape:?} on {target}: every chain is fused\n{:#?}",
+                    e.name(),
+                    kernel.remarks()
+                );
+                let streams = kernel
+                    .remarks()
+                    .iter()
+                    .filter(|m| m.contains("strata-vectorize:") && m.contains("streaming stores where the output is aligned"))
+                    .count();
+                assert_eq!(
+                    streams > 0,
+                    c == 640,
+                    "{} {shape:?} on {target}: streaming stores only where rows are whole lines\n{:#?}",
                     e.name(),
                     kernel.remarks()
                 );

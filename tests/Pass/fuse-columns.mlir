@@ -24,6 +24,7 @@
 // The race check proves the block loop race-free through the views, and
 // strata-vectorize vectorizes every nest inside it (8 f32 lanes at 256 bits).
 // RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns --strata-check-races --strata-vectorize --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=VEC
+// RUN: strata-opt %s --strata-lower-to-affine=fuse-loops=true --strata-fuse-columns --strata-vectorize | FileCheck %s --check-prefix=STREAM
 
 module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bits = 256 : i64, vector_registers = 16 : i64, l1d_bytes = 32768 : i64, l2_bytes = 131072 : i64, l3_bytes = 1048576 : i64, cores = 2 : i64}} {
 // CHECK-LABEL: func.func @softmax_cols(
@@ -56,6 +57,7 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // CHECK: math.exp
 // CHECK: arith.divf
 // CHECK: affine.store %{{.*}}, %[[OV]][%{{.*}}, %{{.*}}] : memref<64x128xf32, strided<[1000, 1], offset: ?>>
+// CHECK-NEXT: } {strata.stream_stores}
 // CHECK-NOT: memref.prefetch
 // CHECK: } else {
 // CHECK-NOT: memref.prefetch
@@ -70,12 +72,31 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // UNFUSED-NOT: scf.parallel
 // UNFUSED: memref.alloc() {{.*}}: memref<64x1000xf32>
 // UNFUSED: return
-// REMARK: remark: strata-fuse-columns: 7 loop nests over 1000 columns fused into 8 parallel block(s) of 128 columns, the last of 104; 4 temporar(ies) shrunk to a block; the next block of 1 input(s) prefetched while a block computes; cost rule: a block of the 2 buffer(s) more than one nest reads takes 65536 of the 131072-byte L2, nothing recomputed
+// REMARK: remark: strata-fuse-columns: 7 loop nests over 1000 columns fused into 8 parallel block(s) of 128 columns, the last of 104; 4 temporar(ies) shrunk to a block; the next block of 1 input(s) prefetched while a block computes; 1 output(s) written with streaming stores; cost rule: a block of the 2 buffer(s) more than one nest reads takes 65536 of the 131072-byte L2, nothing recomputed
 // VEC: remark: strata-check-races: scf.parallel is free of data races (3 accesses checked)
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 128 columns in 1 parallel chunk(s) of 128, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 104 columns in 1 parallel chunk(s) of 104, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
 // VEC-DAG: remark: strata-vectorize: loop of 104 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar
-// VEC-DAG: remark: strata-vectorize: loop of 128 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar
+// VEC-DAG: remark: strata-vectorize: loop of 128 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar{{$}}
+// VEC-DAG: remark: strata-vectorize: loop of 128 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar; streaming stores where the output is aligned
+// STREAM-LABEL: func.func @softmax_cols(
+// STREAM: scf.parallel
+// STREAM: memref.subview %arg0[0, %{{.*}}] [64, 128]
+// STREAM: %[[OV:.*]] = memref.subview %arg1[0, %{{.*}}] [64, 128] [1, 1] : memref<64x1000xf32> to memref<64x128xf32, strided<[1000, 1], offset: ?>>
+// STREAM: arith.divf
+// STREAM: affine.parallel (%[[I:.*]]) = (0) to (64) {
+// STREAM: %[[BASE:.*]], %[[OFF:.*]], %{{.*}}:2, %{{.*}}:2 = memref.extract_strided_metadata %[[OV]]
+// STREAM: %[[P:.*]] = memref.extract_aligned_pointer_as_index %[[OV]]
+// STREAM: %[[B:.*]] = arith.muli %[[OFF]], %c4
+// STREAM: %[[FIRST:.*]] = arith.addi %[[P]], %[[B]]
+// STREAM: %[[LOW:.*]] = arith.andi %[[FIRST]], %c31
+// STREAM: %[[OK:.*]] = arith.cmpi eq, %[[LOW]], %c0
+// STREAM: scf.if %[[OK]] {
+// STREAM: vector.store %{{.*}}, %[[OV]][%[[I]], %{{.*}}] {alignment = 32 : i64, nontemporal = true} : memref<64x128xf32, strided<[1000, 1], offset: ?>>, vector<8xf32>
+// STREAM: } else {
+// STREAM-NOT: nontemporal
+// STREAM: vector.store %{{.*}}, %[[OV]][%[[I]], %{{.*}}] : memref<64x128xf32, strided<[1000, 1], offset: ?>>, vector<8xf32>
+// STREAM-LABEL: func.func @norm_cols(
 func.func @softmax_cols(%x: tensor<64x1000xf32>) -> tensor<64x1000xf32> {
   %m = strata.reduce "max" %x dims = [0] : tensor<64x1000xf32> -> tensor<1000xf32>
   %mb = strata.broadcast %m dims = [0] : tensor<1000xf32> -> tensor<64x1000xf32>
@@ -100,7 +121,7 @@ func.func @softmax_cols(%x: tensor<64x1000xf32>) -> tensor<64x1000xf32> {
 // CHECK: scf.reduce
 // CHECK-NEXT: }
 // CHECK-NEXT: return
-// REMARK: remark: strata-fuse-columns: 8 loop nests over 600 columns fused into 15 parallel block(s) of 40 columns; 6 temporar(ies) shrunk to a block; the next block of 1 input(s) prefetched while a block computes; cost rule: a block of the 2 buffer(s) more than one nest reads takes 64000 of the 131072-byte L2, nothing recomputed
+// REMARK: remark: strata-fuse-columns: 8 loop nests over 600 columns fused into 15 parallel block(s) of 40 columns; 6 temporar(ies) shrunk to a block; the next block of 1 input(s) prefetched while a block computes; 1 output(s) written with streaming stores; cost rule: a block of the 2 buffer(s) more than one nest reads takes 64000 of the 131072-byte L2, nothing recomputed
 func.func @norm_cols(%x: tensor<100x600xf64>) -> tensor<100x600xf64> {
   %n = arith.constant 100.0 : f64
   %nt = strata.fill %n : f64 -> tensor<600xf64>
