@@ -114,8 +114,13 @@ fn lane_offset(v: MlirValue, j: MlirValue) -> Option<i64> {
         }
         sys::mlirOpResultGetOwner(v)
     };
-    let (x, y) = (ir::operand(def, 0), ir::operand(def, 1));
-    match ir::name(def).as_str() {
+    let name = ir::name(def);
+    let ops = ir::operands(def);
+    if !(name == "arith.addi" || name == "arith.subi") || ops.len() != 2 {
+        return None;
+    }
+    let (x, y) = (ops[0], ops[1]);
+    match name.as_str() {
         "arith.addi" if x.ptr == j.ptr => constant_int(y),
         "arith.addi" if y.ptr == j.ptr => constant_int(x),
         "arith.subi" if x.ptr == j.ptr => constant_int(y).and_then(i64::checked_neg),
@@ -175,6 +180,10 @@ fn check(lp: MlirOperation, bits: usize, llc_bytes: i64) -> Option<Plan> {
     }
     let body = ir::first_block(ir::region(lp, 0));
     let j = ir::block_argument(body, 0);
+    // SAFETY: a type query.
+    if !unsafe { sys::mlirTypeIsAIndex(ir::value_type(j)) } {
+        return None;
+    }
     let outside = |v: MlirValue| v.ptr != j.ptr && !ir::defined_inside(v, lp);
     let mut accesses = Vec::new();
     let mut widest = 0;
@@ -195,7 +204,13 @@ fn check(lp: MlirOperation, bits: usize, llc_bytes: i64) -> Option<Plan> {
                     return None;
                 }
                 let value = if store { ops[0] } else { ir::result(op, 0) };
-                widest = widest.max(vectorize_loops::scalar_bits(ir::value_type(value))?);
+                let bits = vectorize_loops::scalar_bits(ir::value_type(value))?;
+                // Whole bytes a power of two apart, as vector memory
+                // lays them out (an i1 vector is packed bits).
+                if !matches!(bits, 8 | 16 | 32 | 64) {
+                    return None;
+                }
+                widest = widest.max(bits);
                 if !store && idx.iter().all(|v| outside(*v)) {
                     accesses.push(Access { op, memref, fixed: idx.to_vec(), offset: None, store });
                     continue;

@@ -170,4 +170,35 @@ func.func @strided_view(%x: memref<100xf32, strided<[2]>>) {
   }
   return
 }
+// An accumulator in memory (the store's index is a constant), an i1
+// buffer (vector memory packs i1 into bits) and an i32 counter stay scalar.
+// CHECK-LABEL: func.func @stay_scalar(
+// CHECK-NOT: vector
+// CHECK: return
+func.func @stay_scalar(%x: memref<100xf32>, %acc: memref<1xf32>, %a: memref<64xi1>, %b: memref<64xi1>, %k: memref<100xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c100 = arith.constant 100 : index
+  %t = arith.constant true
+  scf.for %j = %c0 to %c100 step %c1 {
+    %v = memref.load %x[%j] : memref<100xf32>
+    %s = memref.load %acc[%c0] : memref<1xf32>
+    %r = arith.addf %s, %v : f32
+    memref.store %r, %acc[%c0] : memref<1xf32>
+  }
+  scf.for %j = %c0 to %c64 step %c1 {
+    %v = memref.load %a[%j] : memref<64xi1>
+    %n = arith.xori %v, %t : i1
+    memref.store %n, %b[%j] : memref<64xi1>
+  }
+  %i0 = arith.constant 0 : i32
+  %i1 = arith.constant 1 : i32
+  %i100 = arith.constant 100 : i32
+  scf.for %j = %i0 to %i100 step %i1 : i32 {
+    %v = memref.load %k[%c0] : memref<100xf32>
+    %w = arith.addf %v, %v : f32
+  }
+  return
+}
 }
