@@ -21,7 +21,8 @@ use strata_driver::jit::{Buffer, CompileOptions, ElemType, Kernel};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Rows, columns, and the leading dimension of the rank-3 copy.
+/// (l, r, c): the rank-3 copy's leading extent, rows and columns; the 2-D
+/// kernels use r x c.
 const SHAPES: [(usize, usize, usize); 3] = [(3, 5, 45), (2, 37, 601), (3, 70, 1001)];
 
 fn data(e: ElemType, n: usize, seed: u64) -> Vec<f64> {

@@ -583,7 +583,12 @@ pub(crate) fn check_body(lp: MlirOperation, j: MlirValue, n: i64, skip: &[MlirOp
             if unsafe { sys::mlirTypeIsAMemRef(t) } {
                 continue;
             }
-            widest = widest.max(scalar_bits(t)?);
+            let bits = scalar_bits(t)?;
+            // Memory holds whole bytes; an i1 vector would be packed bits.
+            if (name == "affine.load" || name == "affine.store") && !matches!(bits, 8 | 16 | 32 | 64) {
+                return None;
+            }
+            widest = widest.max(bits);
         }
         match name.as_str() {
             "affine.load" | "affine.store" => {

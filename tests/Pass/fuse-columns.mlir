@@ -76,7 +76,8 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // VEC: remark: strata-check-races: scf.parallel is free of data races (3 accesses checked)
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 128 columns in 1 parallel chunk(s) of 128, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
 // VEC-DAG: remark: strata-vectorize: reduction over rows of 104 columns in 1 parallel chunk(s) of 104, each row's chunk combined 8 lanes at a time; 0 leftover column(s) stay scalar
-// VEC-DAG: remark: strata-vectorize: loop of 104 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar
+// VEC-DAG: remark: strata-vectorize: loop of 104 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar{{$}}
+// VEC-DAG: remark: strata-vectorize: loop of 104 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar; streaming stores where the output is aligned
 // VEC-DAG: remark: strata-vectorize: loop of 128 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar{{$}}
 // VEC-DAG: remark: strata-vectorize: loop of 128 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar; streaming stores where the output is aligned
 // STREAM-LABEL: func.func @softmax_cols(
