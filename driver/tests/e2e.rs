@@ -1864,7 +1864,7 @@ fn contractions_in_every_spelling_type_and_width() {
 }
 
 /// Elementwise producers of a contraction's operands (`A * A`, `B + B`,
-/// `exp(A) . exp(x)`) that linalg's fusion folds into its payload are applied where
+/// `(A * A)^T`, `exp(A) . exp(x)`) that linalg's fusion folds into its payload are applied where
 /// the kernels load or pack each element: outer-product kernels (B packed
 /// by vectors, B transposed and packed by elements, A packed or not) and
 /// the dot kernel, whose masked last vector must not add `exp(0) = 1`
@@ -1877,10 +1877,11 @@ fn contractions_with_folded_elementwise_producers() {
         for e in ELEMS {
             let en = e.name();
             let (m, k, n) = (13usize, 21usize, 70usize);
-            let (at, bt, btr, ot) = (ty(&[m, k], e), ty(&[k, n], e), ty(&[n, k], e), ty(&[m, n], e));
+            let (at, atr, bt, btr, ot) = (ty(&[m, k], e), ty(&[k, m], e), ty(&[k, n], e), ty(&[n, k], e), ty(&[m, n], e));
             let mut src = format!(
                 "func.func @sq(%a: {at}, %b: {bt}) -> {ot} {{\n  %s = strata.mul %a, %a : {at}\n  %d = strata.add %b, %b : {bt}\n  %r = strata.matmul %s, %d : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n\
-                 func.func @sqt(%a: {at}, %b: {btr}) -> {ot} {{\n  %d = strata.add %b, %b : {btr}\n  %t = strata.transpose %d permutation = [1, 0] : {btr} -> {bt}\n  %r = strata.matmul %a, %t : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n"
+                 func.func @sqt(%a: {at}, %b: {btr}) -> {ot} {{\n  %d = strata.add %b, %b : {btr}\n  %t = strata.transpose %d permutation = [1, 0] : {btr} -> {bt}\n  %r = strata.matmul %a, %t : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n\
+                 func.func @sqat(%a: {atr}, %b: {bt}) -> {ot} {{\n  %s = strata.mul %a, %a : {atr}\n  %t = strata.transpose %s permutation = [1, 0] : {atr} -> {at}\n  %r = strata.matmul %t, %b : {at}, {bt} -> {ot}\n  return %r : {ot}\n}}\n"
             );
             let (mv, xv, yv) = (ty(&[9, 37], e), ty(&[37, 1], e), ty(&[9, 1], e));
             if e.is_float() {
@@ -1899,6 +1900,14 @@ fn contractions_with_folded_elementwise_producers() {
             check(&format!("(A*A).(B+B) {what}"), &kernel.call("sq", &mut [a.clone(), b]).unwrap().remove(0), &want, t);
             let want: Vec<f64> = (0..m * n).map(|ij| r((0..k).map(|p| av[(ij / n) * k + p] * (2.0 * brv[(ij % n) * k + p])).sum())).collect();
             check(&format!("A.(B+B)t {what}"), &kernel.call("sqt", &mut [a, br]).unwrap().remove(0), &want, t);
+            // A transposed, its square folded into the packing of its
+            // panels, which moves each panel's rows of a reduction step as
+            // one vector.
+            let (ar, b) = (data(e, &[k, m], 135, false, false), data(e, &[k, n], 136, false, false));
+            let (arv, bv) = (ar.to_f64_vec(), b.to_f64_vec());
+            let want: Vec<f64> =
+                (0..m * n).map(|ij| r((0..k).map(|p| r(arv[p * m + ij / n] * arv[p * m + ij / n]) * bv[p * n + ij % n]).sum())).collect();
+            check(&format!("(A*A)t.B {what}"), &kernel.call("sqat", &mut [ar, b]).unwrap().remove(0), &want, t);
             if e.is_float() {
                 let (a, x) = (data(e, &[9, 37], 133, false, false), data(e, &[37, 1], 134, false, false));
                 let (av, xv) = (a.to_f64_vec(), x.to_f64_vec());

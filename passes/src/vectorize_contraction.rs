@@ -998,6 +998,11 @@ fn pack_a(e: &Emit, con: &Contraction, at: At, mr: i64, batch_count: i64) -> Mli
     let full = m_len / mr;
     let panels = full + (m_len % mr > 0) as i64;
     let packed = e.alloc(at, ir::memref_type(&[batch_count, panels, k_len, mr], con.elem_type));
+    // A transposed (rows contiguous): a panel's rows of one reduction step
+    // are neighbours, moved as one vector instead of one element at a time
+    // (1024^3 f32 A^T.B on the Zen 4 EPYC, 1 thread: 7% slower than A.B
+    // with scalar copies, 3% with vectors).
+    let along_m = con.m.is_some_and(|m| con.a.stride(m) == 1);
     for (count, rows, first) in [(full, mr, 0), ((m_len % mr > 0) as i64, m_len % mr, full)] {
         if count == 0 {
             continue;
@@ -1012,12 +1017,19 @@ fn pack_a(e: &Emit, con: &Contraction, at: At, mr: i64, batch_count: i64) -> Mli
         let point = Point { con, batch: &batch, zero };
         let (kbody, kv) = e.for_range(bat, 0, k_len, 1);
         let kat = At::End(kbody);
-        for r in 0..rows {
-            let row = e.offset(kat, ib, r);
-            let x = e.val(kat, "memref.load", &[&[con.a.memref][..], &point.at(&con.a, row, zero, kv)].concat(), con.elem_type);
-            let x = apply_prologue(e, kat, &con.a.prologue, x, None);
-            let lane = e.cst(kat, r);
-            e.op(kat, "memref.store", &[x, packed, flat, panel, kv, lane], &[]);
+        if along_m && rows > 1 {
+            let vty = ir::vector_type(&[rows], con.elem_type);
+            let x = e.vload(kat, con.a.memref, &point.at(&con.a, ib, zero, kv), vty, None);
+            let x = apply_prologue(e, kat, &con.a.prologue, x, Some(rows));
+            e.vstore(kat, x, packed, &[flat, panel, kv, zero], None);
+        } else {
+            for r in 0..rows {
+                let row = e.offset(kat, ib, r);
+                let x = e.val(kat, "memref.load", &[&[con.a.memref][..], &point.at(&con.a, row, zero, kv)].concat(), con.elem_type);
+                let x = apply_prologue(e, kat, &con.a.prologue, x, None);
+                let lane = e.cst(kat, r);
+                e.op(kat, "memref.store", &[x, packed, flat, panel, kv, lane], &[]);
+            }
         }
         e.yield_(kbody, &[]);
         e.op(bat, "scf.reduce", &[], &[]);

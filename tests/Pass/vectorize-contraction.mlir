@@ -61,11 +61,16 @@ func.func @batched(%a: tensor<4x12x8xf64>, %b: tensor<4x8x16xf64>) -> tensor<4x1
 
 // At.B: A runs along M (the transpose), so it is packed into panels of 6
 // rows, read as neighbours in the kernel, even with two column blocks.
+// A panel's 6 rows of one reduction step are neighbours in A: one vector
+// moves them (4 in the last panel, 40 = 6 x 6 + 4).
 // CHECK-LABEL: func.func @atb(
 // CHECK-SAME: %[[A:[a-z0-9_]+]]: memref<24x40xf32>
 // CHECK: %[[PA:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x7x24x6xf32>
-// CHECK: memref.load %[[A]][%{{.*}}, %{{.*}}] : memref<24x40xf32>
-// CHECK: memref.store %{{.*}}, %[[PA]]
+// CHECK: %[[P6:.*]] = vector.load %[[A]][%{{.*}}, %{{.*}}] : memref<24x40xf32>, vector<6xf32>
+// CHECK: vector.store %[[P6]], %[[PA]][%{{.*}}, %{{.*}}, %{{.*}}, %c0{{.*}}] : memref<1x7x24x6xf32>, vector<6xf32>
+// CHECK: %[[P4:.*]] = vector.load %[[A]][%{{.*}}, %{{.*}}] : memref<24x40xf32>, vector<4xf32>
+// CHECK: vector.store %[[P4]], %[[PA]][%{{.*}}, %{{.*}}, %{{.*}}, %c0{{.*}}] : memref<1x7x24x6xf32>, vector<4xf32>
+// CHECK: memref.load %[[PA]]
 // CHECK: vector.fma
 // REMARK: remark: strata-vectorize: contraction 40x24x64 f32 as a 6x32 register-blocked micro-kernel on vector<16xf32>, A packed in 6-row panels, B in 24x32 panels
 func.func @atb(%a: tensor<24x40xf32>, %b: tensor<24x64xf32>) -> tensor<40x64xf32> {

@@ -44,12 +44,13 @@ func.func @chain(%a: tensor<16x16xf32>, %b: tensor<16x16xf32>) -> tensor<16x16xf
 // CHECK: memref.load %[[T]]
 // CHECK: vector.fma {{.*}} : vector<4xf64>
 // With linalg's fusion the transpose becomes A's indexing map (A is read
-// as %d[k, i]): the same micro-kernel, no transposed copy.
+// as %d[k, i]): the same micro-kernel, no transposed copy; the packing
+// moves a panel's rows of %d[k, ..] as one vector.
 // FUSED-LABEL: func.func @tmm(
 // FUSED-SAME: %[[A:[a-z0-9_]+]]: memref<8x8xf64>, %[[D:[a-z0-9_]+]]: memref<8x8xf64>
 // FUSED-NOT: memref.alloc() : memref<8x8xf64>
 // FUSED: scf.parallel
-// FUSED: memref.load %[[D]][%{{.*}}, %{{.*}}] : memref<8x8xf64>
+// FUSED: vector.load %[[D]][%{{.*}}, %{{.*}}] : memref<8x8xf64>, vector<6xf64>
 // FUSED: vector.fma {{.*}} : vector<4xf64>
 // LLVM-LABEL: llvm.func @tmm(
 func.func @tmm(%a: tensor<8x8xf64>, %d: tensor<8x8xf64>) -> tensor<8x8xf64> {
