@@ -310,3 +310,39 @@ fn overlapping_buffers_take_the_scalar_loop() {
         }
     }
 }
+
+/// Under `strata-parallelize{runtime=omp}` the streamed stencil is
+/// computed right by a team of two: each thread's streaming stores are
+/// fenced before the team joins (`strata-fence-streaming-stores`), so the
+/// caller reads every one of them. (libomp reads `OMP_NUM_THREADS` once,
+/// when this process first loads it: no other test here uses OpenMP.)
+#[test]
+fn streaming_stores_under_openmp() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    strata_passes::set_remarks(true);
+    let (l, r, c) = SHAPES[2];
+    let e = ElemType::F32;
+    let options = CompileOptions {
+        pipeline: Some("builtin.module(strata-vectorize,strata-parallelize{runtime=omp},strata-lower-to-llvm)".into()),
+        ..CompileOptions::default()
+    };
+    std::env::set_var("OMP_NUM_THREADS", "2");
+    let (target, bits, registers) = targets()[1];
+    let src = module(target, bits, registers, &kernels(e.name(), l, r, c, true));
+    let kernel = Kernel::compile(&src, "user_loops.mlir", &options).unwrap_or_else(|err| panic!("{err}\n{src}"));
+    assert!(
+        kernel.remarks().iter().any(|m| m.contains("loop over %j vectorized") && m.contains("streaming stores")),
+        "{:#?}",
+        kernel.remarks()
+    );
+    let x: Vec<f64> = data(e, r * c, 7).iter().map(|v| *v as f32 as f64).collect();
+    let want = reference("stencil", &x, 1.25, l, r, c, true, 64);
+    for round in 0..3 {
+        let mut args = vec![buffer(e, &[r, c], &x), buffer(e, &[r, c], &vec![0.0; r * c])];
+        kernel.call("stencil", &mut args).unwrap();
+        let got = args.pop().unwrap().to_f64_vec();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() <= 1e-5 * (1.0 + w.abs()), "stencil, call {round}: element {i} is {g}, want {w}");
+        }
+    }
+}

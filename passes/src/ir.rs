@@ -180,6 +180,18 @@ pub fn first_block(r: MlirRegion) -> MlirBlock {
     unsafe { sys::mlirRegionGetFirstBlock(r) }
 }
 
+/// The blocks of region `r`, in order.
+pub fn blocks(r: MlirRegion) -> Vec<MlirBlock> {
+    let mut out = Vec::new();
+    let mut block = first_block(r);
+    while !block.ptr.is_null() {
+        out.push(block);
+        // SAFETY: a live block of a live region.
+        block = unsafe { sys::mlirBlockGetNextInRegion(block) };
+    }
+    out
+}
+
 pub fn new_block(args: &[MlirType], loc: MlirLocation) -> MlirBlock {
     let locs = vec![loc; args.len()];
     // SAFETY: arrays outlive the call.

@@ -19,7 +19,7 @@ pub static PASSES: [&PassInfo; 7] = [
 ];
 
 /// Steps that the passes above expand into.
-pub static INTERNAL: [&PassInfo; 17] = [
+pub static INTERNAL: [&PassInfo; 18] = [
     &distinct_results::INFO,
     &fuse_rows::INFO,
     &fuse_columns::INFO,
@@ -35,6 +35,7 @@ pub static INTERNAL: [&PassInfo; 17] = [
     &free_temporaries::INFO,
     &parallelize::TO_SCF,
     &parallelize::INLINE_ALLOCA_SCOPES,
+    &parallelize::FENCE_STREAMING_STORES,
     &outline_parallel::INFO,
     &hoist_temporaries::INFO,
 ];

@@ -6,11 +6,13 @@
 // overlap). A store to a buffer larger than the target's last-level cache
 // (8 MiB here) inside a parallel loop streams: scalar iterations up to the
 // store's 32-byte boundary, then nontemporal aligned vector stores, and
-// the outlined body ends in a fence. A loop-carried dependence (x[j]
+// the outlined body ends in a fence (under OpenMP, each thread fences
+// before the team joins). A loop-carried dependence (x[j]
 // from x[j-1]) and a strided view keep the loop scalar.
 // RUN: strata-opt %s --strata-vectorize --canonicalize --cse | FileCheck %s
 // RUN: strata-opt %s --strata-vectorize --strata-remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 // RUN: strata-opt %s --strata-vectorize --strata-parallelize | FileCheck %s --check-prefix=OUTLINE
+// RUN: strata-opt %s --strata-vectorize --strata-parallelize=runtime=omp | FileCheck %s --check-prefix=OMP
 
 module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bits = 256 : i64, vector_registers = 16 : i64, l1d_bytes = 32768 : i64, l2_bytes = 1048576 : i64, l3_bytes = 8388608 : i64, cores = 2 : i64}} {
 
@@ -56,6 +58,12 @@ module attributes {strata.target = {cpu = "x86-64-v3", features = "", vector_bit
 // OUTLINE: nontemporal = true
 // OUTLINE: llvm.fence seq_cst
 // OUTLINE-NEXT: llvm.return
+// OMP-LABEL: func.func @stencil(
+// OMP: omp.parallel {
+// OMP: vector.store {{.*}}nontemporal = true
+// OMP: omp.yield
+// OMP: llvm.fence seq_cst
+// OMP-NEXT: omp.terminator
 func.func @stencil(%in: memref<1100x2050xf32>, %out: memref<1100x2050xf32>) {
   %c1 = arith.constant 1 : index
   %last = arith.constant 2049 : index
@@ -100,6 +108,10 @@ func.func @stencil(%in: memref<1100x2050xf32>, %out: memref<1100x2050xf32>) {
 // OUTLINE-LABEL: llvm.func internal @__strata_parallel_body_1(
 // OUTLINE-NOT: llvm.fence
 // OUTLINE: llvm.return
+// OMP-LABEL: func.func @small(
+// OMP: omp.parallel {
+// OMP-NOT: llvm.fence
+// OMP: omp.terminator
 func.func @small(%x: memref<64x100xf64>, %y: memref<64x100xf64>, %n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
