@@ -497,9 +497,10 @@ fn check(par: MlirOperation, bits: usize, interleave: usize, llc_bytes: i64) -> 
 /// Xeon (48 MiB L3), 1 thread, medians: sigmoid 4096^2 f32 13.8 -> 7.7 ms,
 /// tanh(a*b+c) 4096^2 22-24 -> 18.2 ms, x + broadcast 64x1024x256 14-15
 /// -> 7.2 ms (a fence per row instead of per task: 17 ms). A loop marked
-/// [`STREAM_STORES`] streams whatever the buffer's size, into a view too
-/// where its rows keep the alignment of its first element (static
-/// strides, whole vectors apart); softmax along dim 0, 1024 x 4096 f32
+/// [`STREAM_STORES`] streams into a view of any size too, where its rows
+/// keep the alignment of its first element (static strides, whole vectors
+/// apart), and only if every other buffer it stores to passes the rule
+/// above; softmax along dim 0, 1024 x 4096 f32
 /// on the Zen 4 EPYC, medians of 5 alternating rounds: 1.92 -> 1.30 ms at
 /// 2 threads, 3.63 -> 2.66 ms at 1.
 fn streams(par: MlirOperation, start: i64, w: i64, llc_bytes: i64) -> Option<i64> {
@@ -515,7 +516,10 @@ fn streams(par: MlirOperation, start: i64, w: i64, llc_bytes: i64) -> Option<i64
         let bytes = shape.iter().product::<i64>() * ebytes;
         let a = (w * ebytes).min(STREAM_LINE_BYTES);
         let ok = if ir::is_plain_memref(t) {
-            hinted || bytes > llc_bytes
+            // The hint names a block of a larger output, never a whole
+            // buffer: a block temporary stored in the same loop is read
+            // again soon, from cache unless it streamed.
+            bytes > llc_bytes
         } else {
             // A block of a larger buffer: only where asked.
             hinted && rows_keep_alignment(t, ebytes, a)

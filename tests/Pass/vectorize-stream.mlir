@@ -86,4 +86,41 @@ func.func @in_place(%m: memref<1100x2048xf32>) {
   return
 }
 
+
+// strata.stream_stores (strata-fuse-columns' hint) streams a block of a
+// larger output whatever its size, but not when the same loop also stores
+// a block temporary, which is read again soon and must stay in cache.
+// CHECK-LABEL: func.func @hinted(
+// CHECK: vector.store {{.*}}nontemporal = true{{.*}}vector<8xf32>
+// CHECK: return
+// CHECK-LABEL: func.func @hinted_with_temporary(
+// CHECK-NOT: nontemporal
+// CHECK: return
+// REMARK: vectorize-stream.mlir:[[@LINE+5]]:5: remark: strata-vectorize: loop of 128 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar; streaming stores where the output is aligned
+// REMARK: vectorize-stream.mlir:[[@LINE+16]]:5: remark: strata-vectorize: loop of 128 iterations vectorized, 8 lanes; 0 leftover iteration(s) stay scalar{{$}}
+func.func @hinted(%x: memref<64x128xf32>, %out: memref<64x1024xf32>, %c: index) {
+  %v = memref.subview %out[0, %c] [64, 128] [1, 1] : memref<64x1024xf32> to memref<64x128xf32, strided<[1024, 1], offset: ?>>
+  affine.parallel (%i) = (0) to (64) {
+    affine.parallel (%j) = (0) to (128) {
+      %a = affine.load %x[%i, %j] : memref<64x128xf32>
+      %b = arith.addf %a, %a : f32
+      affine.store %b, %v[%i, %j] : memref<64x128xf32, strided<[1024, 1], offset: ?>>
+    } {strata.stream_stores}
+  }
+  return
+}
+func.func @hinted_with_temporary(%x: memref<64x128xf32>, %out: memref<64x1024xf32>, %c: index) {
+  %v = memref.subview %out[0, %c] [64, 128] [1, 1] : memref<64x1024xf32> to memref<64x128xf32, strided<[1024, 1], offset: ?>>
+  %t = memref.alloc() : memref<64x128xf32>
+  affine.parallel (%i) = (0) to (64) {
+    affine.parallel (%j) = (0) to (128) {
+      %a = affine.load %x[%i, %j] : memref<64x128xf32>
+      %b = arith.addf %a, %a : f32
+      affine.store %b, %v[%i, %j] : memref<64x128xf32, strided<[1024, 1], offset: ?>>
+      affine.store %b, %t[%i, %j] : memref<64x128xf32>
+    } {strata.stream_stores}
+  }
+  memref.dealloc %t : memref<64x128xf32>
+  return
+}
 }
