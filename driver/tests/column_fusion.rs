@@ -20,9 +20,11 @@
 //! in f64, and the fused code, which keeps each element's operations in
 //! their order, must give the same bits at both thread counts.
 
+mod common;
 use std::sync::Mutex;
 
-use strata_driver::jit::{Buffer, CompileOptions, ElemType, Kernel};
+use common::buffer;
+use strata_driver::jit::{CompileOptions, ElemType, Kernel};
 
 /// Kernels allocate through one process-wide counting allocator, and the
 /// thread cap is per calling thread: tests take turns.
@@ -56,15 +58,6 @@ fn data(e: ElemType, n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-fn buffer(e: ElemType, shape: &[usize], v: &[f64]) -> Buffer {
-    match e {
-        ElemType::F32 => Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>()),
-        ElemType::F64 => Buffer::from_f64(shape, v),
-        ElemType::I32 => Buffer::from_i32(shape, &v.iter().map(|x| *x as i32).collect::<Vec<_>>()),
-        _ => Buffer::from_i64(shape, &v.iter().map(|x| *x as i64).collect::<Vec<_>>()),
-    }
-    .unwrap()
-}
 
 /// The kernels for element type `t` (`f32`...) at `r x c`, one function
 /// per line group; returns the source and each function's name.
@@ -245,7 +238,7 @@ fn column_reduction_chains_fused_by_blocks_of_columns() {
                     for t in [1, 2] {
                         strata_runtime::pool::set_thread_limit(t);
                         let got = kernel
-                            .call(name, &mut [buffer(e, &shape, &x)])
+                            .call(name, &mut [buffer(e.name(), &shape, &x)])
                             .unwrap()
                             .remove(0)
                             .to_f64_vec();

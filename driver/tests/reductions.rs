@@ -11,8 +11,10 @@
 //! threads a call runs on), so the same kernel gives the same bits at
 //! every thread count, which the test checks too.
 
+mod common;
 use std::sync::Mutex;
 
+use common::buffer;
 use strata_driver::jit::{Buffer, CompileOptions, ElemType, Kernel};
 
 /// Kernels allocate through one process-wide counting allocator, and the
@@ -45,15 +47,6 @@ fn data(e: ElemType, n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-fn buffer(e: ElemType, shape: &[usize], v: &[f64]) -> Buffer {
-    match e {
-        ElemType::F32 => Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>()),
-        ElemType::F64 => Buffer::from_f64(shape, v),
-        ElemType::I32 => Buffer::from_i32(shape, &v.iter().map(|x| *x as i32).collect::<Vec<_>>()),
-        _ => Buffer::from_i64(shape, &v.iter().map(|x| *x as i64).collect::<Vec<_>>()),
-    }
-    .unwrap()
-}
 
 /// The reference: `kind` over `dims` of `x` (row-major `shape`), one plain
 /// loop over the elements in order. Floats in f64 (the tolerance covers
@@ -142,7 +135,7 @@ fn run_cases(cases: &[Case], kinds: &[&str], what: &str) {
                 let mut first: Option<Vec<f64>> = None;
                 for t in THREADS {
                     strata_runtime::pool::set_thread_limit(t);
-                    let got = kernel.call(&format!("{kind}{c}"), &mut [buffer(e, case.shape, &x)]).unwrap().remove(0).to_f64_vec();
+                    let got = kernel.call(&format!("{kind}{c}"), &mut [buffer(e.name(), case.shape, &x)]).unwrap().remove(0).to_f64_vec();
                     strata_runtime::pool::set_thread_limit(0);
                     let label = format!("{what}: {kind} of {:?} dims {:?} {} at {t} threads", case.shape, case.dims, e.name());
                     assert_eq!(got.len(), want.len(), "{label}: length");
@@ -308,7 +301,7 @@ fn transposes_every_type_rank_and_permutation() {
             let want = transpose_ref(&x, shape, perm);
             for t in [1, 2, 3] {
                 strata_runtime::pool::set_thread_limit(t);
-                let got = kernel.call(&format!("t{c}"), &mut [buffer(e, shape, &x)]).unwrap().remove(0).to_f64_vec();
+                let got = kernel.call(&format!("t{c}"), &mut [buffer(e.name(), shape, &x)]).unwrap().remove(0).to_f64_vec();
                 strata_runtime::pool::set_thread_limit(0);
                 assert_eq!(got, want, "transpose {shape:?} by {perm:?} {} at {t} threads", e.name());
             }
@@ -370,10 +363,10 @@ fn large_transposes_stream_aligned_or_not() {
             let want = transpose_ref(&x, shape, perm);
             for t in [1, 2] {
                 strata_runtime::pool::set_thread_limit(t);
-                let got = kernel.call(&format!("t{c}"), &mut [buffer(e, shape, &x)]).unwrap().remove(0).to_f64_vec();
+                let got = kernel.call(&format!("t{c}"), &mut [buffer(e.name(), shape, &x)]).unwrap().remove(0).to_f64_vec();
                 assert_eq!(got, want, "transpose {shape:?} by {perm:?} {} on {target} at {t} threads", e.name());
                 // One element past a line: no vector boundary.
-                let got = call_into_misaligned(&kernel, &format!("t{c}"), &mut [buffer(e, shape, &x)], e, &out_shape);
+                let got = call_into_misaligned(&kernel, &format!("t{c}"), &mut [buffer(e.name(), shape, &x)], e, &out_shape);
                 assert_eq!(got, want, "transpose {shape:?} by {perm:?} {} on {target} at {t} threads, unaligned output", e.name());
                 strata_runtime::pool::set_thread_limit(0);
             }
@@ -448,7 +441,7 @@ fn large_elementwise_outputs_stream_aligned_or_not() {
                 let shapes_of = |k: usize| if k == 1 && name == "bcast" { vec![m] } else { shape.to_vec() };
                 for t in [1, 2] {
                     strata_runtime::pool::set_thread_limit(t);
-                    let mut args: Vec<Buffer> = inputs.iter().enumerate().map(|(k, v)| buffer(e, &shapes_of(k), v)).collect();
+                    let mut args: Vec<Buffer> = inputs.iter().enumerate().map(|(k, v)| buffer(e.name(), &shapes_of(k), v)).collect();
                     let mut call_args = args.clone();
                     let got = kernel.call(name, &mut call_args).unwrap().remove(0).to_f64_vec();
                     assert_eq!(got, want, "{name} {shape:?} {} on {target} at {t} threads", e.name());

@@ -15,8 +15,10 @@
 //! memory, must give the scalar loop's result (the first element copied
 //! all along), which a vector loop would not.
 
+mod common;
 use std::sync::Mutex;
 
+use common::buffer;
 use strata_driver::jit::{Buffer, CompileOptions, ElemType, Kernel};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -40,15 +42,6 @@ fn data(e: ElemType, n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-fn buffer(e: ElemType, shape: &[usize], v: &[f64]) -> Buffer {
-    match e {
-        ElemType::F32 => Buffer::from_f32(shape, &v.iter().map(|x| *x as f32).collect::<Vec<_>>()),
-        ElemType::F64 => Buffer::from_f64(shape, v),
-        ElemType::I32 => Buffer::from_i32(shape, &v.iter().map(|x| *x as i32).collect::<Vec<_>>()),
-        _ => Buffer::from_i64(shape, &v.iter().map(|x| *x as i64).collect::<Vec<_>>()),
-    }
-    .unwrap()
-}
 
 /// The kernels for element type `t` on `r x c` (and `l x r x c`).
 fn kernels(t: &str, l: usize, r: usize, c: usize, float: bool) -> String {
@@ -237,9 +230,9 @@ fn user_loops_vectorized_at_every_width_and_type() {
                         let input = if name == "copy3" { x.clone() } else { x[..r * c].to_vec() };
                         let zeros = vec![0.0; input.len()];
                         let mut args = match name {
-                            "in_place" => vec![buffer(e, &shape, &input)],
-                            "ramp" => vec![buffer(e, &shape, &input), buffer(e, &[], &[k]), buffer(e, &shape, &zeros)],
-                            _ => vec![buffer(e, &shape, &input), buffer(e, &shape, &zeros)],
+                            "in_place" => vec![buffer(e.name(), &shape, &input)],
+                            "ramp" => vec![buffer(e.name(), &shape, &input), buffer(e.name(), &[], &[k]), buffer(e.name(), &shape, &zeros)],
+                            _ => vec![buffer(e.name(), &shape, &input), buffer(e.name(), &shape, &zeros)],
                         };
                         kernel.call(name, &mut args).unwrap();
                         let got = args.pop().unwrap().to_f64_vec();
@@ -338,7 +331,7 @@ fn streaming_stores_under_openmp() {
     let x: Vec<f64> = data(e, r * c, 7).iter().map(|v| *v as f32 as f64).collect();
     let want = reference("stencil", &x, 1.25, l, r, c, true, 64);
     for round in 0..3 {
-        let mut args = vec![buffer(e, &[r, c], &x), buffer(e, &[r, c], &vec![0.0; r * c])];
+        let mut args = vec![buffer(e.name(), &[r, c], &x), buffer(e.name(), &[r, c], &vec![0.0; r * c])];
         kernel.call("stencil", &mut args).unwrap();
         let got = args.pop().unwrap().to_f64_vec();
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {

@@ -180,6 +180,20 @@ pub fn first_block(r: MlirRegion) -> MlirBlock {
     unsafe { sys::mlirRegionGetFirstBlock(r) }
 }
 
+/// The strides of memref type `t` (rank >= 1), where they are static or
+/// its layout can say them.
+pub fn strides(t: MlirType) -> Option<Vec<i64>> {
+    let (shape, _) = shape(t);
+    if shape.is_empty() {
+        return None;
+    }
+    let mut strides = vec![0i64; shape.len()];
+    let mut offset = 0i64;
+    // SAFETY: `strides` has one slot per dimension, as the call asks.
+    let ok = unsafe { sys::mlirMemRefTypeGetStridesAndOffset(t, strides.as_mut_ptr(), &mut offset) };
+    (ok.value != 0).then_some(strides)
+}
+
 /// The blocks of region `r`, in order.
 pub fn blocks(r: MlirRegion) -> Vec<MlirBlock> {
     let mut out = Vec::new();

@@ -545,17 +545,9 @@ pub(crate) const STREAM_STORES: &str = "strata.stream_stores";
 /// number of `align` bytes (static strides, the last 1): then each row of
 /// a view starts as far from a boundary as its first element.
 fn rows_keep_alignment(t: MlirType, ebytes: i64, align: i64) -> bool {
-    let (shape, _) = ir::shape(t);
-    if shape.is_empty() {
-        return false;
-    }
-    let mut strides = vec![0i64; shape.len()];
-    let mut offset = 0i64;
-    // SAFETY: `strides` has one slot per dimension, as the call asks.
-    let ok = unsafe { sys::mlirMemRefTypeGetStridesAndOffset(t, strides.as_mut_ptr(), &mut offset) };
-    ok.value != 0
-        && strides.last() == Some(&1)
-        && strides[..strides.len() - 1].iter().all(|s| *s > 0 && (s * ebytes) % align == 0)
+    ir::strides(t).is_some_and(|strides| {
+        strides.last() == Some(&1) && strides[..strides.len() - 1].iter().all(|s| *s > 0 && (s * ebytes) % align == 0)
+    })
 }
 
 /// Streaming stores are issued in lines: the alignment asked of them is

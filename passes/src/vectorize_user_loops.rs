@@ -147,15 +147,7 @@ fn inside_parallel(mut op: MlirOperation) -> bool {
 /// Whether consecutive elements of the last dimension of memref type `t`
 /// are adjacent in memory (what `vector.load` reads).
 fn unit_last_stride(t: sys::MlirType) -> bool {
-    let (shape, _) = ir::shape(t);
-    if shape.is_empty() {
-        return false;
-    }
-    let mut strides = vec![0i64; shape.len()];
-    let mut offset = 0i64;
-    // SAFETY: `strides` has one slot per dimension, as the call asks.
-    let ok = unsafe { sys::mlirMemRefTypeGetStridesAndOffset(t, strides.as_mut_ptr(), &mut offset) };
-    ok.value != 0 && strides.last() == Some(&1)
+    ir::strides(t).is_some_and(|s| s.last() == Some(&1))
 }
 
 /// The element size in bytes and the total bytes of a memref with a
